@@ -1,0 +1,39 @@
+#!/usr/bin/env bash
+# One entry point for a fresh machine. Everything the build and tests need is installed here.
+#   ./build.sh run    build and run the main job on embedded defaults (SQLite, local directory)
+#   ./build.sh test   install tools, build, run every test
+#   ./build.sh bench SUITE [args]   run a benchmark suite (Release)
+set -euo pipefail
+cd "$(dirname "$0")"
+export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1 DOTNET_SKIP_FIRST_TIME_EXPERIENCE=1
+
+tools() {
+  # npm packages: Azurite (storage emulator) and the ONNX Runtime native library. --ignore-scripts:
+  # onnxruntime-node's install script would try to download binaries; we only need the shipped .so.
+  if [ ! -f node_modules/.package-lock.json ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
+    npm ci --ignore-scripts --no-audit --no-fund --loglevel=error
+  fi
+}
+
+case "${1:-}" in
+  run)
+    shift
+    tools
+    dotnet run --project functions/Serverless.Cli -c Release -- sample "$@"
+    ;;
+  test)
+    shift
+    tools
+    dotnet build Serverless.sln -c Debug -warnaserror
+    dotnet test Serverless.sln -c Debug --no-build "$@"
+    ;;
+  bench)
+    shift
+    tools
+    dotnet run -c Release --project tests/Benchmarks -- "$@"
+    ;;
+  *)
+    echo "usage: ./build.sh run | test | bench SUITE [--quick]" >&2
+    exit 2
+    ;;
+esac
