@@ -1,0 +1,84 @@
+namespace Serverless.Ml.Data.Csv;
+
+/// <summary>Options for <see cref="CsvReader"/>. Defaults follow what pandas' <c>read_csv</c> users expect.</summary>
+public sealed class CsvReadOptions
+{
+    /// <summary>Field delimiter, a single ASCII character. Default <c>,</c>.</summary>
+    public char Delimiter { get; set; } = ',';
+
+    /// <summary>Whether the first record holds the column names. Default true.</summary>
+    public bool HasHeader { get; set; } = true;
+
+    /// <summary>Column names when <see cref="HasHeader"/> is false (default names are <c>column_0</c>, ...).</summary>
+    public IReadOnlyList<string>? ColumnNames { get; set; }
+
+    /// <summary>
+    /// Field texts that mean "no value" (compared after unquoting, case-sensitive). Default: empty, <c>NA</c>,
+    /// <c>N/A</c>, <c>null</c>, <c>NULL</c>. Note that <c>NaN</c> is not here: in a float column it is a value.
+    /// </summary>
+    public IReadOnlyCollection<string> MissingTokens { get; set; } = ["", "NA", "N/A", "null", "NULL"];
+
+    /// <summary>Rows read up front to infer column kinds (int64, else float64, else string). Default 10,000.</summary>
+    public int InferenceSampleRows { get; set; } = 10_000;
+
+    /// <summary>Per-column kind overrides that skip inference (Int64, Float64, String or Bytes).</summary>
+    public IReadOnlyDictionary<string, ColumnKind> TypeOverrides { get; set; } = new Dictionary<string, ColumnKind>();
+
+    /// <summary>Rows per emitted batch. Default 65,536.</summary>
+    public int BatchSize { get; set; } = 65_536;
+
+    /// <summary>
+    /// How many bad rows (wrong field count, unparsable number) may be skipped and counted before reading fails.
+    /// Default 0: the first bad row throws a <see cref="CsvFormatException"/> naming file, line and column.
+    /// </summary>
+    public long MaxBadRows { get; set; }
+
+    /// <summary>Batches parsed concurrently. Default: processor count, at most 4. 1 parses on the calling thread.</summary>
+    public int Parallelism { get; set; } = Math.Clamp(Environment.ProcessorCount, 1, 4);
+}
+
+/// <summary>A malformed CSV row; names the file, the 1-based physical line and, where known, the column.</summary>
+public sealed class CsvFormatException : FormatException
+{
+    /// <summary>Creates the exception.</summary>
+    public CsvFormatException(string path, long line, string? column, string reason)
+        : base(column is null ? $"{path}: line {line}: {reason}" : $"{path}: line {line}, column '{column}': {reason}")
+    {
+        Path = path;
+        Line = line;
+        Column = column;
+        Reason = reason;
+    }
+
+    /// <summary>Creates an exception with a message only (for serializers and tools).</summary>
+    public CsvFormatException()
+        : this("?", 0, null, "bad CSV row")
+    {
+    }
+
+    /// <summary>Creates an exception with a message only.</summary>
+    public CsvFormatException(string message)
+        : this("?", 0, null, message)
+    {
+    }
+
+    /// <summary>Creates an exception with a message and inner exception.</summary>
+    public CsvFormatException(string message, Exception innerException)
+        : base(message, innerException)
+    {
+        Path = "?";
+        Reason = message;
+    }
+
+    /// <summary>The file.</summary>
+    public string Path { get; }
+
+    /// <summary>1-based physical line where the record starts.</summary>
+    public long Line { get; }
+
+    /// <summary>The column name, or null for row-level problems such as a wrong field count.</summary>
+    public string? Column { get; }
+
+    /// <summary>What was wrong.</summary>
+    public string Reason { get; }
+}

@@ -1,0 +1,394 @@
+using System.Text;
+
+namespace Serverless.Ml.Data.Csv;
+
+/// <summary>One skipped row: where it was and why.</summary>
+/// <param name="Line">1-based physical line where the record starts.</param>
+/// <param name="Column">Column name, or null for row-level problems.</param>
+/// <param name="Reason">What was wrong.</param>
+public sealed record CsvBadRow(long Line, string? Column, string Reason);
+
+/// <summary>
+/// Streams a CSV file (RFC 4180 quoting, custom delimiter, missing-value tokens) as typed record batches.
+/// <see cref="Open"/> reads the header and a sample to infer column kinds (int64, else float64, else string;
+/// overridable per column); <see cref="ReadBatches"/> then streams the whole file in batches of
+/// <see cref="CsvReadOptions.BatchSize"/> rows with bounded memory. Parsing works on UTF-8 bytes: numbers are parsed
+/// from spans and text is dictionary-encoded per batch, so no string is allocated per field. Batches are parsed in
+/// parallel (<see cref="CsvReadOptions.Parallelism"/>) and yielded in file order.
+/// A bad row (wrong field count, a number that does not parse under the column's kind) throws a
+/// <see cref="CsvFormatException"/> naming file, line and column, unless <see cref="CsvReadOptions.MaxBadRows"/>
+/// allows skipping it; skipped rows are counted in <see cref="BadRowCount"/>.
+/// </summary>
+public sealed class CsvReader : IRecordBatchReader
+{
+    private const int MaxBadRowSamples = 100;
+    private readonly CsvReadOptions _options;
+    private readonly List<CsvBadRow> _badRows = [];
+
+    private CsvReader(string path, CsvReadOptions options, TableSchema schema)
+    {
+        Path = path;
+        _options = options;
+        Schema = schema;
+    }
+
+    /// <summary>The file being read.</summary>
+    public string Path { get; }
+
+    /// <inheritdoc />
+    public TableSchema Schema { get; }
+
+    /// <summary>Rows yielded by the last complete or ongoing scan.</summary>
+    public long RowCount { get; private set; }
+
+    /// <summary>Bad rows skipped by the last scan (only non-zero when <see cref="CsvReadOptions.MaxBadRows"/> &gt; 0).</summary>
+    public long BadRowCount { get; private set; }
+
+    /// <summary>The first skipped rows of the last scan (at most 100), for reports.</summary>
+    public IReadOnlyList<CsvBadRow> BadRows => _badRows;
+
+    /// <summary>Opens a file: reads the header and infers column kinds over the first rows.</summary>
+    /// <exception cref="FileNotFoundException">The file does not exist.</exception>
+    /// <exception cref="CsvFormatException">The file has no header row.</exception>
+    public static CsvReader Open(string path, CsvReadOptions? options = null)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(path);
+        options ??= new CsvReadOptions();
+        if (options.Delimiter > 127 || options.Delimiter is '"' or '\n' or '\r') throw new ArgumentException("delimiter must be an ASCII character other than quote and newline", nameof(options));
+        ArgumentOutOfRangeException.ThrowIfLessThan(options.BatchSize, 1);
+        ArgumentOutOfRangeException.ThrowIfNegative(options.MaxBadRows);
+        ArgumentOutOfRangeException.ThrowIfNegative(options.InferenceSampleRows);
+        if (!File.Exists(path)) throw new FileNotFoundException($"CSV file not found: {path}", path);
+        var delim = (byte)options.Delimiter;
+        using var splitter = new CsvSplitter(OpenStream(path));
+        string[] names;
+        var fields = new FieldRef[16];
+        var scratch = new byte[256];
+        CsvBlock? sample;
+        if (options.HasHeader)
+        {
+            var header = splitter.Next(1) ?? throw new CsvFormatException(path, 1, null, "empty file: no header row");
+            var rec = RecordSpan(header, 0);
+            var n = Tokenize(rec.Span, delim, ref fields);
+            if (n < 0) throw new CsvFormatException(path, header.RecordLines[0], null, "malformed quoting in header");
+            names = new string[n];
+            for (var i = 0; i < n; i++) names[i] = Encoding.UTF8.GetString(FieldBytes(rec.Span, fields[i], ref scratch)).Trim();
+            names = Dedupe(names);
+        }
+        else
+        {
+            names = [];
+        }
+        sample = options.InferenceSampleRows > 0 ? splitter.Next(options.InferenceSampleRows) : null;
+        if (!options.HasHeader)
+        {
+            if (options.ColumnNames is { Count: > 0 } given) names = Dedupe(given.ToArray());
+            else
+            {
+                var width = 0;
+                if (sample is not null)
+                {
+                    var r0 = RecordSpan(sample, 0);
+                    width = Math.Max(0, Tokenize(r0.Span, delim, ref fields));
+                }
+                names = Enumerable.Range(0, width).Select(i => $"column_{i}").ToArray();
+            }
+        }
+        foreach (var k in options.TypeOverrides)
+        {
+            if (Array.IndexOf(names, k.Key) < 0) throw new ArgumentException($"type override for unknown column '{k.Key}' (columns: {string.Join(", ", names)})", nameof(options));
+            if (k.Value is ColumnKind.Float32Tensor) throw new ArgumentException($"column '{k.Key}': CSV cannot hold tensor columns", nameof(options));
+        }
+        var kinds = InferKinds(names, sample, options, ref fields, ref scratch);
+        var schema = new TableSchema(names.Select((n, i) => new ColumnSpec(n, kinds[i])));
+        return new CsvReader(path, options, schema);
+    }
+
+    /// <inheritdoc />
+    public IEnumerable<RecordBatch> ReadBatches(CancellationToken cancellation = default)
+    {
+        RowCount = 0;
+        BadRowCount = 0;
+        _badRows.Clear();
+        using var splitter = new CsvSplitter(OpenStream(Path));
+        if (_options.HasHeader) splitter.Next(1);
+        var parallel = Math.Max(1, _options.Parallelism);
+        var pending = new Queue<Task<ParsedBlock>>();
+        var missing = _options.MissingTokens.Select(t => Encoding.UTF8.GetBytes(t)).ToArray();
+        var pool = new Stack<BlockParser>();
+        BlockParser Rent()
+        {
+            lock (pool) return pool.Count > 0 ? pool.Pop() : new BlockParser(Schema, (byte)_options.Delimiter, missing, MaxBadRowSamples + _options.MaxBadRows);
+        }
+        void Return(BlockParser p)
+        {
+            lock (pool) pool.Push(p);
+        }
+        ParsedBlock ParseOne(CsvBlock b)
+        {
+            var p = Rent();
+            try { return p.Parse(b); }
+            finally { Return(p); }
+        }
+        while (true)
+        {
+            cancellation.ThrowIfCancellationRequested();
+            while (pending.Count < parallel)
+            {
+                var block = splitter.Next(_options.BatchSize);
+                if (block is null) break;
+                pending.Enqueue(parallel == 1 ? Task.FromResult(ParseOne(block)) : Task.Run(() => ParseOne(block), cancellation));
+            }
+            if (pending.Count == 0) yield break;
+            var parsed = pending.Dequeue().GetAwaiter().GetResult();
+            foreach (var bad in parsed.BadRows)
+            {
+                if (BadRowCount >= _options.MaxBadRows)
+                {
+                    throw new CsvFormatException(Path, bad.Line, bad.Column, _options.MaxBadRows == 0 ? bad.Reason : $"{bad.Reason} (more than {_options.MaxBadRows} bad rows)");
+                }
+                BadRowCount++;
+                if (_badRows.Count < MaxBadRowSamples) _badRows.Add(bad);
+            }
+            BadRowCount += parsed.UnlistedBadRows;
+            if (BadRowCount > _options.MaxBadRows) throw new CsvFormatException(Path, parsed.BadRows[^1].Line, null, $"more than {_options.MaxBadRows} bad rows");
+            if (parsed.Batch.RowCount == 0) continue;
+            RowCount += parsed.Batch.RowCount;
+            yield return parsed.Batch;
+        }
+    }
+
+    private static FileStream OpenStream(string path) =>
+        new(path, FileMode.Open, FileAccess.Read, FileShare.Read, 1, FileOptions.SequentialScan);
+
+    private static string[] Dedupe(string[] names)
+    {
+        var seen = new HashSet<string>(StringComparer.Ordinal);
+        var r = new string[names.Length];
+        for (var i = 0; i < names.Length; i++)
+        {
+            var n = names[i].Length == 0 ? $"column_{i}" : names[i];
+            var candidate = n;
+            for (var k = 1; !seen.Add(candidate); k++) candidate = $"{n}.{k}";
+            r[i] = candidate;
+        }
+        return r;
+    }
+
+    private static ColumnKind[] InferKinds(string[] names, CsvBlock? sample, CsvReadOptions options, ref FieldRef[] fields, ref byte[] scratch)
+    {
+        var n = names.Length;
+        var canInt = Enumerable.Repeat(true, n).ToArray();
+        var canFloat = Enumerable.Repeat(true, n).ToArray();
+        var seen = new bool[n];
+        var missing = options.MissingTokens.Select(t => Encoding.UTF8.GetBytes(t)).ToArray();
+        if (sample is not null)
+        {
+            for (var r = 0; r < sample.RecordEnds.Length; r++)
+            {
+                var rec = RecordSpan(sample, r);
+                if (rec.Length == 0) continue;
+                var count = Tokenize(rec.Span, (byte)options.Delimiter, ref fields);
+                if (count != n) continue; // bad rows are reported by the real scan
+                for (var c = 0; c < n; c++)
+                {
+                    if (!canFloat[c] && !canInt[c]) continue;
+                    var f = FieldBytes(rec.Span, fields[c], ref scratch);
+                    if (IsMissing(f, missing)) continue;
+                    seen[c] = true;
+                    var t = Utf8Number.Trim(f);
+                    if (canInt[c] && !Utf8Number.TryParseInt64(t, out _)) canInt[c] = false;
+                    if (!canInt[c] && canFloat[c] && !Utf8Number.TryParseDouble(t, out _)) canFloat[c] = false;
+                }
+            }
+        }
+        var kinds = new ColumnKind[n];
+        for (var c = 0; c < n; c++)
+        {
+            if (options.TypeOverrides.TryGetValue(names[c], out var k)) kinds[c] = k;
+            else if (!seen[c]) kinds[c] = ColumnKind.String; // all missing in the sample: string never fails later
+            else kinds[c] = canInt[c] ? ColumnKind.Int64 : canFloat[c] ? ColumnKind.Float64 : ColumnKind.String;
+        }
+        return kinds;
+    }
+
+    internal static bool IsMissing(ReadOnlySpan<byte> f, byte[][] missing)
+    {
+        foreach (var m in missing)
+        {
+            if (m.Length == f.Length && f.SequenceEqual(m)) return true;
+        }
+        return false;
+    }
+
+    internal static ReadOnlyMemory<byte> RecordSpan(CsvBlock block, int r)
+    {
+        var s = r == 0 ? 0 : block.RecordEnds[r - 1] + 1;
+        var e = block.RecordEnds[r];
+        if (e > s && block.Data[e - 1] == (byte)'\r') e--;
+        return block.Data.AsMemory(s, e - s);
+    }
+
+    internal static ReadOnlySpan<byte> FieldBytes(ReadOnlySpan<byte> rec, in FieldRef f, ref byte[] scratch)
+    {
+        var raw = rec.Slice(f.Start, f.Length);
+        if (!f.Escaped) return raw;
+        if (scratch.Length < raw.Length) scratch = new byte[Math.Max(raw.Length, scratch.Length * 2)];
+        var n = 0;
+        for (var i = 0; i < raw.Length; i++)
+        {
+            scratch[n++] = raw[i];
+            if (raw[i] == (byte)'"' && i + 1 < raw.Length && raw[i + 1] == (byte)'"') i++;
+        }
+        return scratch.AsSpan(0, n);
+    }
+
+    /// <summary>Splits one record into fields; returns the count, or -1 for malformed quoting.</summary>
+    internal static int Tokenize(ReadOnlySpan<byte> rec, byte delim, ref FieldRef[] fields)
+    {
+        var n = 0;
+        var p = 0;
+        var len = rec.Length;
+        while (true)
+        {
+            if (n == fields.Length) Array.Resize(ref fields, n * 2);
+            if (p < len && rec[p] == (byte)'"')
+            {
+                var q = p + 1;
+                var escaped = false;
+                while (true)
+                {
+                    var k = rec[q..].IndexOf((byte)'"');
+                    if (k < 0) return -1; // unterminated quote
+                    q += k;
+                    if (q + 1 < len && rec[q + 1] == (byte)'"') { escaped = true; q += 2; continue; }
+                    break;
+                }
+                fields[n++] = new FieldRef(p + 1, q - (p + 1), escaped);
+                p = q + 1;
+                if (p == len) return n;
+                if (rec[p] != delim) return -1; // text after a closing quote
+                p++;
+            }
+            else
+            {
+                var k = rec[p..].IndexOf(delim);
+                if (k < 0) { fields[n++] = new FieldRef(p, len - p, false); return n; }
+                fields[n++] = new FieldRef(p, k, false);
+                p += k + 1;
+            }
+        }
+    }
+
+    internal readonly record struct FieldRef(int Start, int Length, bool Escaped);
+
+    private sealed record ParsedBlock(RecordBatch Batch, List<CsvBadRow> BadRows, long UnlistedBadRows);
+
+    /// <summary>Stage two: parses one block into a batch. One instance per worker; reuses its scratch buffers.</summary>
+    private sealed class BlockParser(TableSchema schema, byte delim, byte[][] missing, long maxListed)
+    {
+        private readonly Utf8Interner[] _interners = schema.Columns.Select(_ => new Utf8Interner()).ToArray();
+        private FieldRef[] _fields = new FieldRef[Math.Max(4, schema.Columns.Count + 1)];
+        private byte[] _scratch = new byte[256];
+        private readonly int _maxMissingLen = missing.Length == 0 ? -1 : missing.Max(m => m.Length);
+
+        public ParsedBlock Parse(CsvBlock block)
+        {
+            var cols = schema.Columns;
+            var nc = cols.Count;
+            var cap = block.RecordEnds.Length;
+            var kinds = cols.Select(c => c.Kind).ToArray();
+            var longs = new long[]?[nc];
+            var doubles = new double[]?[nc];
+            var codes = new int[]?[nc];
+            var bytes = new byte[]?[]?[nc];
+            var miss = new bool[nc][];
+            for (var c = 0; c < nc; c++)
+            {
+                miss[c] = new bool[cap];
+                switch (kinds[c])
+                {
+                    case ColumnKind.Int64: longs[c] = new long[cap]; break;
+                    case ColumnKind.Float64: doubles[c] = new double[cap]; break;
+                    case ColumnKind.String: codes[c] = new int[cap]; _interners[c].Clear(); break;
+                    default: bytes[c] = new byte[]?[cap]; break;
+                }
+            }
+            var bad = new List<CsvBadRow>();
+            long unlisted = 0;
+            var rows = 0;
+            for (var r = 0; r < cap; r++)
+            {
+                var rec = RecordSpan(block, r).Span;
+                if (rec.Length == 0) continue; // blank line
+                var count = Tokenize(rec, delim, ref _fields);
+                string? reason = null;
+                string? column = null;
+                if (count < 0) reason = "malformed quoting (unterminated quote or text after a closing quote)";
+                else if (count != nc) reason = $"expected {nc} fields, found {count}";
+                else
+                {
+                    for (var c = 0; c < nc; c++)
+                    {
+                        var f = _fields[c];
+                        var v = f.Escaped ? FieldBytes(rec, f, ref _scratch) : rec.Slice(f.Start, f.Length);
+                        if (v.Length <= _maxMissingLen && IsMissing(v, missing))
+                        {
+                            miss[c][rows] = true;
+                            switch (kinds[c])
+                            {
+                                case ColumnKind.Int64: longs[c]![rows] = 0; break;
+                                case ColumnKind.Float64: doubles[c]![rows] = 0; break;
+                                case ColumnKind.String: codes[c]![rows] = 0; break;
+                                default: bytes[c]![rows] = null; break;
+                            }
+                            continue;
+                        }
+                        miss[c][rows] = false;
+                        switch (kinds[c])
+                        {
+                            case ColumnKind.Int64:
+                                if (!Utf8Number.TryParseInt64(Utf8Number.Trim(v), out longs[c]![rows])) reason = $"cannot parse '{Show(v)}' as Int64";
+                                break;
+                            case ColumnKind.Float64:
+                                if (!Utf8Number.TryParseDouble(Utf8Number.Trim(v), out doubles[c]![rows])) reason = $"cannot parse '{Show(v)}' as Float64";
+                                break;
+                            case ColumnKind.String:
+                                codes[c]![rows] = _interners[c].GetOrAdd(v);
+                                break;
+                            default:
+                                bytes[c]![rows] = v.ToArray();
+                                break;
+                        }
+                        if (reason is not null) { column = cols[c].Name; break; }
+                    }
+                }
+                if (reason is not null)
+                {
+                    if (bad.Count < maxListed) bad.Add(new CsvBadRow(block.RecordLines[r], column, reason));
+                    else unlisted++;
+                    continue;
+                }
+                rows++;
+            }
+            var columns = new Column[nc];
+            for (var c = 0; c < nc; c++)
+            {
+                columns[c] = kinds[c] switch
+                {
+                    ColumnKind.Int64 => new Int64Column(cols[c], longs[c]!, miss[c], rows),
+                    ColumnKind.Float64 => new Float64Column(cols[c], doubles[c]!, miss[c], rows),
+                    ColumnKind.String => new StringColumn(cols[c], codes[c]!, _interners[c].ToStrings(), miss[c], rows),
+                    _ => new BytesColumn(cols[c], bytes[c]!, miss[c], rows),
+                };
+            }
+            return new ParsedBlock(new RecordBatch(schema, columns, rows), bad, unlisted);
+        }
+
+        private static string Show(ReadOnlySpan<byte> v)
+        {
+            var s = Encoding.UTF8.GetString(v.Length > 40 ? v[..40] : v);
+            return v.Length > 40 ? s + "..." : s;
+        }
+    }
+}

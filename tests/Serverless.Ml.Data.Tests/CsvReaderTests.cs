@@ -1,0 +1,155 @@
+using System.Globalization;
+using Serverless.Ml.Data.Csv;
+
+namespace Serverless.Ml.Data.Tests;
+
+public sealed class CsvReaderTests : IDisposable
+{
+    private readonly TempDir _dir = new();
+
+    public void Dispose() => _dir.Dispose();
+
+    private static List<object?[]> Rows(CsvReader r)
+    {
+        var rows = new List<object?[]>();
+        foreach (var b in r.ReadBatches())
+            for (var i = 0; i < b.RowCount; i++) rows.Add(b.Columns.Select(c => c.GetValue(i)).ToArray());
+        return rows;
+    }
+
+    [Fact]
+    public void Open_HeaderAndSample_InfersInt64Float64String()
+    {
+        var p = _dir.Write("a.csv", "id,x,name,empty\n1,1.5,a,\n2,2,b,\n-3,1e3,c,\n");
+        var r = CsvReader.Open(p);
+        Assert.Equal("id:Int64, x:Float64, name:String, empty:String", r.Schema.ToString());
+        var rows = Rows(r);
+        Assert.Equal(3, rows.Count);
+        Assert.Equal(new object?[] { -3L, 1000.0, "c", null }, rows[2]);
+    }
+
+    [Fact]
+    public void ReadBatches_Rfc4180Quoting_DelimiterNewlineAndEscapedQuoteInsideFields()
+    {
+        var p = _dir.Write("q.csv", "a,b\r\n\"x,y\",\"say \"\"hi\"\"\"\r\n\"multi\nline\",2\r\n");
+        var rows = Rows(CsvReader.Open(p));
+        Assert.Equal(2, rows.Count);
+        Assert.Equal("x,y", rows[0][0]);
+        Assert.Equal("say \"hi\"", rows[0][1]);
+        Assert.Equal("multi\nline", rows[1][0]);
+        Assert.Equal("2", rows[1][1]);
+    }
+
+    [Fact]
+    public void ReadBatches_CustomDelimiterMissingTokensBomNoTrailingNewline_Parsed()
+    {
+        var p = _dir.File("s.csv");
+        File.WriteAllBytes(p, [0xEF, 0xBB, 0xBF, .. "k;v\n1;NA\n2;3.5\n\n3;-"u8]);
+        var r = CsvReader.Open(p, new CsvReadOptions { Delimiter = ';', MissingTokens = ["", "NA", "-"] });
+        Assert.Equal("k:Int64, v:Float64", r.Schema.ToString());
+        var rows = Rows(r);
+        Assert.Equal(3, rows.Count);
+        Assert.Null(rows[0][1]);
+        Assert.Equal(3.5, rows[1][1]);
+        Assert.Null(rows[2][1]);
+        Assert.Equal(3L, rows[2][0]);
+    }
+
+    [Fact]
+    public void ReadBatches_WrongFieldCount_ThrowsNamingFileAndLine()
+    {
+        var p = _dir.Write("bad.csv", "a,b\n1,2\n\"x\ny\",3\n4\n");
+        var ex = Assert.Throws<CsvFormatException>(() => Rows(CsvReader.Open(p)));
+        Assert.Equal(p, ex.Path);
+        Assert.Equal(5, ex.Line); // the quoted newline makes the short row physical line 5
+        Assert.Contains("expected 2 fields, found 1", ex.Message, StringComparison.Ordinal);
+        Assert.Contains("bad.csv", ex.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void ReadBatches_UnparsableNumberUnderOverride_ThrowsNamingColumn()
+    {
+        var p = _dir.Write("o.csv", "a,b\n1,x\n");
+        var options = new CsvReadOptions { TypeOverrides = new Dictionary<string, ColumnKind> { ["b"] = ColumnKind.Float64 } };
+        var ex = Assert.Throws<CsvFormatException>(() => Rows(CsvReader.Open(p, options)));
+        Assert.Equal("b", ex.Column);
+        Assert.Equal(2, ex.Line);
+        Assert.Contains("column 'b'", ex.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void ReadBatches_ValueAfterInferenceSampleNotNumeric_Throws()
+    {
+        var p = _dir.Write("late.csv", "a\n1\n2\nthree\n");
+        var ex = Assert.Throws<CsvFormatException>(() => Rows(CsvReader.Open(p, new CsvReadOptions { InferenceSampleRows = 2 })));
+        Assert.Equal(4, ex.Line);
+        Assert.Contains("Int64", ex.Reason, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void ReadBatches_WithTolerance_SkipsAndCountsBadRows()
+    {
+        var p = _dir.Write("t.csv", "a,b\n1,2\n3\nx,4\n5,6\n");
+        var options = new CsvReadOptions { MaxBadRows = 2, InferenceSampleRows = 1 };
+        var r = CsvReader.Open(p, options);
+        var rows = Rows(r);
+        Assert.Equal(2, rows.Count);
+        Assert.Equal(2, r.BadRowCount);
+        Assert.Equal([3L, 4L], r.BadRows.Select(b => b.Line));
+        Assert.Equal("a", r.BadRows[1].Column);
+
+        var strict = CsvReader.Open(p, new CsvReadOptions { MaxBadRows = 1, InferenceSampleRows = 1 });
+        Assert.Throws<CsvFormatException>(() => Rows(strict));
+    }
+
+    [Theory]
+    [InlineData(1)]
+    [InlineData(3)]
+    public void ReadBatches_SmallBatches_StreamAllRowsInOrder(int parallelism)
+    {
+        var lines = Enumerable.Range(0, 1000).Select(i => $"{i},{i * 0.5},\"c{i % 7}\"");
+        var p = _dir.Write("big.csv", "i,f,c\n" + string.Join("\n", lines) + "\n");
+        var r = CsvReader.Open(p, new CsvReadOptions { BatchSize = 64, Parallelism = parallelism, InferenceSampleRows = 10 });
+        var batches = r.ReadBatches().ToList();
+        Assert.Equal(16, batches.Count);
+        Assert.All(batches, b => Assert.True(b.RowCount <= 64));
+        var ids = batches.SelectMany(b => Enumerable.Range(0, b.RowCount).Select(i => ((Int64Column)b.Columns[0]).Values[i])).ToList();
+        Assert.Equal(Enumerable.Range(0, 1000).Select(i => (long)i), ids);
+        Assert.Equal(1000, r.RowCount);
+        var sc = (StringColumn)batches[3].Columns[2];
+        Assert.Equal("c" + (3 * 64 % 7).ToString(CultureInfo.InvariantCulture), sc.GetString(0));
+        Assert.True(sc.Dictionary.Count <= 7);
+    }
+
+    [Fact]
+    public void TryParseDouble_RandomDecimals_MatchesDoubleParse()
+    {
+        var rng = new Random(42);
+        for (var i = 0; i < 20000; i++)
+        {
+            var text = (i % 4) switch
+            {
+                0 => (rng.NextDouble() * Math.Pow(10, rng.Next(-10, 12))).ToString("R", CultureInfo.InvariantCulture),
+                1 => rng.Next(-100000, 100000).ToString(CultureInfo.InvariantCulture) + "." + rng.Next(0, 999999).ToString("D6", CultureInfo.InvariantCulture),
+                2 => (rng.NextDouble() - 0.5).ToString("E10", CultureInfo.InvariantCulture),
+                _ => "0.0000" + rng.Next(1, 99999).ToString(CultureInfo.InvariantCulture),
+            };
+            Assert.True(Utf8Number.TryParseDouble(System.Text.Encoding.UTF8.GetBytes(text), out var v), text);
+            Assert.Equal(double.Parse(text, CultureInfo.InvariantCulture), v);
+        }
+        Assert.True(Utf8Number.TryParseDouble("NaN"u8, out var nan) && double.IsNaN(nan));
+        Assert.True(Utf8Number.TryParseDouble("-inf"u8, out var inf) && double.IsNegativeInfinity(inf));
+        Assert.False(Utf8Number.TryParseDouble("1.2.3"u8, out _));
+        Assert.False(Utf8Number.TryParseDouble("abc"u8, out _));
+    }
+
+    [Fact]
+    public void TryParseInt64_Extremes_ParsedOrRejected()
+    {
+        Assert.True(Utf8Number.TryParseInt64("-9223372036854775808"u8, out var min) && min == long.MinValue);
+        Assert.True(Utf8Number.TryParseInt64("9223372036854775807"u8, out var max) && max == long.MaxValue);
+        Assert.False(Utf8Number.TryParseInt64("9223372036854775808"u8, out _));
+        Assert.False(Utf8Number.TryParseInt64("1.0"u8, out _));
+        Assert.False(Utf8Number.TryParseInt64("-"u8, out _));
+    }
+}
