@@ -1,0 +1,211 @@
+using System.Buffers.Binary;
+using System.IO.Compression;
+
+namespace Serverless.Ml.Data.TfRecord;
+
+/// <summary>Compression of a TFRecord file.</summary>
+public enum TfRecordCompression
+{
+    /// <summary>Decide by file name: <c>.gz</c> / <c>.gzip</c> means gzip (TFX's ExampleGen names its shards so).</summary>
+    Auto,
+
+    /// <summary>Plain framing.</summary>
+    None,
+
+    /// <summary>The whole file is one gzip stream (TensorFlow's <c>compression_type="GZIP"</c>).</summary>
+    Gzip,
+}
+
+/// <summary>A corrupt TFRecord file: bad CRC or truncated record. Names the file and the byte offset of the record.</summary>
+public sealed class TfRecordFormatException : IOException
+{
+    /// <summary>Creates the exception.</summary>
+    public TfRecordFormatException(string path, long offset, string reason)
+        : base($"{path}: TFRecord at byte offset {offset}: {reason}")
+    {
+        Path = path;
+        Offset = offset;
+    }
+
+    /// <summary>Creates an exception with a message only.</summary>
+    public TfRecordFormatException()
+        : this("?", 0, "corrupt record")
+    {
+    }
+
+    /// <summary>Creates an exception with a message only.</summary>
+    public TfRecordFormatException(string message)
+        : this("?", 0, message)
+    {
+    }
+
+    /// <summary>Creates an exception with a message and inner exception.</summary>
+    public TfRecordFormatException(string message, Exception innerException)
+        : base(message, innerException)
+    {
+        Path = "?";
+    }
+
+    /// <summary>The file.</summary>
+    public string Path { get; }
+
+    /// <summary>Offset of the record's first byte in the (uncompressed) record stream.</summary>
+    public long Offset { get; }
+}
+
+/// <summary>
+/// Writes TFRecord framing exactly as TensorFlow does: per record a little-endian uint64 length, the masked
+/// CRC-32C of those 8 bytes, the data, and the masked CRC-32C of the data.
+/// </summary>
+public sealed class TfRecordWriter : IDisposable, IAsyncDisposable
+{
+    private readonly Stream _inner;
+    private readonly Stream _stream;
+    private readonly byte[] _header = new byte[12];
+    private readonly byte[] _footer = new byte[4];
+
+    /// <summary>Wraps a stream (owned: disposed with the writer).</summary>
+    public TfRecordWriter(Stream stream, bool gzip = false)
+    {
+        ArgumentNullException.ThrowIfNull(stream);
+        _inner = stream;
+        _stream = gzip ? new GZipStream(stream, CompressionLevel.Fastest, leaveOpen: false) : stream;
+    }
+
+    /// <summary>Records written so far.</summary>
+    public long RecordCount { get; private set; }
+
+    /// <summary>Bytes of framing and data written so far, before compression.</summary>
+    public long ByteCount { get; private set; }
+
+    /// <summary>Creates (overwrites) a file; compression <see cref="TfRecordCompression.Auto"/> picks gzip for <c>.gz</c>.</summary>
+    public static TfRecordWriter Create(string path, TfRecordCompression compression = TfRecordCompression.Auto)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(path);
+        var fs = new FileStream(path, FileMode.Create, FileAccess.Write, FileShare.None, 1 << 16);
+        return new TfRecordWriter(fs, TfRecordReader.IsGzip(path, compression));
+    }
+
+    /// <summary>Appends one record.</summary>
+    public void Write(ReadOnlySpan<byte> record)
+    {
+        BinaryPrimitives.WriteUInt64LittleEndian(_header, (ulong)record.Length);
+        BinaryPrimitives.WriteUInt32LittleEndian(_header.AsSpan(8), Crc32C.Mask(Crc32C.Compute(_header.AsSpan(0, 8))));
+        BinaryPrimitives.WriteUInt32LittleEndian(_footer, Crc32C.Mask(Crc32C.Compute(record)));
+        _stream.Write(_header);
+        _stream.Write(record);
+        _stream.Write(_footer);
+        RecordCount++;
+        ByteCount += 16 + record.Length;
+    }
+
+    /// <summary>Flushes and closes the file.</summary>
+    public void Dispose()
+    {
+        _stream.Dispose();
+        if (!ReferenceEquals(_stream, _inner)) _inner.Dispose();
+    }
+
+    /// <summary>Flushes and closes the file.</summary>
+    public async ValueTask DisposeAsync()
+    {
+        await _stream.DisposeAsync().ConfigureAwait(false);
+        if (!ReferenceEquals(_stream, _inner)) await _inner.DisposeAsync().ConfigureAwait(false);
+    }
+}
+
+/// <summary>
+/// Reads TFRecord files, verifying both CRCs of every record. A bad CRC or a truncated record throws
+/// <see cref="TfRecordFormatException"/> with the file and the record's byte offset; a file that ends exactly after
+/// a record is a clean end.
+/// </summary>
+public sealed class TfRecordReader : IDisposable
+{
+    private readonly Stream _stream;
+    private readonly byte[] _header = new byte[12];
+    private byte[] _buffer = new byte[4096];
+
+    /// <summary>Wraps a stream (owned). <paramref name="name"/> is used in error messages.</summary>
+    public TfRecordReader(Stream stream, string name, bool gzip = false)
+    {
+        ArgumentNullException.ThrowIfNull(stream);
+        Name = name ?? "<stream>";
+        _stream = gzip ? new GZipStream(stream, CompressionMode.Decompress, leaveOpen: false) : stream;
+    }
+
+    /// <summary>Name of the source used in errors.</summary>
+    public string Name { get; }
+
+    /// <summary>Offset of the next record in the uncompressed record stream.</summary>
+    public long Offset { get; private set; }
+
+    /// <summary>Opens a file; <see cref="TfRecordCompression.Auto"/> picks gzip for <c>.gz</c>.</summary>
+    public static TfRecordReader Open(string path, TfRecordCompression compression = TfRecordCompression.Auto)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(path);
+        var fs = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, 1 << 16, FileOptions.SequentialScan);
+        return new TfRecordReader(fs, path, IsGzip(path, compression));
+    }
+
+    /// <summary>Reads every record of a file, each as a fresh array.</summary>
+    public static IEnumerable<byte[]> ReadAll(string path, TfRecordCompression compression = TfRecordCompression.Auto)
+    {
+        using var r = Open(path, compression);
+        while (r.TryRead(out var rec)) yield return rec.ToArray();
+    }
+
+    internal static bool IsGzip(string path, TfRecordCompression compression) => compression switch
+    {
+        TfRecordCompression.Gzip => true,
+        TfRecordCompression.None => false,
+        _ => path.EndsWith(".gz", StringComparison.OrdinalIgnoreCase) || path.EndsWith(".gzip", StringComparison.OrdinalIgnoreCase),
+    };
+
+    /// <summary>
+    /// Reads the next record into an internal buffer (valid until the next call); false at a clean end of file.
+    /// </summary>
+    public bool TryRead(out ReadOnlyMemory<byte> record)
+    {
+        record = default;
+        var start = Offset;
+        var n = ReadFully(_header);
+        if (n == 0) return false;
+        if (n < 12) throw new TfRecordFormatException(Name, start, $"truncated record header ({n} of 12 bytes)");
+        var lengthCrc = BinaryPrimitives.ReadUInt32LittleEndian(_header.AsSpan(8));
+        if (Crc32C.Mask(Crc32C.Compute(_header.AsSpan(0, 8))) != lengthCrc) throw new TfRecordFormatException(Name, start, "length CRC mismatch");
+        var length = BinaryPrimitives.ReadUInt64LittleEndian(_header);
+        if (length > int.MaxValue - 4) throw new TfRecordFormatException(Name, start, $"record length {length} too large");
+        var len = (int)length;
+        if (_buffer.Length < len + 4) _buffer = new byte[Math.Max(len + 4, _buffer.Length * 2)];
+        var got = ReadFully(_buffer.AsSpan(0, len + 4));
+        if (got < len + 4) throw new TfRecordFormatException(Name, start, $"truncated record: {len} data bytes + 4 CRC bytes expected, {got} present");
+        var dataCrc = BinaryPrimitives.ReadUInt32LittleEndian(_buffer.AsSpan(len));
+        if (Crc32C.Mask(Crc32C.Compute(_buffer.AsSpan(0, len))) != dataCrc) throw new TfRecordFormatException(Name, start, "data CRC mismatch");
+        Offset = start + 16 + len;
+        record = _buffer.AsMemory(0, len);
+        return true;
+    }
+
+    private int ReadFully(Span<byte> dst)
+    {
+        var total = 0;
+        while (total < dst.Length)
+        {
+            int n;
+            try
+            {
+                n = _stream.Read(dst[total..]);
+            }
+            catch (InvalidDataException e)
+            {
+                throw new TfRecordFormatException($"{Name}: corrupt gzip stream near record offset {Offset}", e);
+            }
+            if (n == 0) break;
+            total += n;
+        }
+        return total;
+    }
+
+    /// <summary>Closes the file.</summary>
+    public void Dispose() => _stream.Dispose();
+}
