@@ -107,7 +107,9 @@ internal sealed class OrchestrationExecutor
             {
                 if (_finished || _fatal != null) break;
                 var e = m.Event.Timestamp == default ? m.Event with { Timestamp = now } : m.Event;
-                if (ProcessEvent(e)) Append(e);
+                if (IsStale(e)) continue; // duplicates and late results are not recorded
+                Append(e);
+                ProcessEvent(e);
             }
             CheckCompletion();
         });
@@ -174,7 +176,21 @@ internal sealed class OrchestrationExecutor
         if (!_isReplaying) _newEvents.Add(e);
     }
 
-    /// <summary>Applies one event. Returns false when the event is a duplicate or stale and must not be recorded.</summary>
+    /// <summary>True for a new event that must be dropped: a second result for the same task (at-least-once
+    /// delivery), a result for a cancelled timer, a second start, or a control message for a finished execution.</summary>
+    private bool IsStale(HistoryEvent e) => e switch
+    {
+        ExecutionStartedEvent => _started != null,
+        ExecutionTerminatedEvent or ExecutionSuspendedEvent or ExecutionResumedEvent => _finished,
+        TaskCompletedEvent tc => !_openTasks.ContainsKey(tc.TaskScheduledId),
+        TaskFailedEvent tf => !_openTasks.ContainsKey(tf.TaskScheduledId),
+        SubOrchestrationInstanceCompletedEvent sc => !_openTasks.ContainsKey(sc.TaskScheduledId),
+        SubOrchestrationInstanceFailedEvent sf => !_openTasks.ContainsKey(sf.TaskScheduledId),
+        TimerFiredEvent tfired => !_openTasks.ContainsKey(tfired.TimerId),
+        _ => false,
+    };
+
+    /// <summary>Applies one event (past or new).</summary>
     private bool ProcessEvent(HistoryEvent e)
     {
         if (_suspended && e is not (ExecutionResumedEvent or ExecutionTerminatedEvent or OrchestratorStartedEvent or OrchestratorCompletedEvent
