@@ -228,8 +228,8 @@ public sealed partial class OnnxGraphBuilder
         }
         if (count != length)
             throw new ArgumentException($"Shape [{string.Join(',', shape)}] holds {count} elements but {length} were given.", nameof(shape));
-        name ??= FreshName("const");
-        Claim(name);
+        if (name is null) name = FreshName("const"); // claimed by FreshName
+        else Claim(name);
         var tensor = new TensorProto { Name = name, DataType = (int)type };
         tensor.Dims.AddRange(shape);
         fill(tensor);
