@@ -35,9 +35,9 @@ public abstract record HistoryEvent
     /// <summary>When the event was recorded (UTC).</summary>
     public DateTime Timestamp { get; init; }
 
-    /// <summary>The DTFx event type name, e.g. <c>TaskScheduled</c>.</summary>
+    /// <summary>The DTFx event type name, e.g. <c>TaskScheduled</c> (the JSON discriminator carries it when stored).</summary>
     [JsonIgnore]
-    public abstract string EventType { get; }
+    public string EventType => GetType().Name[..^"Event".Length];
 }
 
 /// <summary>Identifies the parent of a sub-orchestration, so its completion can be reported back.</summary>
@@ -62,8 +62,6 @@ public sealed record ExecutionStartedEvent : HistoryEvent
     public ParentInstanceInfo? ParentInstance { get; init; }
     /// <summary>When the instance should start, if delayed.</summary>
     public DateTime? ScheduledStartTime { get; init; }
-    /// <inheritdoc/>
-    public override string EventType => "ExecutionStarted";
 }
 
 /// <summary>The orchestration finished (completed, failed or continued as new).</summary>
@@ -75,8 +73,6 @@ public sealed record ExecutionCompletedEvent : HistoryEvent
     public string? Result { get; init; }
     /// <summary>Failure details when failed.</summary>
     public TaskFailureDetails? FailureDetails { get; init; }
-    /// <inheritdoc/>
-    public override string EventType => "ExecutionCompleted";
 }
 
 /// <summary>A client asked to terminate the instance.</summary>
@@ -84,8 +80,6 @@ public sealed record ExecutionTerminatedEvent : HistoryEvent
 {
     /// <summary>Serialized reason, becomes the output.</summary>
     public string? Input { get; init; }
-    /// <inheritdoc/>
-    public override string EventType => "ExecutionTerminated";
 }
 
 /// <summary>A client suspended the instance: later events are held until it is resumed.</summary>
@@ -93,8 +87,6 @@ public sealed record ExecutionSuspendedEvent : HistoryEvent
 {
     /// <summary>Optional reason.</summary>
     public string? Reason { get; init; }
-    /// <inheritdoc/>
-    public override string EventType => "ExecutionSuspended";
 }
 
 /// <summary>A client resumed a suspended instance.</summary>
@@ -102,22 +94,16 @@ public sealed record ExecutionResumedEvent : HistoryEvent
 {
     /// <summary>Optional reason.</summary>
     public string? Reason { get; init; }
-    /// <inheritdoc/>
-    public override string EventType => "ExecutionResumed";
 }
 
 /// <summary>Marks the start of an orchestrator turn; its timestamp is <c>CurrentUtcDateTime</c>.</summary>
 public sealed record OrchestratorStartedEvent : HistoryEvent
 {
-    /// <inheritdoc/>
-    public override string EventType => "OrchestratorStarted";
 }
 
 /// <summary>Marks the end of an orchestrator turn.</summary>
 public sealed record OrchestratorCompletedEvent : HistoryEvent
 {
-    /// <inheritdoc/>
-    public override string EventType => "OrchestratorCompleted";
 }
 
 /// <summary>The orchestrator scheduled an activity (EventId is the task id).</summary>
@@ -129,8 +115,6 @@ public sealed record TaskScheduledEvent : HistoryEvent
     public string? Input { get; init; }
     /// <summary>The worker pool that runs it.</summary>
     public string Pool { get; init; } = WorkerPools.Default;
-    /// <inheritdoc/>
-    public override string EventType => "TaskScheduled";
 }
 
 /// <summary>An activity completed.</summary>
@@ -140,8 +124,6 @@ public sealed record TaskCompletedEvent : HistoryEvent
     public int TaskScheduledId { get; init; }
     /// <summary>Serialized result.</summary>
     public string? Result { get; init; }
-    /// <inheritdoc/>
-    public override string EventType => "TaskCompleted";
 }
 
 /// <summary>An activity failed.</summary>
@@ -151,8 +133,6 @@ public sealed record TaskFailedEvent : HistoryEvent
     public int TaskScheduledId { get; init; }
     /// <summary>What went wrong.</summary>
     public required TaskFailureDetails FailureDetails { get; init; }
-    /// <inheritdoc/>
-    public override string EventType => "TaskFailed";
 }
 
 /// <summary>The orchestrator started a sub-orchestration (EventId is the task id).</summary>
@@ -164,8 +144,6 @@ public sealed record SubOrchestrationInstanceCreatedEvent : HistoryEvent
     public required string InstanceId { get; init; }
     /// <summary>Serialized input.</summary>
     public string? Input { get; init; }
-    /// <inheritdoc/>
-    public override string EventType => "SubOrchestrationInstanceCreated";
 }
 
 /// <summary>A sub-orchestration completed.</summary>
@@ -175,8 +153,6 @@ public sealed record SubOrchestrationInstanceCompletedEvent : HistoryEvent
     public int TaskScheduledId { get; init; }
     /// <summary>Serialized result.</summary>
     public string? Result { get; init; }
-    /// <inheritdoc/>
-    public override string EventType => "SubOrchestrationInstanceCompleted";
 }
 
 /// <summary>A sub-orchestration failed.</summary>
@@ -186,8 +162,6 @@ public sealed record SubOrchestrationInstanceFailedEvent : HistoryEvent
     public int TaskScheduledId { get; init; }
     /// <summary>What went wrong.</summary>
     public required TaskFailureDetails FailureDetails { get; init; }
-    /// <inheritdoc/>
-    public override string EventType => "SubOrchestrationInstanceFailed";
 }
 
 /// <summary>The orchestrator created a durable timer (EventId is the timer id).</summary>
@@ -195,8 +169,6 @@ public sealed record TimerCreatedEvent : HistoryEvent
 {
     /// <summary>When it fires (UTC).</summary>
     public DateTime FireAt { get; init; }
-    /// <inheritdoc/>
-    public override string EventType => "TimerCreated";
 }
 
 /// <summary>A durable timer fired.</summary>
@@ -206,8 +178,6 @@ public sealed record TimerFiredEvent : HistoryEvent
     public int TimerId { get; init; }
     /// <summary>When it was due (UTC).</summary>
     public DateTime FireAt { get; init; }
-    /// <inheritdoc/>
-    public override string EventType => "TimerFired";
 }
 
 /// <summary>An external event arrived.</summary>
@@ -217,8 +187,6 @@ public sealed record EventRaisedEvent : HistoryEvent
     public required string Name { get; init; }
     /// <summary>Serialized payload.</summary>
     public string? Input { get; init; }
-    /// <inheritdoc/>
-    public override string EventType => "EventRaised";
 }
 
 /// <summary>The orchestrator sent an event to another instance (EventId is the action id).</summary>
@@ -230,8 +198,6 @@ public sealed record EventSentEvent : HistoryEvent
     public required string Name { get; init; }
     /// <summary>Serialized payload.</summary>
     public string? Input { get; init; }
-    /// <inheritdoc/>
-    public override string EventType => "EventSent";
 }
 
 /// <summary>The orchestrator restarted itself with new input (recorded before the history is reset).</summary>
@@ -239,6 +205,4 @@ public sealed record ContinueAsNewEvent : HistoryEvent
 {
     /// <summary>Serialized new input.</summary>
     public string? Input { get; init; }
-    /// <inheritdoc/>
-    public override string EventType => "ContinueAsNew";
 }

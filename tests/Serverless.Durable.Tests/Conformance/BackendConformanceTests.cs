@@ -536,3 +536,18 @@ public sealed class InMemoryBackendConformanceTests : BackendConformanceTests
 {
     protected override IOrchestrationBackend CreateBackend(TimeProvider? time = null) => new InMemory.InMemoryOrchestrationBackend(time);
 }
+
+/// <summary>The conformance suite on the SQLite backend (a fresh file per test).</summary>
+public sealed class SqliteBackendConformanceTests : BackendConformanceTests, IDisposable
+{
+    private readonly string _dir = Directory.CreateTempSubdirectory("durable-sqlite-").FullName;
+
+    protected override IOrchestrationBackend CreateBackend(TimeProvider? time = null) =>
+        new Sqlite.SqliteOrchestrationBackend(Path.Combine(_dir, $"{Guid.NewGuid():N}.db"), time);
+
+    public void Dispose()
+    {
+        Microsoft.Data.Sqlite.SqliteConnection.ClearAllPools();
+        try { Directory.Delete(_dir, true); } catch (IOException) { }
+    }
+}
