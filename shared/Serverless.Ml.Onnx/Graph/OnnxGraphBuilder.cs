@@ -39,8 +39,8 @@ public sealed partial class OnnxGraphBuilder
     public long IrVersion { get; }
 
     /// <summary>
-    /// Declares a graph input. Dimensions may be sizes or symbols, e.g. <c>Input("x", Float, "batch", 7)</c>;
-    /// no dimensions at all leaves the shape undeclared (any rank).
+    /// Declares a graph input. Dimensions may be sizes or symbols, e.g. <c>Input("x", Float, "batch", 7)</c>.
+    /// No dimensions at all leaves the shape undeclared (any rank): ORT accepts that, the ONNX checker does not.
     /// </summary>
     public OnnxValue Input(string name, OnnxElementType elementType, params OnnxDim[] shape)
     {
@@ -53,8 +53,9 @@ public sealed partial class OnnxGraphBuilder
     }
 
     /// <summary>
-    /// Declares <paramref name="value"/> a graph output under its own name. The shape is optional
-    /// (none given: undeclared); the element type must be known.
+    /// Declares <paramref name="value"/> a graph output under its own name. The element type must be known.
+    /// Give the shape (e.g. <c>OnnxDim.Batch, 3</c>): ONNX Runtime runs without it, but the ONNX checker
+    /// requires shapes on a model's inputs and outputs, and a model server reports them as metadata.
     /// </summary>
     public OnnxValue Output(OnnxValue value, params OnnxDim[]? shape) => Output(value, value.Name, shape);
 
