@@ -1,0 +1,226 @@
+namespace Serverless.Ml.Data.Sketches;
+
+/// <summary>
+/// A KLL quantile sketch (Karnin, Lang, Liberty 2016) over doubles: mergeable, bounded memory
+/// (about 3K items plus an initial exact buffer, whatever the stream length), and exact until the exact buffer
+/// (4,096 values by default) overflows: small data sets get exact medians and histograms.
+/// Error: the normalized rank error of a quantile or CDF query is below ~1.65% for K=200 with 99% confidence
+/// (Apache DataSketches' published figure for this K); merged sketches keep the bound. Compaction coins come from
+/// a fixed-seed generator so the same input in the same order gives the same sketch. NaN must not be added.
+/// </summary>
+public sealed class KllSketch
+{
+    private readonly List<double[]> _levels = [];
+    private readonly List<int> _counts = [];
+    private ulong _rng = 0x2545F4914F6CDD1DUL;
+
+    /// <summary>Creates an empty sketch with accuracy parameter <paramref name="k"/> (default 200), exact up to <paramref name="exactLimit"/> values.</summary>
+    public KllSketch(int k = 200, int exactLimit = 4096)
+    {
+        ArgumentOutOfRangeException.ThrowIfLessThan(k, 8);
+        K = k;
+        ExactLimit = Math.Max(k, exactLimit);
+        AddLevel();
+    }
+
+    /// <summary>Values kept verbatim before the first compaction.</summary>
+    public int ExactLimit { get; }
+
+    /// <summary>Accuracy parameter.</summary>
+    public int K { get; }
+
+    /// <summary>Number of values added (exact).</summary>
+    public long Count { get; private set; }
+
+    /// <summary>Smallest value added (exact); +infinity when empty.</summary>
+    public double Min { get; private set; } = double.PositiveInfinity;
+
+    /// <summary>Largest value added (exact); -infinity when empty.</summary>
+    public double Max { get; private set; } = double.NegativeInfinity;
+
+    /// <summary>Whether no compaction happened yet, i.e. every value is retained and answers are exact.</summary>
+    public bool IsExact => _levels.Count == 1;
+
+    /// <summary>Number of retained items (memory use).</summary>
+    public int RetainedItems => _counts.Sum();
+
+    private int[] _caps = [];
+
+    private int Capacity(int level) => _levels.Count == 1 ? ExactLimit : _caps[level];
+
+    private void AddLevel()
+    {
+        _levels.Add(new double[16]);
+        _counts.Add(0);
+        RecomputeCapacities();
+    }
+
+    private void RecomputeCapacities()
+    {
+        _caps = new int[_levels.Count];
+        for (var h = 0; h < _caps.Length; h++) _caps[h] = Math.Max(8, (int)Math.Ceiling(K * Math.Pow(2.0 / 3.0, _caps.Length - 1 - h)));
+    }
+
+    /// <summary>Adds one value.</summary>
+    public void Add(double value)
+    {
+        if (value < Min) Min = value;
+        if (value > Max) Max = value;
+        Count++;
+        Append(0, value);
+        if (_counts[0] >= Capacity(0)) Compress();
+    }
+
+    /// <summary>Adds many values (NaNs must be filtered by the caller).</summary>
+    public void AddRange(ReadOnlySpan<double> values)
+    {
+        foreach (var v in values) Add(v);
+    }
+
+    private void Append(int level, double value)
+    {
+        var arr = _levels[level];
+        var n = _counts[level];
+        if (n == arr.Length)
+        {
+            Array.Resize(ref arr, arr.Length * 2);
+            _levels[level] = arr;
+        }
+        arr[n] = value;
+        _counts[level] = n + 1;
+    }
+
+    private void Compress()
+    {
+        for (var h = 0; h < _levels.Count; h++)
+        {
+            if (_counts[h] < Capacity(h)) continue;
+            if (h + 1 == _levels.Count) AddLevel();
+            var arr = _levels[h];
+            var n = _counts[h];
+            Array.Sort(arr, 0, n);
+            // An odd item stays behind so that weights are preserved exactly.
+            var keep = (n & 1) == 1 ? 1 : 0;
+            var offset = (int)(NextRandom() & 1);
+            for (var i = keep + offset; i < n; i += 2) Append(h + 1, arr[i]);
+            _counts[h] = keep;
+        }
+    }
+
+    private ulong NextRandom()
+    {
+        _rng ^= _rng << 13;
+        _rng ^= _rng >> 7;
+        _rng ^= _rng << 17;
+        return _rng;
+    }
+
+    /// <summary>Folds another sketch in; the other sketch is unchanged.</summary>
+    public void Merge(KllSketch other)
+    {
+        ArgumentNullException.ThrowIfNull(other);
+        if (other.Count == 0) return;
+        while (_levels.Count < other._levels.Count) AddLevel();
+        for (var h = 0; h < other._levels.Count; h++)
+            for (var i = 0; i < other._counts[h]; i++) Append(h, other._levels[h][i]);
+        Count += other.Count;
+        Min = Math.Min(Min, other.Min);
+        Max = Math.Max(Max, other.Max);
+        while (Enumerable.Range(0, _levels.Count).Any(h => _counts[h] >= Capacity(h))) Compress();
+    }
+
+    /// <summary>Retained items with their weights, sorted by value (weights sum to <see cref="Count"/>).</summary>
+    public (double[] Values, long[] Weights) SortedItems()
+    {
+        var n = RetainedItems;
+        var values = new double[n];
+        var weights = new long[n];
+        var p = 0;
+        for (var h = 0; h < _levels.Count; h++)
+        {
+            for (var i = 0; i < _counts[h]; i++)
+            {
+                values[p] = _levels[h][i];
+                weights[p++] = 1L << h;
+            }
+        }
+        Array.Sort(values, weights);
+        return (values, weights);
+    }
+
+    /// <summary>The value at normalized rank <paramref name="q"/> in [0, 1]; 0 gives the exact min, 1 the exact max.</summary>
+    public double Quantile(double q)
+    {
+        if (Count == 0) return double.NaN;
+        if (q <= 0) return Min;
+        if (q >= 1) return Max;
+        var (values, weights) = SortedItems();
+        return QuantileOf(values, weights, q);
+    }
+
+    /// <summary>Several quantiles with one sort.</summary>
+    public double[] Quantiles(IReadOnlyList<double> qs)
+    {
+        ArgumentNullException.ThrowIfNull(qs);
+        if (Count == 0) return qs.Select(_ => double.NaN).ToArray();
+        var (values, weights) = SortedItems();
+        return qs.Select(q => q <= 0 ? Min : q >= 1 ? Max : QuantileOf(values, weights, q)).ToArray();
+    }
+
+    private double QuantileOf(double[] values, long[] weights, double q)
+    {
+        // Lower quantile: the smallest item whose cumulative weight reaches q * Count (pandas' "lower" method
+        // when the sketch is exact; pandas interpolates by default, which tests account for).
+        var target = q * Count;
+        long cum = 0;
+        for (var i = 0; i < values.Length; i++)
+        {
+            cum += weights[i];
+            if (cum >= target) return values[i];
+        }
+        return Max;
+    }
+
+    /// <summary>Estimated number of values in [lo, hi) (or [lo, hi] when <paramref name="inclusiveHigh"/>).</summary>
+    public double CountBetween(double lo, double hi, bool inclusiveHigh = false)
+    {
+        var (values, weights) = SortedItems();
+        double c = 0;
+        for (var i = 0; i < values.Length; i++)
+        {
+            var v = values[i];
+            if (v >= lo && (v < hi || (inclusiveHigh && v <= hi))) c += weights[i];
+        }
+        return c;
+    }
+
+    /// <summary>Serializable state, for shipping partial statistics between activities.</summary>
+    public KllState ToState() => new(K, ExactLimit, Count, Min, Max, _rng, Enumerable.Range(0, _levels.Count).Select(h => _levels[h].AsSpan(0, _counts[h]).ToArray()).ToArray());
+
+    /// <summary>Restores a sketch from <see cref="ToState"/>.</summary>
+    public static KllSketch FromState(KllState state)
+    {
+        ArgumentNullException.ThrowIfNull(state);
+        var s = new KllSketch(state.K, state.ExactLimit) { Count = state.Count, Min = state.Min, Max = state.Max, _rng = state.Rng == 0 ? 1 : state.Rng };
+        s._levels.Clear();
+        s._counts.Clear();
+        foreach (var level in state.Levels)
+        {
+            s._levels.Add(level.Length == 0 ? new double[16] : (double[])level.Clone());
+            s._counts.Add(level.Length);
+        }
+        if (s._levels.Count == 0) s.AddLevel();
+        s.RecomputeCapacities();
+        return s;
+    }
+}
+
+/// <summary>Serializable KLL state.</summary>
+/// <param name="K">Accuracy parameter.</param>
+/// <param name="ExactLimit">Values kept verbatim before the first compaction.</param>
+/// <param name="Count">Values added.</param>
+/// <param name="Min">Exact min.</param>
+/// <param name="Max">Exact max.</param>
+/// <param name="Rng">Generator state.</param>
+/// <param name="Levels">Retained items per level (level h weighs 2^h).</param>
+public sealed record KllState(int K, int ExactLimit, long Count, double Min, double Max, ulong Rng, double[][] Levels);
