@@ -55,6 +55,16 @@ internal sealed class DurableHttpApi
         {
             await WriteErrorAsync(context, ex.StatusCode, ex.Message).ConfigureAwait(false);
         }
+        catch (InstanceGoneException ex)
+        {
+            // The instance was purged between the existence check and the operation.
+            await WriteErrorAsync(context, StatusCodes.Status404NotFound, ex.Message).ConfigureAwait(false);
+        }
+        catch (Exception ex) when (ex is not OperationCanceledException && !context.Response.HasStarted)
+        {
+            // Durable Functions answers unexpected failures with 500 and an error body, not an empty response.
+            await WriteErrorAsync(context, StatusCodes.Status500InternalServerError, $"The request failed: {ex.Message}").ConfigureAwait(false);
+        }
     }
 
     private bool IsAuthorized(HttpRequest request)
@@ -242,7 +252,7 @@ internal sealed class DurableHttpApi
         if (context.Request.ContentLength is not 0 && type != null && !IsJson(type))
             throw new BadRequestException($"Only application/json event payloads are supported; got '{type}'.");
         var payload = await ReadJsonBodyAsync(context, "event payload").ConfigureAwait(false);
-        await _client.RaiseEventAsync(id, eventName, payload, context.RequestAborted).ConfigureAwait(false);
+        await Guard(id, _client.RaiseEventAsync(id, eventName, payload, context.RequestAborted)).ConfigureAwait(false);
         context.Response.StatusCode = StatusCodes.Status202Accepted;
     }
 
@@ -260,8 +270,21 @@ internal sealed class DurableHttpApi
         var id = RouteValue(context, "instanceId")!;
         if (!await CheckRunningAsync(context, id).ConfigureAwait(false)) return;
         var reason = context.Request.Query["reason"].ToString();
-        await operation(id, reason.Length > 0 ? reason : null, context.RequestAborted).ConfigureAwait(false);
+        await Guard(id, operation(id, reason.Length > 0 ? reason : null, context.RequestAborted)).ConfigureAwait(false);
         context.Response.StatusCode = StatusCodes.Status202Accepted;
+    }
+
+    /// <summary>The client throws InvalidOperationException when the instance no longer exists.</summary>
+    private static async Task Guard(string id, Task send)
+    {
+        try
+        {
+            await send.ConfigureAwait(false);
+        }
+        catch (InvalidOperationException ex) when (ex.Message.Contains("does not exist", StringComparison.Ordinal))
+        {
+            throw new InstanceGoneException($"No orchestration instance with id '{id}'.");
+        }
     }
 
     /// <summary>404 for an unknown instance, 410 for a finished one (it can no longer process messages).</summary>
@@ -382,3 +405,6 @@ internal sealed class DurableHttpApi
 
 /// <summary>A malformed request: bad JSON, a bad query value. Becomes 400 with a JSON error body.</summary>
 internal sealed class BadRequestException(string message) : Exception(message);
+
+/// <summary>The instance disappeared (purged) while a request was handled. Becomes 404.</summary>
+internal sealed class InstanceGoneException(string message) : Exception(message);
