@@ -304,7 +304,7 @@ public sealed class BlobClient
 
     private static BlobDownloadDetails ReadDownloadDetails(Response response) => new()
     {
-        ContentLength = response.Headers.ContentLength ?? 0,
+        ContentLength = response.Headers.ContentLengthLong ?? 0,
         ETag = BlobProtocol.ReadETag(response),
         LastModified = BlobProtocol.ReadDate(response, "Last-Modified"),
         ContentType = response.Headers.ContentType,
@@ -326,7 +326,7 @@ public sealed class BlobClient
             CreatedOn = BlobProtocol.ReadDate(response, "x-ms-creation-time"),
             Metadata = BlobProtocol.ReadMetadata(response),
             BlobType = BlobProtocol.ParseBlobType(BlobProtocol.Header(response, "x-ms-blob-type")),
-            ContentLength = response.Headers.ContentLength ?? 0,
+            ContentLength = response.Headers.ContentLengthLong ?? 0,
             ContentType = response.Headers.ContentType,
             ContentHash = md5 == null ? null : Convert.FromBase64String(md5),
             ETag = BlobProtocol.ReadETag(response),
