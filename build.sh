@@ -7,6 +7,18 @@ set -euo pipefail
 cd "$(dirname "$0")"
 export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1 DOTNET_SKIP_FIRST_TIME_EXPERIENCE=1
 
+apt_tools() {
+  # Debian packages the tests use as peers and data (ONNX checker cross-check, Fashion-MNIST).
+  local missing=()
+  /usr/bin/python3 -c 'import onnx' 2>/dev/null || missing+=(python3-onnx)
+  if [ ${#missing[@]} -gt 0 ]; then
+    echo "installing Debian packages: ${missing[*]}"
+    local sudo=""; [ "$(id -u)" = 0 ] || sudo="sudo"
+    $sudo apt-get update -qq || true
+    DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}"
+  fi
+}
+
 tools() {
   # npm packages: Azurite (storage emulator) and the ONNX Runtime native library. --ignore-scripts:
   # onnxruntime-node's install script would try to download binaries; we only need the shipped .so.
@@ -24,6 +36,7 @@ case "${1:-}" in
   test)
     shift
     tools
+    apt_tools
     dotnet build Serverless.sln -c Debug -warnaserror
     dotnet test Serverless.sln -c Debug --no-build "$@"
     ;;

@@ -28,8 +28,8 @@ public sealed class SqliteBackendOptions
 /// The embedded default backend: one SQLite file in WAL mode, safe for several worker processes.
 /// Work items are leased with an expiry (a crashed worker's work is taken over after it), and an
 /// orchestration turn commits its new history, outbound messages and the deletion of the consumed
-/// messages in one transaction. In-process writes go through one connection behind an async lock
-/// (no busy-waiting between threads); across processes SQLite's own lock and busy timeout serialize them.
+/// messages in one transaction. In-process writes go through one writer loop that group-commits the
+/// writes waiting at the same moment; across processes SQLite's own lock and busy timeout serialize them.
 /// </summary>
 public sealed class SqliteOrchestrationBackend : IOrchestrationBackend
 {
@@ -39,7 +39,7 @@ public sealed class SqliteOrchestrationBackend : IOrchestrationBackend
     private readonly SqliteBackendOptions _options;
     private readonly TimeProvider _time;
     private readonly string _connectionString;
-    private readonly SemaphoreSlim _writeLock = new(1, 1);
+    private readonly SemaphoreSlim _initLock = new(1, 1);
     private readonly WorkSignal _orchestrationSignal = new();
     private readonly WorkSignal _activitySignal = new();
     private SqliteConnection? _writer;
@@ -77,7 +77,7 @@ public sealed class SqliteOrchestrationBackend : IOrchestrationBackend
     /// <inheritdoc/>
     public async Task InitializeAsync(CancellationToken cancellation = default)
     {
-        await _writeLock.WaitAsync(cancellation).ConfigureAwait(false);
+        await _initLock.WaitAsync(cancellation).ConfigureAwait(false);
         try
         {
             if (_initialized) return;
@@ -104,10 +104,11 @@ public sealed class SqliteOrchestrationBackend : IOrchestrationBackend
             }
             _writer = conn;
             _initialized = true;
+            _writerLoop = Task.Factory.StartNew(WriterLoopAsync, CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default).Unwrap();
         }
         finally
         {
-            _writeLock.Release();
+            _initLock.Release();
         }
     }
 
@@ -199,7 +200,7 @@ public sealed class SqliteOrchestrationBackend : IOrchestrationBackend
 
     private SqliteConnection Writer => _writer ?? throw new InvalidOperationException("The SQLite backend is not initialized: call InitializeAsync first.");
 
-    /// <summary>A cached prepared command on the writer connection (callers hold the write lock).</summary>
+    /// <summary>A cached prepared command on the writer connection (only the writer loop calls it).</summary>
     private SqliteCommand W(string sql, SqliteTransaction? tx, params (string Name, object? Value)[] args)
     {
         if (!_commands.TryGetValue(sql, out var cmd))
@@ -214,19 +215,84 @@ public sealed class SqliteOrchestrationBackend : IOrchestrationBackend
         return cmd;
     }
 
-    private async Task<T> WriteAsync<T>(Func<SqliteTransaction, T> work, CancellationToken cancellation)
+    /// <summary>
+    /// Runs a write in a transaction. Writes are queued to one writer loop that commits every write waiting
+    /// at that moment in one transaction (group commit), each inside its own savepoint so that one failing
+    /// write rolls back alone. Callers see their result only after the commit, so durability is unchanged.
+    /// </summary>
+    private Task<T> WriteAsync<T>(Func<SqliteTransaction, T> work, CancellationToken cancellation)
     {
-        await _writeLock.WaitAsync(cancellation).ConfigureAwait(false);
-        try
+        cancellation.ThrowIfCancellationRequested();
+        var op = new WriteOp<T>(work);
+        if (!_writes.Writer.TryWrite(op)) throw new ObjectDisposedException(nameof(SqliteOrchestrationBackend));
+        return op.Completion.Task;
+    }
+
+    private abstract class WriteOp
+    {
+        public abstract void Run(SqliteTransaction tx);
+        public abstract void Commit();
+        public abstract void Fail(Exception ex);
+    }
+
+    private sealed class WriteOp<T>(Func<SqliteTransaction, T> work) : WriteOp
+    {
+        private T? _result;
+        private Exception? _error;
+        public TaskCompletionSource<T> Completion { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+        public override void Run(SqliteTransaction tx)
         {
-            using var tx = Writer.BeginTransaction(IsolationLevel.Serializable); // BEGIN IMMEDIATE
-            var result = work(tx);
-            tx.Commit();
-            return result;
+            try { _result = work(tx); }
+            catch (Exception ex) { _error = ex; throw; }
         }
-        finally
+
+        public override void Commit()
         {
-            _writeLock.Release();
+            if (_error != null) Completion.TrySetException(_error);
+            else Completion.TrySetResult(_result!);
+        }
+
+        public override void Fail(Exception ex) => Completion.TrySetException(ex);
+    }
+
+    private readonly System.Threading.Channels.Channel<WriteOp> _writes =
+        System.Threading.Channels.Channel.CreateUnbounded<WriteOp>(new() { SingleReader = true });
+    private Task? _writerLoop;
+
+    private async Task WriterLoopAsync()
+    {
+        var batch = new List<WriteOp>(256);
+        var reader = _writes.Reader;
+        while (await reader.WaitToReadAsync().ConfigureAwait(false))
+        {
+            batch.Clear();
+            while (batch.Count < 256 && reader.TryRead(out var op)) batch.Add(op);
+            try
+            {
+                using var tx = Writer.BeginTransaction(IsolationLevel.Serializable); // BEGIN IMMEDIATE
+                for (var i = 0; i < batch.Count; i++)
+                {
+                    var name = "w" + i.ToString(System.Globalization.CultureInfo.InvariantCulture);
+                    tx.Save(name);
+                    try
+                    {
+                        batch[i].Run(tx);
+                        tx.Release(name);
+                    }
+                    catch (Exception)
+                    {
+                        tx.Rollback(name);
+                        tx.Release(name);
+                    }
+                }
+                tx.Commit();
+                foreach (var op in batch) op.Commit();
+            }
+            catch (Exception ex)
+            {
+                foreach (var op in batch) op.Fail(ex);
+            }
         }
     }
 
@@ -698,18 +764,21 @@ public sealed class SqliteOrchestrationBackend : IOrchestrationBackend
     /// <inheritdoc/>
     public async ValueTask DisposeAsync()
     {
-        await _writeLock.WaitAsync().ConfigureAwait(false);
+        _writes.Writer.TryComplete();
+        if (_writerLoop != null) await _writerLoop.ConfigureAwait(false);
+        await _initLock.WaitAsync().ConfigureAwait(false);
         try
         {
             foreach (var c in _commands.Values) c.Dispose();
             _commands.Clear();
+            if (_writer != null) SqliteConnection.ClearPool(_writer); // release the file (and its WAL) for other users
             _writer?.Dispose();
             _writer = null;
             _initialized = false;
         }
         finally
         {
-            _writeLock.Release();
+            _initLock.Release();
         }
     }
 }

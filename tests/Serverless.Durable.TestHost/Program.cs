@@ -1,0 +1,65 @@
+using Serverless.Durable;
+using Serverless.Durable.Sqlite;
+
+// Usage: TestHost --db FILE --log FILE [--lock-ms N] [--hang-activity K] [--hang-turn K] [--client-orchestrations N --steps S]
+// Activities append "start i" / "done i" lines (with the instance id) to the log file, flushed to disk, so the
+// test can count executions. --hang-activity K blocks inside step K; --hang-turn K blocks inside the
+// orchestrator turn that follows step K's completion; both first write "hung" to FILE.hung so the test
+// knows when to kill.
+var opts = new Dictionary<string, string>();
+for (var i = 0; i + 1 < args.Length; i += 2) opts[args[i].TrimStart('-')] = args[i + 1];
+var db = opts["db"];
+var log = opts["log"];
+var lockMs = int.Parse(opts.GetValueOrDefault("lock-ms", "1500"), System.Globalization.CultureInfo.InvariantCulture);
+var hangActivity = opts.TryGetValue("hang-activity", out var ha) ? int.Parse(ha, System.Globalization.CultureInfo.InvariantCulture) : -1;
+var hangTurn = opts.TryGetValue("hang-turn", out var ht) ? int.Parse(ht, System.Globalization.CultureInfo.InvariantCulture) : -1;
+var logLock = new object();
+
+void Append(string line)
+{
+    lock (logLock)
+    {
+        using var f = new FileStream(log, FileMode.Append, FileAccess.Write, FileShare.ReadWrite);
+        var bytes = System.Text.Encoding.UTF8.GetBytes(line + "\n");
+        f.Write(bytes);
+        f.Flush(true);
+    }
+}
+
+void Hang()
+{
+    File.WriteAllText(log + ".hung", Environment.ProcessId.ToString(System.Globalization.CultureInfo.InvariantCulture));
+    Thread.Sleep(Timeout.Infinite);
+}
+
+var registry = new DurableTaskRegistry()
+    .AddActivityFunc<Step, int>("Step", (ctx, s) =>
+    {
+        Append($"start {ctx.InstanceId} {s.Index}");
+        if (s.Index == hangActivity) Hang();
+        Append($"done {ctx.InstanceId} {s.Index}");
+        return s.Index;
+    })
+    .AddOrchestratorFunc<int, int>("CrashSequence", async (ctx, steps) =>
+    {
+        var sum = 0;
+        for (var i = 0; i < steps; i++)
+        {
+            sum += await ctx.CallActivityAsync<int>("Step", new Step(i));
+            if (i == hangTurn && !ctx.IsReplaying) Hang();
+        }
+        return sum;
+    });
+
+await using var backend = new SqliteOrchestrationBackend(db);
+await using var worker = new DurableTaskWorker(backend, registry, new DurableTaskWorkerOptions
+{
+    LockTimeout = TimeSpan.FromMilliseconds(lockMs),
+    MaxPollingInterval = TimeSpan.FromMilliseconds(50),
+});
+await worker.StartAsync();
+File.WriteAllText(log + ".ready." + Environment.ProcessId, "");
+await Task.Delay(Timeout.Infinite);
+
+/// <summary>Activity input.</summary>
+internal sealed record Step(int Index);
