@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using Serverless.Testing.Azurite;
 using System.Text;
 using Xunit.Abstractions;
 

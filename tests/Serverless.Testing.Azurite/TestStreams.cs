@@ -1,8 +1,8 @@
-namespace Serverless.Storage.Tests;
+namespace Serverless.Testing.Azurite;
 
 /// <summary>A read-only stream of <paramref name="length"/> deterministic pseudo-random bytes (xorshift64*),
-/// generated on the fly so multi-GB uploads need no memory or disk for their source.</summary>
-internal sealed class PseudoRandomStream(long length, ulong seed) : Stream
+/// generated on the fly so multi-GB uploads need no memory or disk for their source (tests and benchmarks).</summary>
+public sealed class PseudoRandomStream(long length, ulong seed) : Stream
 {
     private ulong _state = seed == 0 ? 0x9E3779B97F4A7C15UL : seed;
     private readonly byte[] _chunk = new byte[64 * 1024];
@@ -64,7 +64,7 @@ internal sealed class PseudoRandomStream(long length, ulong seed) : Stream
 }
 
 /// <summary>Passes reads through while feeding a running SHA-256.</summary>
-internal sealed class HashingReadStream(Stream inner) : Stream
+public sealed class HashingReadStream(Stream inner) : Stream
 {
     private readonly System.Security.Cryptography.IncrementalHash _hash = System.Security.Cryptography.IncrementalHash.CreateHash(System.Security.Cryptography.HashAlgorithmName.SHA256);
 
@@ -117,7 +117,7 @@ internal sealed class HashingReadStream(Stream inner) : Stream
 }
 
 /// <summary>Samples this process's working set every 50 ms and keeps the maximum.</summary>
-internal sealed class WorkingSetSampler : IDisposable
+public sealed class WorkingSetSampler : IDisposable
 {
     private readonly Timer _timer;
     private long _peak;
