@@ -19,8 +19,11 @@ public class AzuriteFixture : IAsyncLifetime
     /// <summary>Whether to use in-memory persistence; override in a derived fixture for small, fast tests.</summary>
     protected virtual bool InMemory => false;
 
+    /// <summary>Whether to serve https with a self-signed certificate and accept bearer tokens (--oauth basic).</summary>
+    protected virtual bool Https => false;
+
     /// <inheritdoc />
-    public async Task InitializeAsync() => _azurite = await AzuriteProcess.StartAsync(InMemory);
+    public async Task InitializeAsync() => _azurite = await AzuriteProcess.StartAsync(InMemory, Https);
 
     /// <inheritdoc />
     public async Task DisposeAsync()

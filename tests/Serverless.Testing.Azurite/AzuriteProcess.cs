@@ -1,6 +1,8 @@
 using System.Diagnostics;
 using System.Net;
 using System.Net.Sockets;
+using System.Security.Cryptography;
+using System.Security.Cryptography.X509Certificates;
 using System.Text;
 
 namespace Serverless.Testing.Azurite;
@@ -25,8 +27,9 @@ public sealed class AzuriteProcess : IAsyncDisposable
     private readonly Process _process;
     private readonly StringBuilder _output;
 
-    private AzuriteProcess(Process process, StringBuilder output, string dataFolder, int blobPort, int queuePort, int tablePort)
+    private AzuriteProcess(Process process, StringBuilder output, string dataFolder, int blobPort, int queuePort, int tablePort, X509Certificate2? certificate)
     {
+        Certificate = certificate;
         _process = process;
         _output = output;
         DataFolder = dataFolder;
@@ -47,18 +50,23 @@ public sealed class AzuriteProcess : IAsyncDisposable
     /// <summary>Table service port on 127.0.0.1.</summary>
     public int TablePort { get; }
 
+    /// <summary>The self-signed certificate Azurite serves when started with <c>https: true</c> (trust it by thumbprint).</summary>
+    public X509Certificate2? Certificate { get; }
+
+    private string Scheme => Certificate == null ? "http" : "https";
+
     /// <summary>Path-style blob endpoint, e.g. <c>http://127.0.0.1:PORT/devstoreaccount1</c>.</summary>
-    public Uri BlobEndpoint => new($"http://127.0.0.1:{BlobPort}/{AccountName}");
+    public Uri BlobEndpoint => new($"{Scheme}://127.0.0.1:{BlobPort}/{AccountName}");
 
     /// <summary>Path-style queue endpoint.</summary>
-    public Uri QueueEndpoint => new($"http://127.0.0.1:{QueuePort}/{AccountName}");
+    public Uri QueueEndpoint => new($"{Scheme}://127.0.0.1:{QueuePort}/{AccountName}");
 
     /// <summary>Path-style table endpoint.</summary>
-    public Uri TableEndpoint => new($"http://127.0.0.1:{TablePort}/{AccountName}");
+    public Uri TableEndpoint => new($"{Scheme}://127.0.0.1:{TablePort}/{AccountName}");
 
     /// <summary>A full connection string (account, key and the three endpoints).</summary>
     public string ConnectionString =>
-        $"DefaultEndpointsProtocol=http;AccountName={AccountName};AccountKey={AccountKey};" +
+        $"DefaultEndpointsProtocol={Scheme};AccountName={AccountName};AccountKey={AccountKey};" +
         $"BlobEndpoint={BlobEndpoint};QueueEndpoint={QueueEndpoint};TableEndpoint={TableEndpoint};";
 
     /// <summary>Process id of the Azurite node process's watchdog shell (for diagnostics).</summary>
@@ -78,8 +86,10 @@ public sealed class AzuriteProcess : IAsyncDisposable
 
     /// <summary>Starts Azurite and waits until its three ports accept connections.</summary>
     /// <param name="inMemory">Use <c>--inMemoryPersistence</c> (faster; never for multi-GB data).</param>
+    /// <param name="https">Serve https with a fresh self-signed certificate for 127.0.0.1 and accept Entra ID bearer
+    /// tokens (<c>--oauth basic</c>: Azurite checks issuer, audience and lifetime, not the signature).</param>
     /// <param name="cancellation">Cancels the wait.</param>
-    public static async Task<AzuriteProcess> StartAsync(bool inMemory = false, CancellationToken cancellation = default)
+    public static async Task<AzuriteProcess> StartAsync(bool inMemory = false, bool https = false, CancellationToken cancellation = default)
     {
         var root = FindRepositoryRoot();
         var script = Path.Combine(root, "node_modules", ".bin", "azurite");
@@ -93,8 +103,9 @@ public sealed class AzuriteProcess : IAsyncDisposable
             var ports = FreePorts(3);
             var folder = Path.Combine(Path.GetTempPath(), "azurite-" + Guid.NewGuid().ToString("N"));
             Directory.CreateDirectory(folder);
-            var process = StartProcess(root, script, folder, ports, inMemory, out var output);
-            var azurite = new AzuriteProcess(process, output, folder, ports[0], ports[1], ports[2]);
+            var certificate = https ? WriteSelfSignedCertificate(folder) : null;
+            var process = StartProcess(root, script, folder, ports, inMemory, https, out var output);
+            var azurite = new AzuriteProcess(process, output, folder, ports[0], ports[1], ports[2], certificate);
             try
             {
                 await azurite.WaitUntilListeningAsync(TimeSpan.FromSeconds(60), cancellation);
@@ -109,7 +120,21 @@ public sealed class AzuriteProcess : IAsyncDisposable
         throw new InvalidOperationException("Azurite did not start after 3 attempts.", last);
     }
 
-    private static Process StartProcess(string root, string script, string folder, int[] ports, bool inMemory, out StringBuilder output)
+    private static X509Certificate2 WriteSelfSignedCertificate(string folder)
+    {
+        using var rsa = RSA.Create(2048);
+        var request = new CertificateRequest("CN=127.0.0.1", rsa, HashAlgorithmName.SHA256, RSASignaturePadding.Pkcs1);
+        var san = new SubjectAlternativeNameBuilder();
+        san.AddIpAddress(IPAddress.Loopback);
+        san.AddDnsName("localhost");
+        request.CertificateExtensions.Add(san.Build());
+        var certificate = request.CreateSelfSigned(DateTimeOffset.UtcNow.AddMinutes(-5), DateTimeOffset.UtcNow.AddDays(1));
+        File.WriteAllText(Path.Combine(folder, "cert.pem"), certificate.ExportCertificatePem());
+        File.WriteAllText(Path.Combine(folder, "key.pem"), rsa.ExportPkcs8PrivateKeyPem());
+        return certificate;
+    }
+
+    private static Process StartProcess(string root, string script, string folder, int[] ports, bool inMemory, bool https, out StringBuilder output)
     {
         var psi = new ProcessStartInfo("/bin/sh")
         {
@@ -134,6 +159,11 @@ public sealed class AzuriteProcess : IAsyncDisposable
             psi.ArgumentList.Add(a);
         }
         if (inMemory) psi.ArgumentList.Add("--inMemoryPersistence");
+        if (https)
+        {
+            foreach (var a in new[] { "--cert", Path.Combine(folder, "cert.pem"), "--key", Path.Combine(folder, "key.pem"), "--oauth", "basic" })
+                psi.ArgumentList.Add(a);
+        }
 
         var sb = new StringBuilder();
         var process = new Process { StartInfo = psi };
@@ -233,6 +263,7 @@ public sealed class AzuriteProcess : IAsyncDisposable
         {
         }
         _process.Dispose();
+        Certificate?.Dispose();
         for (var i = 0; i < 5; i++)
         {
             try
