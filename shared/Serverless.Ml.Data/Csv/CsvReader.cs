@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using System.Text;
 
 namespace Serverless.Ml.Data.Csv;
@@ -244,6 +245,7 @@ public sealed class CsvReader : IRecordBatchReader
     }
 
     /// <summary>Splits one record into fields; returns the count, or -1 for malformed quoting.</summary>
+[MethodImpl(MethodImplOptions.AggressiveOptimization)]
     internal static int Tokenize(ReadOnlySpan<byte> rec, byte delim, ref FieldRef[] fields)
     {
         var n = 0;
@@ -292,6 +294,7 @@ public sealed class CsvReader : IRecordBatchReader
         private byte[] _scratch = new byte[256];
         private readonly int _maxMissingLen = missing.Length == 0 ? -1 : missing.Max(m => m.Length);
 
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
         public ParsedBlock Parse(CsvBlock block)
         {
             var cols = schema.Columns;

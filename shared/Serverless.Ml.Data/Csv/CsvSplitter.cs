@@ -1,3 +1,5 @@
+using System.Runtime.CompilerServices;
+
 namespace Serverless.Ml.Data.Csv;
 
 /// <summary>A run of complete CSV records copied out of the file, ready to be parsed independently.</summary>
@@ -53,6 +55,7 @@ internal sealed class CsvSplitter : IDisposable
     }
 
     /// <summary>Reads up to <paramref name="maxRecords"/> records; null at end of file.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public CsvBlock? Next(int maxRecords)
     {
         // All positions are relative to _start, which Fill may move.

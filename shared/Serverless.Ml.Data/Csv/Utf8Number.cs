@@ -1,4 +1,5 @@
 using System.Globalization;
+using System.Runtime.CompilerServices;
 using System.Text;
 
 namespace Serverless.Ml.Data.Csv;
@@ -24,6 +25,7 @@ internal static class Utf8Number
         return s[a..b];
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static bool TryParseInt64(ReadOnlySpan<byte> s, out long value)
     {
         value = 0;
@@ -55,6 +57,7 @@ internal static class Utf8Number
     private static bool SlowInt(ReadOnlySpan<byte> s, out long value) =>
         long.TryParse(s, NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out value);
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static bool TryParseDouble(ReadOnlySpan<byte> s, out double value)
     {
         value = 0;

@@ -1,3 +1,5 @@
+using System.Runtime.CompilerServices;
+
 namespace Serverless.Ml.Data.Sketches;
 
 /// <summary>
@@ -71,10 +73,31 @@ public sealed class KllSketch
         if (_counts[0] >= Capacity(0)) Compress();
     }
 
-    /// <summary>Adds many values (NaNs must be filtered by the caller).</summary>
+    /// <summary>Adds many values (NaNs must be filtered by the caller); copies blocks into the level-0 buffer.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public void AddRange(ReadOnlySpan<double> values)
     {
-        foreach (var v in values) Add(v);
+        var min = Min;
+        var max = Max;
+        foreach (var v in values)
+        {
+            if (v < min) min = v;
+            if (v > max) max = v;
+        }
+        Min = min;
+        Max = max;
+        Count += values.Length;
+        while (values.Length > 0)
+        {
+            var cap = Capacity(0);
+            var n = _counts[0];
+            if (_levels[0].Length < cap) _levels[0] = new double[cap];
+            var take = Math.Min(cap - n, values.Length);
+            values[..take].CopyTo(_levels[0].AsSpan(n));
+            _counts[0] = n + take;
+            values = values[take..];
+            if (_counts[0] >= cap) Compress();
+        }
     }
 
     private void Append(int level, double value)
@@ -90,6 +113,7 @@ public sealed class KllSketch
         _counts[level] = n + 1;
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private void Compress()
     {
         for (var h = 0; h < _levels.Count; h++)

@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using System.Text;
 using System.Text.Json;
 using System.Text.Json.Serialization;
@@ -280,7 +281,7 @@ internal sealed class FeatureAccumulator
         }
         switch (column)
         {
-            case Float64Column d: AddNumeric(d.Values.AsSpan(0, n), d.Missing, 1); break;
+            case Float64Column d: AddFloat64(d); break;
             case Float32TensorColumn t: AddTensor(t); break;
             case Int64Column l: AddInt(l); break;
             case StringColumn s: AddStrings(s, o); break;
@@ -288,52 +289,89 @@ internal sealed class FeatureAccumulator
         }
     }
 
-    private void AddNumeric(ReadOnlySpan<double> values, bool[] missing, int per)
+    [JsonIgnore]
+    private double[] _scratch = [];
+
+    private Span<double> Scratch(int n)
     {
-        long count = 0, zeros = 0, nan = 0;
-        double sum = 0;
-        var sketch = Sketch!;
-        for (var i = 0; i < values.Length; i++)
-        {
-            if (missing[i / per]) continue;
-            var v = values[i];
-            if (double.IsNaN(v)) { nan++; continue; }
-            count++;
-            sum += v;
-            if (v == 0) zeros++;
-            sketch.Add(v);
-        }
-        if (count == 0) { Nan += nan; return; }
-        var mean = sum / count;
-        double m2 = 0;
-        for (var i = 0; i < values.Length; i++)
-        {
-            if (missing[i / per]) continue;
-            var v = values[i];
-            if (double.IsNaN(v)) continue;
-            var dv = v - mean;
-            m2 += dv * dv;
-        }
-        Combine(count, mean, m2);
-        Zeros += zeros;
-        Nan += nan;
+        if (_scratch.Length < n) _scratch = new double[n];
+        return _scratch.AsSpan(0, n);
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private void AddFloat64(Float64Column d)
+    {
+        var n = d.Length;
+        var dst = Scratch(n);
+        var values = d.Values;
+        var missing = d.Missing;
+        long nan = 0;
+        var k = 0;
+        for (var i = 0; i < n; i++)
+        {
+            if (missing[i]) continue;
+            var v = values[i];
+            if (double.IsNaN(v)) { nan++; continue; }
+            dst[k++] = v;
+        }
+        Nan += nan;
+        AddValid(dst[..k]);
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private void AddInt(Int64Column l)
     {
         var n = l.Length;
-        var tmp = new double[n];
-        for (var i = 0; i < n; i++) tmp[i] = l.Values[i];
-        AddNumeric(tmp, l.Missing, 1);
+        var dst = Scratch(n);
+        var values = l.Values;
+        var missing = l.Missing;
+        var k = 0;
+        for (var i = 0; i < n; i++) if (!missing[i]) dst[k++] = values[i];
+        AddValid(dst[..k]);
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private void AddTensor(Float32TensorColumn t)
     {
         var per = t.Spec.ValuesPerRow;
-        var n = t.Length * per;
-        var tmp = new double[n];
-        for (var i = 0; i < n; i++) tmp[i] = t.Values[i];
-        AddNumeric(tmp, t.Missing, per);
+        var dst = Scratch(t.Length * per);
+        long nan = 0;
+        var k = 0;
+        for (var r = 0; r < t.Length; r++)
+        {
+            if (t.Missing[r]) continue;
+            foreach (var f in t.GetRow(r))
+            {
+                if (float.IsNaN(f)) { nan++; continue; }
+                dst[k++] = f;
+            }
+        }
+        Nan += nan;
+        AddValid(dst[..k]);
+    }
+
+    /// <summary>Non-missing, non-NaN values: two passes (mean, then squared deviations) then a Chan merge.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private void AddValid(ReadOnlySpan<double> values)
+    {
+        if (values.Length == 0) return;
+        double sum = 0;
+        long zeros = 0;
+        foreach (var v in values)
+        {
+            sum += v;
+            if (v == 0) zeros++;
+        }
+        var mean = sum / values.Length;
+        double m2 = 0;
+        foreach (var v in values)
+        {
+            var dv = v - mean;
+            m2 += dv * dv;
+        }
+        Combine(values.Length, mean, m2);
+        Zeros += zeros;
+        Sketch!.AddRange(values);
     }
 
     private void Combine(long nb, double meanB, double m2B)
