@@ -1,0 +1,146 @@
+using System.Diagnostics;
+using System.Net.Http.Json;
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting.Server;
+using Microsoft.AspNetCore.Hosting.Server.Features;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
+using Serverless.FunctionApp;
+
+namespace Serverless.Cli;
+
+/// <summary>
+/// The <c>pipelines</c> command line. <c>sample</c> runs the sample workflow end to end through the real
+/// stack: SQLite backend, worker, Kestrel on a loopback port, Durable Functions' HTTP API.
+/// <c>serve</c> starts the function app and runs until stopped.
+/// </summary>
+public static class CliApp
+{
+    private const string Usage = """
+        usage: pipelines <command> [options]
+          sample [--home DIR] [--cities A,B,C]   run the sample durable workflow end to end and print its result
+          serve  [--home DIR] [--urls URL] [--host-json FILE] [--access-key KEY]
+                                                start the function app (HTTP management API on URL)
+        Defaults: home = $SERVERLESS_HOME or ~/.serverless-ml (SQLite files live there).
+        """;
+
+    /// <summary>Runs a command; returns the process exit code.</summary>
+    public static async Task<int> RunAsync(string[] args, TextWriter stdout, TextWriter stderr)
+    {
+        ArgumentNullException.ThrowIfNull(args);
+        ArgumentNullException.ThrowIfNull(stdout);
+        ArgumentNullException.ThrowIfNull(stderr);
+        if (args.Length == 0 || args[0] is "-h" or "--help" or "help")
+        {
+            await stdout.WriteLineAsync(Usage);
+            return args.Length == 0 ? 2 : 0;
+        }
+        Dictionary<string, string> options;
+        try
+        {
+            options = ParseOptions(args.Skip(1).ToArray());
+        }
+        catch (ArgumentException ex)
+        {
+            await stderr.WriteLineAsync($"error: {ex.Message}\n{Usage}");
+            return 2;
+        }
+        try
+        {
+            return args[0] switch
+            {
+                "sample" => await SampleAsync(options, stdout),
+                "serve" => await ServeAsync(options),
+                _ => await UnknownAsync(args[0], stderr),
+            };
+        }
+        catch (Exception ex) when (ex is InvalidDataException or IOException or UnauthorizedAccessException or Serverless.Durable.Http.Configuration.HostJsonException)
+        {
+            await stderr.WriteLineAsync($"error: {ex.Message}");
+            return 1;
+        }
+    }
+
+    private static async Task<int> UnknownAsync(string command, TextWriter stderr)
+    {
+        await stderr.WriteLineAsync($"error: unknown command '{command}'\n{Usage}");
+        return 2;
+    }
+
+    private static Dictionary<string, string> ParseOptions(string[] args)
+    {
+        var known = new HashSet<string> { "home", "urls", "host-json", "access-key", "cities" };
+        var result = new Dictionary<string, string>();
+        for (var i = 0; i < args.Length; i++)
+        {
+            var a = args[i];
+            if (!a.StartsWith("--", StringComparison.Ordinal) || !known.Contains(a[2..]))
+                throw new ArgumentException($"unknown option '{a}'");
+            if (i + 1 >= args.Length) throw new ArgumentException($"option '{a}' needs a value");
+            result[a[2..]] = args[++i];
+        }
+        return result;
+    }
+
+    private static FunctionAppOptions AppOptions(Dictionary<string, string> o, string urls)
+    {
+        var options = new FunctionAppOptions { Urls = o.GetValueOrDefault("urls", urls), LogLevel = LogLevel.Warning };
+        if (o.TryGetValue("home", out var home)) options.HomeDirectory = Path.GetFullPath(home);
+        if (o.TryGetValue("host-json", out var hostJson)) options.HostJsonPath = Path.GetFullPath(hostJson);
+        if (o.TryGetValue("access-key", out var key)) options.AccessKey = key;
+        return options;
+    }
+
+    private static async Task<int> ServeAsync(Dictionary<string, string> o)
+    {
+        var options = AppOptions(o, "http://127.0.0.1:7071");
+        options.LogLevel = LogLevel.Information;
+        var app = FunctionAppHost.Build(options);
+        await app.RunAsync();
+        return 0;
+    }
+
+    private static async Task<int> SampleAsync(Dictionary<string, string> o, TextWriter stdout)
+    {
+        var options = AppOptions(o, "http://127.0.0.1:0");
+        var cities = o.GetValueOrDefault("cities", "Tokyo,Seattle,London,Lagos,Lima").Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+        var app = FunctionAppHost.Build(options);
+        await app.StartAsync();
+        try
+        {
+            var baseUri = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
+            await stdout.WriteLineAsync($"function app listening on {baseUri} (state in {options.HomeDirectory})");
+            using var http = new HttpClient { BaseAddress = new Uri(baseUri) };
+            var sw = Stopwatch.StartNew();
+            var start = await http.PostAsJsonAsync("/runtime/webhooks/durabletask/orchestrators/SampleWorkflow",
+                new { Cities = cities, PauseSeconds = 1.0 });
+            if ((int)start.StatusCode != 202) throw new InvalidDataException($"start failed: HTTP {(int)start.StatusCode} {await start.Content.ReadAsStringAsync()}");
+            var payload = await start.Content.ReadFromJsonAsync<JsonObject>() ?? throw new InvalidDataException("empty start response");
+            var statusUri = payload["statusQueryGetUri"]!.GetValue<string>();
+            await stdout.WriteLineAsync($"started instance {payload["id"]} -> {statusUri}");
+            string? lastStatus = null;
+            JsonObject status;
+            while (true)
+            {
+                using var resp = await http.GetAsync(statusUri);
+                status = await resp.Content.ReadFromJsonAsync<JsonObject>() ?? throw new InvalidDataException("empty status response");
+                var line = $"  {status["runtimeStatus"]} {status["customStatus"]?.ToJsonString()}";
+                if (line != lastStatus) await stdout.WriteLineAsync(line);
+                lastStatus = line;
+                if ((int)resp.StatusCode == 200) break;
+                if (sw.Elapsed > TimeSpan.FromMinutes(2)) throw new TimeoutException("the sample did not finish within 2 minutes");
+                await Task.Delay(100);
+            }
+            await stdout.WriteLineAsync($"finished in {sw.Elapsed.TotalSeconds:F2} s with status {status["runtimeStatus"]}:");
+            await stdout.WriteLineAsync(status["output"]?.ToJsonString(new JsonSerializerOptions { WriteIndented = true }));
+            return status["runtimeStatus"]?.GetValue<string>() == "Completed" ? 0 : 1;
+        }
+        finally
+        {
+            await app.StopAsync();
+            await app.DisposeAsync();
+        }
+    }
+}
