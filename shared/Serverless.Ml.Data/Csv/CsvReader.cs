@@ -274,7 +274,19 @@ public sealed class CsvReader : IRecordBatchReader
             }
             else
             {
-                var k = rec[p..].IndexOf(delim);
+                // Short fields dominate: a scalar scan beats a vectorized search's set-up below 16 bytes.
+                var rest = rec[p..];
+                var k = -1;
+                var lim = Math.Min(rest.Length, 16);
+                for (var j = 0; j < lim; j++)
+                {
+                    if (rest[j] == delim) { k = j; break; }
+                }
+                if (k < 0 && rest.Length > 16)
+                {
+                    k = rest[16..].IndexOf(delim);
+                    if (k >= 0) k += 16;
+                }
                 if (k < 0) { fields[n++] = new FieldRef(p, len - p, false); return n; }
                 fields[n++] = new FieldRef(p, k, false);
                 p += k + 1;
