@@ -89,7 +89,8 @@ public sealed class SqliteOrchestrationBackend : IOrchestrationBackend
                 conn.Open();
                 CheckExistingSchema(conn);
                 Exec(conn, "PRAGMA journal_mode=WAL;");
-                Exec(conn, $"PRAGMA synchronous={(_options.FullSync ? "FULL" : "NORMAL")}; PRAGMA busy_timeout=10000; PRAGMA foreign_keys=OFF;");
+                Exec(conn, $"PRAGMA synchronous={(_options.FullSync ? "FULL" : "NORMAL")}; PRAGMA busy_timeout=10000; PRAGMA foreign_keys=OFF; " +
+                    "PRAGMA cache_size=-32768; PRAGMA temp_store=MEMORY; PRAGMA wal_autocheckpoint=4000;");
                 using (var tx = conn.BeginTransaction())
                 {
                     Exec(conn, Schema, tx);
@@ -536,9 +537,9 @@ public sealed class SqliteOrchestrationBackend : IOrchestrationBackend
             var messages = new Dictionary<string, List<(long Id, OrchestrationMessage Message)>>(StringComparer.Ordinal);
             using (var r = W("""
                 SELECT m.id, m.instance_id, m.event, p.data FROM messages m LEFT JOIN payloads p ON p.id = m.payload_id
-                WHERE m.instance_id IN (SELECT instance_id FROM instances WHERE lock_owner = @token) AND m.visible_at <= @now
+                WHERE m.instance_id IN (SELECT value FROM json_each(@ids)) AND m.visible_at <= @now
                 ORDER BY m.id
-                """, tx, ("@token", token), ("@now", now)).ExecuteReader())
+                """, tx, ("@ids", JsonSerializer.Serialize(locked.Select(l => l.Id))), ("@now", now)).ExecuteReader())
             {
                 while (r.Read())
                 {

@@ -9,6 +9,14 @@ namespace Serverless.Durable;
 /// <param name="StartAt">When to start; default now.</param>
 public sealed record StartOrchestrationOptions(string? InstanceId = null, DateTimeOffset? StartAt = null);
 
+/// <summary>Thrown when a client operation names an instance that does not exist.</summary>
+public sealed class InstanceNotFoundException(string instanceId)
+    : InvalidOperationException($"Orchestration instance '{instanceId}' does not exist.")
+{
+    /// <summary>The missing instance id.</summary>
+    public string InstanceId { get; } = instanceId;
+}
+
 /// <summary>The result of a purge.</summary>
 /// <param name="PurgedInstanceCount">How many instances were deleted.</param>
 public sealed record PurgeResult(int PurgedInstanceCount);
@@ -180,7 +188,7 @@ public class DurableTaskClient
         while (true)
         {
             var m = await GetInstanceAsync(instanceId, withData, cancellation).ConfigureAwait(false)
-                ?? throw new InvalidOperationException($"Orchestration instance '{instanceId}' does not exist.");
+                ?? throw new InstanceNotFoundException(instanceId);
             if (done(m)) return m;
             await Task.Delay(delay, cancellation).ConfigureAwait(false);
             delay = TimeSpan.FromMilliseconds(Math.Min(delay.TotalMilliseconds * 2, 200));
@@ -211,7 +219,7 @@ public class DurableTaskClient
         ArgumentException.ThrowIfNullOrEmpty(instanceId);
         var stamped = e with { Timestamp = _time.GetUtcNow().UtcDateTime };
         if (!await _backend.SendMessageAsync(new OrchestrationMessage(instanceId, stamped), cancellation).ConfigureAwait(false))
-            throw new InvalidOperationException($"Orchestration instance '{instanceId}' does not exist.");
+            throw new InstanceNotFoundException(instanceId);
     }
 
     /// <summary>Deletes a finished instance and its history.</summary>
