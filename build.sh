@@ -11,6 +11,11 @@ apt_tools() {
   # Debian packages the tests use as peers and data (ONNX checker cross-check, Fashion-MNIST).
   local missing=()
   /usr/bin/python3 -c 'import onnx' 2>/dev/null || missing+=(python3-onnx)
+  /usr/bin/python3 -c 'import pandas' 2>/dev/null || missing+=(python3-pandas)
+  [ -d /usr/share/datasets/fashion-mnist ] || missing+=(dataset-fashion-mnist)
+  if [ "${1:-}" = bench ]; then
+    /usr/bin/python3 -c 'import torch' 2>/dev/null || missing+=(python3-torch)
+  fi
   if [ ${#missing[@]} -gt 0 ]; then
     echo "installing Debian packages: ${missing[*]}"
     local sudo=""; [ "$(id -u)" = 0 ] || sudo="sudo"
@@ -38,11 +43,21 @@ case "${1:-}" in
     tools
     apt_tools
     dotnet build Serverless.sln -c Debug -warnaserror
-    dotnet test Serverless.sln -c Debug --no-build "$@"
+    log=$(mktemp)
+    set +e
+    dotnet test Serverless.sln -c Debug --no-build "$@" 2>&1 | tee "$log"
+    rc=${PIPESTATUS[0]}
+    set -e
+    # One closing line over all test assemblies ("Failed: F, Passed: P, Skipped: S" per assembly).
+    grep -Eo 'Failed: +[0-9]+, Passed: +[0-9]+, Skipped: +[0-9]+' "$log" | tr -d ' ' | tr ':,' '  ' |
+      awk '{f+=$2; p+=$4; s+=$6} END {printf "tests: %d passed, %d failed, %d skipped\n", p, f, s}'
+    rm -f "$log"
+    exit "$rc"
     ;;
   bench)
     shift
     tools
+    apt_tools bench
     dotnet run -c Release --project tests/Benchmarks -- "$@"
     ;;
   *)
