@@ -145,8 +145,11 @@ public sealed class AzuriteProcess : IAsyncDisposable
             UseShellExecute = false,
         };
         // fd 3 keeps our stdin pipe for the watchdog: a background job's own stdin is /dev/null in sh.
+        // When the pipe closes (this process exited, even by SIGKILL) the watchdog kills Azurite and removes its data.
+        psi.Environment["AZURITE_WATCHDOG_DIR"] = folder;
         psi.ArgumentList.Add("-c");
-        psi.ArgumentList.Add("exec 3<&0; \"$0\" \"$@\" </dev/null & c=$!; (read -r _ <&3; kill $c 2>/dev/null) & wait $c");
+        psi.ArgumentList.Add("exec 3<&0; \"$0\" \"$@\" </dev/null & c=$!; " +
+                             "(read -r _ <&3; kill $c 2>/dev/null; sleep 1; rm -rf \"$AZURITE_WATCHDOG_DIR\") & wait $c");
         psi.ArgumentList.Add(script);
         foreach (var a in new[]
                  {

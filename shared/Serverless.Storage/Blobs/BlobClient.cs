@@ -115,21 +115,50 @@ public sealed class BlobClient
         var singleShot = Math.Min(options.TransferOptions.InitialTransferSize ?? DefaultBlockSize, blockSize);
         var concurrency = Math.Max(1, options.TransferOptions.MaximumConcurrency ?? DefaultConcurrency);
 
-        var first = ArrayPool<byte>.Shared.Rent(blockSize);
-        var firstReturned = false;
+        // Small seekable content: one exact-size buffer. Otherwise peek 64 KiB so tiny streams stay cheap.
+        if (content.CanSeek && content.Length - content.Position is var remaining && remaining < singleShot)
+        {
+            var exact = GC.AllocateUninitializedArray<byte>((int)remaining);
+            var read = await ReadFullAsync(content, exact, cancellation);
+            return await PutBlobAsync(exact.AsMemory(0, read), options, cancellation);
+        }
+        var peek = ArrayPool<byte>.Shared.Rent(64 * 1024);
         try
         {
-            var n = await ReadFullAsync(content, first.AsMemory(0, singleShot), cancellation);
+            var peeked = await ReadFullAsync(content, peek.AsMemory(0, Math.Min(64 * 1024, singleShot)), cancellation);
+            if (peeked < Math.Min(64 * 1024, singleShot))
+                return await PutBlobAsync(peek.AsMemory(0, peeked), options, cancellation);
+
+            // Blocks come from a pool private to this upload (at most concurrency + 1 buffers) and are garbage once
+            // it ends; ArrayPool.Shared would keep dozens of 8 MiB arrays alive per core afterwards.
+            var pool = new BlockPool(blockSize);
+            var first = pool.Rent();
+            peek.AsSpan(0, peeked).CopyTo(first);
+            var n = peeked + await ReadFullAsync(content, first.AsMemory(peeked, singleShot - peeked), cancellation);
             if (n < singleShot)
                 return await PutBlobAsync(first.AsMemory(0, n), options, cancellation);
-            // Longer than one shot: fill the first block and continue in blocks.
             n += await ReadFullAsync(content, first.AsMemory(n, blockSize - n), cancellation);
-            firstReturned = true;
-            return await UploadInBlocksAsync(content, first, n, blockSize, concurrency, options, cancellation);
+            return await UploadInBlocksAsync(content, pool, first, n, blockSize, concurrency, options, cancellation);
         }
         finally
         {
-            if (!firstReturned) ArrayPool<byte>.Shared.Return(first);
+            ArrayPool<byte>.Shared.Return(peek);
+        }
+    }
+
+    /// <summary>Block buffers of one upload.</summary>
+    private sealed class BlockPool(int blockSize)
+    {
+        private readonly Stack<byte[]> _free = new();
+
+        public byte[] Rent()
+        {
+            lock (_free) return _free.Count > 0 ? _free.Pop() : GC.AllocateUninitializedArray<byte>(blockSize);
+        }
+
+        public void Return(byte[] buffer)
+        {
+            lock (_free) _free.Push(buffer);
         }
     }
 
@@ -147,7 +176,7 @@ public sealed class BlobClient
     }
 
     private async Task<Response<BlobContentInfo>> UploadInBlocksAsync(
-        Stream content, byte[] firstBuffer, int firstLength, int blockSize, int concurrency, BlobUploadOptions options, CancellationToken cancellation)
+        Stream content, BlockPool pool, byte[] firstBuffer, int firstLength, int blockSize, int concurrency, BlobUploadOptions options, CancellationToken cancellation)
     {
         // Block ids are unique per upload (random prefix), so two uploads racing on one blob cannot mix blocks.
         var prefix = Guid.NewGuid().ToByteArray();
@@ -165,7 +194,7 @@ public sealed class BlobClient
                 var owned = buffer;
                 var ownedLength = length;
                 buffer = null;
-                inFlight.Add(StageAndReturnAsync(id, owned, ownedLength, failed.Token));
+                inFlight.Add(StageAndReturnAsync(id, pool, owned, ownedLength, failed.Token));
                 if (inFlight.Count >= concurrency)
                 {
                     var done = await Task.WhenAny(inFlight);
@@ -173,7 +202,7 @@ public sealed class BlobClient
                     await done;
                 }
                 if (ownedLength < blockSize) break;
-                buffer = ArrayPool<byte>.Shared.Rent(blockSize);
+                buffer = pool.Rent();
                 length = await ReadFullAsync(content, buffer.AsMemory(0, blockSize), failed.Token);
                 if (length == 0) break;
             }
@@ -194,12 +223,12 @@ public sealed class BlobClient
         }
         finally
         {
-            if (buffer != null) ArrayPool<byte>.Shared.Return(buffer);
+            if (buffer != null) pool.Return(buffer);
         }
         return await CommitBlockListAsync(ids, options, cancellation);
     }
 
-    private async Task StageAndReturnAsync(string blockId, byte[] buffer, int length, CancellationToken cancellation)
+    private async Task StageAndReturnAsync(string blockId, BlockPool pool, byte[] buffer, int length, CancellationToken cancellation)
     {
         try
         {
@@ -209,7 +238,7 @@ public sealed class BlobClient
         }
         finally
         {
-            ArrayPool<byte>.Shared.Return(buffer);
+            pool.Return(buffer);
         }
     }
 
