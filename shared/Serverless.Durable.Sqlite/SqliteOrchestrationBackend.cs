@@ -576,13 +576,16 @@ public sealed class SqliteOrchestrationBackend : IOrchestrationBackend
     }
 
     /// <inheritdoc/>
-    public async Task CompleteOrchestrationWorkItemAsync(OrchestrationWorkItem workItem, OrchestrationTurnResult result, CancellationToken cancellation = default)
+    public async Task<IReadOnlyList<ActivityWorkItem>> CompleteOrchestrationWorkItemAsync(OrchestrationWorkItem workItem, OrchestrationTurnResult result,
+        LocalActivityLease? localLease = null, CancellationToken cancellation = default)
     {
         ArgumentNullException.ThrowIfNull(workItem);
         ArgumentNullException.ThrowIfNull(result);
         var lease = (OrchestrationLease)workItem.BackendState!;
+        var leased = new List<ActivityWorkItem>();
         await WriteAsync(tx =>
         {
+            leased.Clear();
             var owner = W("SELECT lock_owner FROM instances WHERE instance_id = @i", tx, ("@i", workItem.InstanceId)).ExecuteScalar() as string;
             if (owner != lease.Token) throw new WorkItemLockLostException(workItem.InstanceId);
 
@@ -600,11 +603,27 @@ public sealed class SqliteOrchestrationBackend : IOrchestrationBackend
                     W("INSERT INTO history(instance_id, seq, event, payload_id) VALUES (@i, @s, @e, @p)", tx,
                         ("@i", workItem.InstanceId), ("@s", seq++), ("@e", inline), ("@p", pid)).ExecuteNonQuery();
                 }
+                var localToken = Guid.NewGuid().ToString("N");
                 foreach (var a in result.Activities)
                 {
                     var (inline, pid) = Store(HistoryJson.Serialize(a.Scheduled), tx);
-                    W("INSERT INTO activities(instance_id, execution_id, pool, event, payload_id) VALUES (@i, @x, @pool, @e, @p)", tx,
-                        ("@i", a.InstanceId), ("@x", a.ExecutionId), ("@pool", a.Scheduled.Pool), ("@e", inline), ("@p", pid)).ExecuteNonQuery();
+                    var local = localLease != null && leased.Count < localLease.MaxCount && localLease.Pools.Contains(a.Scheduled.Pool);
+                    var until = local ? NowTicks + localLease!.LockTimeout.Ticks : 0;
+                    var id = (long)W("""
+                        INSERT INTO activities(instance_id, execution_id, pool, event, payload_id, lock_owner, lock_until, dequeue_count)
+                        VALUES (@i, @x, @pool, @e, @p, @owner, @until, @dq) RETURNING id
+                        """, tx, ("@i", a.InstanceId), ("@x", a.ExecutionId), ("@pool", a.Scheduled.Pool), ("@e", inline), ("@p", pid),
+                        ("@owner", local ? localToken : null), ("@until", until), ("@dq", local ? 1 : 0)).ExecuteScalar()!;
+                    if (local)
+                    {
+                        leased.Add(new ActivityWorkItem
+                        {
+                            Message = a,
+                            BackendState = new ActivityLease(id, localToken),
+                            DequeueCount = 0,
+                            LockedUntil = new DateTime(until, DateTimeKind.Utc),
+                        });
+                    }
                 }
                 var now = NowTicks;
                 foreach (var m in result.Messages) Route(m, now, tx);
@@ -637,8 +656,9 @@ public sealed class SqliteOrchestrationBackend : IOrchestrationBackend
               """, tx, ("@i", workItem.InstanceId)).ExecuteNonQuery();
             return 0;
         }, cancellation).ConfigureAwait(false);
-        if (result.Activities.Count > 0) _activitySignal.Pulse();
+        if (result.Activities.Count > leased.Count) _activitySignal.Pulse();
         if (result.Messages.Count > 0 || result.ContinuedAsNew != null) _orchestrationSignal.Pulse();
+        return leased;
     }
 
     private void Route(OrchestrationMessage m, long now, SqliteTransaction tx)

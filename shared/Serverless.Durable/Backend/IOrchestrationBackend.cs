@@ -54,7 +54,9 @@ public interface IOrchestrationBackend : IAsyncDisposable
     /// <summary>Commits an orchestration turn atomically and releases the lease. A result with no new events
     /// and no ContinueAsNew only deletes the consumed messages and releases the lease (the stored state is
     /// left as it is): that is how messages for finished instances are discarded.</summary>
-    Task CompleteOrchestrationWorkItemAsync(OrchestrationWorkItem workItem, OrchestrationTurnResult result, CancellationToken cancellation = default);
+    /// <returns>The activities leased to the caller per <paramref name="localLease"/> (empty when none was asked for).</returns>
+    Task<IReadOnlyList<ActivityWorkItem>> CompleteOrchestrationWorkItemAsync(OrchestrationWorkItem workItem, OrchestrationTurnResult result,
+        LocalActivityLease? localLease = null, CancellationToken cancellation = default);
 
     /// <summary>Releases the lease without committing; messages become visible again after <paramref name="delay"/>.</summary>
     Task AbandonOrchestrationWorkItemAsync(OrchestrationWorkItem workItem, TimeSpan delay, CancellationToken cancellation = default);
@@ -82,6 +84,16 @@ public interface IOrchestrationBackend : IAsyncDisposable
     /// <summary>The pools served by workers whose heartbeat is newer than <paramref name="since"/>.</summary>
     Task<IReadOnlySet<string>> GetLivePoolsAsync(DateTime since, CancellationToken cancellation = default);
 }
+
+/// <summary>
+/// Asks the backend to lease, in the commit of a turn, up to <paramref name="MaxCount"/> of the turn's new
+/// activities whose pool is in <paramref name="Pools"/> to the committing worker. In a sequential orchestration
+/// this saves one write and one wake-up per activity; the work items are otherwise the same as leased ones.
+/// </summary>
+/// <param name="Pools">Pools the committing worker serves.</param>
+/// <param name="MaxCount">Free activity slots the worker reserved.</param>
+/// <param name="LockTimeout">Lease length.</param>
+public sealed record LocalActivityLease(IReadOnlyCollection<string> Pools, int MaxCount, TimeSpan LockTimeout);
 
 /// <summary>The two kinds of work a worker dispatches.</summary>
 public enum WorkKind

@@ -227,8 +227,10 @@ public sealed class InMemoryOrchestrationBackend : IOrchestrationBackend
     }
 
     /// <inheritdoc/>
-    public Task CompleteOrchestrationWorkItemAsync(OrchestrationWorkItem workItem, OrchestrationTurnResult result, CancellationToken cancellation = default)
+    public Task<IReadOnlyList<ActivityWorkItem>> CompleteOrchestrationWorkItemAsync(OrchestrationWorkItem workItem, OrchestrationTurnResult result,
+        LocalActivityLease? localLease = null, CancellationToken cancellation = default)
     {
+        var leased = new List<ActivityWorkItem>();
         ArgumentNullException.ThrowIfNull(workItem);
         ArgumentNullException.ThrowIfNull(result);
         var (token, ids) = ((string, HashSet<long>))workItem.BackendState!;
@@ -242,7 +244,7 @@ public sealed class InMemoryOrchestrationBackend : IOrchestrationBackend
             inst.LockToken = null;
             anyActivities = result.Activities.Count > 0;
             anyMessages = result.Messages.Count > 0 || result.ContinuedAsNew != null;
-            if (result.NewEvents.Count == 0 && result.ContinuedAsNew == null) return Task.CompletedTask;
+            if (result.NewEvents.Count == 0 && result.ContinuedAsNew == null) return Task.FromResult<IReadOnlyList<ActivityWorkItem>>(leased);
 
             inst.History.AddRange(result.NewEvents);
             inst.ExecutionId = result.ExecutionId;
@@ -253,7 +255,18 @@ public sealed class InMemoryOrchestrationBackend : IOrchestrationBackend
             inst.CustomStatus = result.CustomStatus;
             inst.Failure = result.FailureDetails;
             inst.UpdatedAt = now;
-            foreach (var a in result.Activities) _activities.Add(new ActivityRow { Id = ++_nextId, Message = a });
+            foreach (var a in result.Activities)
+            {
+                var row = new ActivityRow { Id = ++_nextId, Message = a };
+                if (localLease != null && leased.Count < localLease.MaxCount && localLease.Pools.Contains(a.Scheduled.Pool))
+                {
+                    row.LockToken = Guid.NewGuid().ToString("N");
+                    row.LockedUntil = now + localLease.LockTimeout;
+                    row.DequeueCount = 1;
+                    leased.Add(new ActivityWorkItem { Message = a, BackendState = (row.Id, row.LockToken), DequeueCount = 0, LockedUntil = row.LockedUntil });
+                }
+                _activities.Add(row);
+            }
             foreach (var m in result.Messages) RouteLocked(m);
             if (result.ContinuedAsNew is { } next)
             {
@@ -265,9 +278,9 @@ public sealed class InMemoryOrchestrationBackend : IOrchestrationBackend
                 foreach (var e in result.CarryOverEvents) inst.Messages.Add((++_nextId, new OrchestrationMessage(inst.Id, e)));
             }
         }
-        if (anyActivities) _activitySignal.Pulse();
+        if (anyActivities && leased.Count < result.Activities.Count) _activitySignal.Pulse();
         if (anyMessages) _orchestrationSignal.Pulse();
-        return Task.CompletedTask;
+        return Task.FromResult<IReadOnlyList<ActivityWorkItem>>(leased);
     }
 
     private void RouteLocked(OrchestrationMessage m)

@@ -24,6 +24,7 @@ public sealed class DurableTaskWorker : IAsyncDisposable
     private CancellationTokenSource? _stopping;
     private readonly List<Task> _loops = [];
     private readonly HashSet<Task> _running = [];
+    private readonly SemaphoreSlim _activitySlots;
     private readonly Lock _runningLock = new();
 
     /// <summary>Creates a worker; call <see cref="StartAsync"/> to begin.</summary>
@@ -39,6 +40,7 @@ public sealed class DurableTaskWorker : IAsyncDisposable
         _logger = _loggerFactory.CreateLogger<DurableTaskWorker>();
         _time = timeProvider ?? TimeProvider.System;
         _cache = new ExecutorCache(_options.MaxCachedOrchestrations);
+        _activitySlots = new SemaphoreSlim(_options.MaxConcurrentActivityFunctions, _options.MaxConcurrentActivityFunctions);
     }
 
     /// <summary>The options in effect.</summary>
@@ -111,7 +113,7 @@ public sealed class DurableTaskWorker : IAsyncDisposable
     private async Task DispatchLoopAsync(WorkKind kind, int maxConcurrent, CancellationToken token)
     {
         var signal = _backend.GetWorkSignal(kind);
-        var slots = new SemaphoreSlim(maxConcurrent, maxConcurrent);
+        var slots = kind == WorkKind.Activity ? _activitySlots : new SemaphoreSlim(maxConcurrent, maxConcurrent);
         var pollDelay = TimeSpan.FromMilliseconds(1);
         var failures = 0;
         while (!token.IsCancellationRequested)
@@ -194,7 +196,7 @@ public sealed class DurableTaskWorker : IAsyncDisposable
                 {
                     ExecutionId = item.ExecutionId ?? "", NewEvents = [], Activities = [], Messages = [], Status = item.Status, Name = "",
                 };
-                await _backend.CompleteOrchestrationWorkItemAsync(item, result, token).ConfigureAwait(false);
+                await _backend.CompleteOrchestrationWorkItemAsync(item, result, null, token).ConfigureAwait(false);
                 return;
             }
             var executor = _cache.Take(item.InstanceId);
@@ -209,7 +211,7 @@ public sealed class DurableTaskWorker : IAsyncDisposable
                 }
             }
             result = executor.ExecuteTurn(item.Messages, _time.GetUtcNow().UtcDateTime);
-            await _backend.CompleteOrchestrationWorkItemAsync(item, result, token).ConfigureAwait(false);
+            await CommitTurnAsync(item, result, token).ConfigureAwait(false);
             if (!executor.IsFinished) _cache.Put(executor);
             if (result.Status is OrchestrationRuntimeStatus.Failed)
                 _logger.LogWarning("Orchestration {InstanceId} failed: {Failure}", item.InstanceId, result.FailureDetails);
@@ -233,6 +235,26 @@ public sealed class DurableTaskWorker : IAsyncDisposable
             {
                 _logger.LogWarning(abandonError, "Could not abandon work item of {InstanceId}; its lease will expire.", item.InstanceId);
             }
+        }
+    }
+
+    /// <summary>Commits a turn; activities of pools this worker serves are leased to it in the same commit
+    /// (as many as it has free slots) and started at once.</summary>
+    private async Task CommitTurnAsync(OrchestrationWorkItem item, OrchestrationTurnResult result, CancellationToken token)
+    {
+        var local = _options.Pools.Count == 0 ? 0 : result.Activities.Count(a => _options.Pools.Contains(a.Scheduled.Pool));
+        var reserved = 0;
+        while (reserved < local && _activitySlots.Wait(0)) reserved++;
+        IReadOnlyList<ActivityWorkItem> leased = [];
+        try
+        {
+            leased = await _backend.CompleteOrchestrationWorkItemAsync(item, result,
+                reserved > 0 ? new LocalActivityLease(_options.Pools, reserved, _options.LockTimeout) : null, token).ConfigureAwait(false);
+        }
+        finally
+        {
+            foreach (var a in leased) Track(ProcessActivityAsync(a, token), _activitySlots);
+            if (reserved > leased.Count) _activitySlots.Release(reserved - leased.Count);
         }
     }
 

@@ -527,7 +527,8 @@ public abstract class BackendConformanceTests
     public async Task RaiseEvent_UnknownInstance_Throws()
     {
         await using var host = await StartAsync(Hello);
-        await Assert.ThrowsAsync<InvalidOperationException>(() => host.Client.RaiseEventAsync("nope", "E", 1));
+        var ex = await Assert.ThrowsAsync<InstanceNotFoundException>(() => host.Client.RaiseEventAsync("nope", "E", 1));
+        Assert.Equal("nope", ex.InstanceId);
     }
 }
 
