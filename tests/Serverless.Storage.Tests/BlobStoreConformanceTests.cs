@@ -256,7 +256,10 @@ public abstract class BlobStoreConformanceTests(ITestOutputHelper output)
             Assert.Equal(TwoGigabytes, download.Count);
             Assert.Equal(expected, download.Hash());
         }
-        Assert.True(sampler.PeakBytes < WorkingSetLimit, $"peak working set {sampler.PeakBytes / 1048576} MB >= 300 MB (baseline {baseline / 1048576} MB)");
+        // The limit applies to what the transfer adds: earlier tests in this process (and the test host) can leave
+        // a large baseline that no GC gives back, which says nothing about whether this transfer streams.
+        Assert.True(sampler.PeakBytes - baseline < WorkingSetLimit,
+            $"working set grew by {(sampler.PeakBytes - baseline) / 1048576} MB >= 300 MB during the 2 GB transfer (baseline {baseline / 1048576} MB, peak {sampler.PeakBytes / 1048576} MB)");
         Assert.True(await store.DeleteAsync("big/2gb.bin"));
     }
 
