@@ -1,0 +1,198 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Text.Json;
+using Serverless.Ml.Data.Idx;
+using Serverless.Ml.Training.Compute;
+using Serverless.Ml.Training.Models;
+using Serverless.Ml.Training.Training;
+
+namespace Benchmarks.Suites;
+
+/// <summary>
+/// Trainer speed and quality against PyTorch (issue 6): Fashion-MNIST, MLP 784-256-128-10 (ReLU), batch 128,
+/// Adam lr 1e-3, 5 epochs (<c>--quick</c>: 1), 2 threads (<c>--threads N</c>). Ours and the peer (Debian's
+/// python3-torch 1.13 CPU under /usr/bin/python3, <c>torch.set_num_threads</c> the same) read the same IDX files,
+/// scale pixels to [0, 1], shuffle every epoch and time only the training loop; test accuracy is measured after.
+/// Also reports the sustained GFLOP/s of our training loop (2 x multiply-adds of forward and backward passes /
+/// time) next to one large 1024^3 GEMM of ours on the same threads. When python3-torch or dataset-fashion-mnist
+/// is missing the suite installs it with apt-get first (as root, or through sudo) and says so on stderr.
+/// </summary>
+public sealed class TrainSuite : IBenchmarkSuite
+{
+    private const string Python = "/usr/bin/python3";
+    private const string DataDir = "/usr/share/datasets/fashion-mnist";
+    private static readonly int[] s_hidden = [256, 128];
+
+    /// <inheritdoc />
+    public string Name => "train";
+
+    /// <inheritdoc />
+    public async Task RunAsync(BenchmarkContext context)
+    {
+        ArgumentNullException.ThrowIfNull(context);
+        var epochs = int.Parse(context.Options.Get("epochs", context.Options.Quick ? "1" : "5"), CultureInfo.InvariantCulture);
+        var threads = int.Parse(context.Options.Get("threads", "2"), CultureInfo.InvariantCulture);
+        await EnsureDebianPackagesAsync();
+
+        var backend = new CpuBackend(threads);
+        var (train, test) = Load();
+        var extra = new Dictionary<string, object>
+        {
+            ["epochs"] = epochs, ["threads"] = threads, ["backend"] = backend.Name, ["batch"] = 128, ["cores"] = Environment.ProcessorCount,
+        };
+
+        var gemm = MeasureGemm(backend, 1024, context.Options.Quick ? 3 : 7);
+        context.Report("gemm_gflops", gemm, "GFLOP/s", new Dictionary<string, object>(extra) { ["size"] = "1024^3" });
+
+        var network = NeuralNetwork.CreateMlp(new MlpOptions { InputSize = 784, HiddenSizes = s_hidden, OutputSize = 10 }, seed: 1);
+        var trainer = new Trainer(network, new TrainerOptions { Epochs = epochs, BatchSize = 128, Optimizer = new AdamOptions { LearningRate = 1e-3f }, Seed = 1 }, backend);
+        var sw = Stopwatch.StartNew();
+        var result = trainer.Train(train);
+        var seconds = sw.Elapsed.TotalSeconds;
+        var accuracy = Trainer.Evaluate(network, test, backend).Metric;
+        // Multiply-adds per sample: forward 784*256 + 256*128 + 128*10; backward the same for weight gradients plus
+        // input gradients of the 2nd and 3rd layers (the first layer's input needs none).
+        const double macsPerSample = 2 * (784.0 * 256 + 256 * 128 + 128 * 10) + (256.0 * 128 + 128 * 10);
+        var trainGflops = 2 * macsPerSample * train.Rows * epochs / seconds / 1e9;
+
+        var peer = await RunPeerAsync(threads, epochs);
+        var peerExtra = new Dictionary<string, object>(extra) { ["peer"] = "pytorch " + peer.Version };
+        context.Report("mlp_fashion_mnist_train_s", seconds, "s", extra);
+        context.Report("pytorch_fashion_mnist_train_s", peer.Seconds, "s", peerExtra);
+        context.Report("mlp_fashion_mnist_images_per_s", train.Rows * epochs / seconds, "images/s", extra);
+        context.Report("pytorch_fashion_mnist_images_per_s", train.Rows * epochs / peer.Seconds, "images/s", peerExtra);
+        context.Report("mlp_fashion_mnist_time_ratio_vs_pytorch", seconds / peer.Seconds, "ratio", peerExtra);
+        context.Report("mlp_fashion_mnist_test_accuracy", accuracy, "fraction", new Dictionary<string, object>(extra) { ["final_train_loss"] = Math.Round(result.History.Epochs[^1].TrainLoss, 4) });
+        context.Report("pytorch_fashion_mnist_test_accuracy", peer.Accuracy, "fraction", peerExtra);
+        context.Report("train_gflops", trainGflops, "GFLOP/s", extra);
+    }
+
+    private static double MeasureGemm(CpuBackend backend, int n, int reps)
+    {
+        var a = new float[n * n];
+        var b = new float[n * n];
+        var c = new float[n * n];
+        for (var i = 0; i < a.Length; i++) { a[i] = (i % 17) * 0.01f; b[i] = (i % 13) * 0.01f; }
+        backend.Gemm(false, false, n, n, n, 1f, a, n, b, n, 0f, c, n);
+        var times = new double[reps];
+        for (var r = 0; r < reps; r++)
+        {
+            var sw = Stopwatch.StartNew();
+            backend.Gemm(false, false, n, n, n, 1f, a, n, b, n, 0f, c, n);
+            times[r] = sw.Elapsed.TotalSeconds;
+        }
+        Array.Sort(times);
+        return 2.0 * n * n * n / times[reps / 2] / 1e9;
+    }
+
+    private static (TrainingData Train, TrainingData Test) Load()
+    {
+        TrainingData Read(string images, string labels)
+        {
+            var (ih, pixels) = IdxReader.ReadAllBytes(Path.Combine(DataDir, images));
+            var (_, classes) = IdxReader.ReadAllBytes(Path.Combine(DataDir, labels));
+            var x = new float[pixels.Length];
+            for (var i = 0; i < x.Length; i++) x[i] = pixels[i] / 255f;
+            return new TrainingData(x, classes.Select(l => (float)l).ToArray(), ih.Count);
+        }
+        return (Read("train-images-idx3-ubyte.gz", "train-labels-idx1-ubyte.gz"), Read("t10k-images-idx3-ubyte.gz", "t10k-labels-idx1-ubyte.gz"));
+    }
+
+    private static async Task EnsureDebianPackagesAsync()
+    {
+        var missing = new List<string>();
+        if (!await PythonHasTorchAsync()) missing.Add("python3-torch");
+        if (!File.Exists(Path.Combine(DataDir, "train-images-idx3-ubyte.gz"))) missing.Add("dataset-fashion-mnist");
+        if (missing.Count == 0) return;
+        Console.Error.WriteLine($"train suite: installing Debian packages {string.Join(' ', missing)} with apt-get (needed for the PyTorch peer and the data)");
+        var sudo = Environment.UserName == "root" || Environment.GetEnvironmentVariable("USER") == "root" || IsRoot() ? null : "sudo";
+        var install = string.Join(' ', missing);
+        var command = $"{sudo} apt-get update -qq; DEBIAN_FRONTEND=noninteractive {sudo} apt-get install -y -qq --no-install-recommends {install}";
+        var (code, output) = await RunAsync("/bin/sh", ["-c", command]);
+        if (code != 0) throw new InvalidOperationException($"apt-get install {install} failed ({code}):\n{output}");
+        if (!await PythonHasTorchAsync()) throw new InvalidOperationException("python3-torch was installed but 'import torch' still fails under /usr/bin/python3");
+    }
+
+    private static bool IsRoot()
+    {
+        foreach (var line in File.ReadLines("/proc/self/status"))
+            if (line.StartsWith("Uid:", StringComparison.Ordinal)) return line.Split('\t', StringSplitOptions.RemoveEmptyEntries)[1] == "0";
+        return false;
+    }
+
+    private static async Task<bool> PythonHasTorchAsync() =>
+        File.Exists(Python) && (await RunAsync(Python, ["-c", "import torch"])).ExitCode == 0;
+
+    private sealed record PeerResult(double Seconds, double Accuracy, string Version);
+
+    private static async Task<PeerResult> RunPeerAsync(int threads, int epochs)
+    {
+        var script = Path.Combine(Path.GetTempPath(), $"train-peer-{Environment.ProcessId}.py");
+        await File.WriteAllTextAsync(script, PeerScript);
+        try
+        {
+            var (code, output) = await RunAsync(Python, [script, threads.ToString(CultureInfo.InvariantCulture), epochs.ToString(CultureInfo.InvariantCulture), DataDir]);
+            if (code != 0) throw new InvalidOperationException($"the PyTorch peer failed ({code}):\n{output}");
+            var last = output.Split('\n', StringSplitOptions.RemoveEmptyEntries).Last(l => l.StartsWith('{'));
+            using var doc = JsonDocument.Parse(last);
+            var root = doc.RootElement;
+            return new PeerResult(root.GetProperty("train_seconds").GetDouble(), root.GetProperty("test_accuracy").GetDouble(), root.GetProperty("torch").GetString() ?? "?");
+        }
+        finally
+        {
+            File.Delete(script);
+        }
+    }
+
+    private static async Task<(int ExitCode, string Output)> RunAsync(string file, string[] args)
+    {
+        var psi = new ProcessStartInfo(file, args) { RedirectStandardOutput = true, RedirectStandardError = true };
+        using var p = Process.Start(psi) ?? throw new InvalidOperationException($"could not start {file}");
+        var stdout = p.StandardOutput.ReadToEndAsync();
+        var stderr = p.StandardError.ReadToEndAsync();
+        await p.WaitForExitAsync();
+        return (p.ExitCode, await stdout + await stderr);
+    }
+
+    // The same model, data, batch size, optimizer and epoch shuffling as ours; only the training loop is timed.
+    private const string PeerScript = """
+        import gzip, json, sys, time
+        import numpy as np
+        import torch
+        from torch import nn
+
+        threads, epochs, root = int(sys.argv[1]), int(sys.argv[2]), sys.argv[3]
+        torch.set_num_threads(threads)
+        torch.manual_seed(1)
+
+        def idx(name):
+            with gzip.open(root + "/" + name, "rb") as f:
+                data = f.read()
+            ndim = data[3]
+            dims = [int.from_bytes(data[4 + 4 * i:8 + 4 * i], "big") for i in range(ndim)]
+            return np.frombuffer(data, dtype=np.uint8, offset=4 + 4 * ndim).reshape(dims)
+
+        xtr = torch.from_numpy(idx("train-images-idx3-ubyte.gz").reshape(-1, 784).astype(np.float32) / 255.0)
+        ytr = torch.from_numpy(idx("train-labels-idx1-ubyte.gz").astype(np.int64))
+        xte = torch.from_numpy(idx("t10k-images-idx3-ubyte.gz").reshape(-1, 784).astype(np.float32) / 255.0)
+        yte = torch.from_numpy(idx("t10k-labels-idx1-ubyte.gz").astype(np.int64))
+
+        model = nn.Sequential(nn.Linear(784, 256), nn.ReLU(), nn.Linear(256, 128), nn.ReLU(), nn.Linear(128, 10))
+        opt = torch.optim.Adam(model.parameters(), lr=1e-3)
+        loss_fn = nn.CrossEntropyLoss()
+        n = xtr.shape[0]
+        t0 = time.perf_counter()
+        for epoch in range(epochs):
+            perm = torch.randperm(n)
+            for i in range(0, n, 128):
+                b = perm[i:i + 128]
+                opt.zero_grad()
+                loss = loss_fn(model(xtr[b]), ytr[b])
+                loss.backward()
+                opt.step()
+        seconds = time.perf_counter() - t0
+        with torch.no_grad():
+            accuracy = (model(xte).argmax(1) == yte).float().mean().item()
+        print(json.dumps({"train_seconds": seconds, "test_accuracy": accuracy, "torch": torch.__version__}))
+        """;
+}
