@@ -20,10 +20,17 @@ public static class CliApp
 {
     private const string Usage = """
         usage: pipelines <command> [options]
-          sample [--home DIR] [--cities A,B,C]   run the sample durable workflow end to end and print its result
-          serve  [--home DIR] [--urls URL] [--host-json FILE] [--access-key KEY]
-                                                start the function app (HTTP management API on URL)
-        Defaults: home = $SERVERLESS_HOME or ~/.serverless-ml (SQLite files live there).
+          run PIPELINE_FILE [--param K=V]... [--from NODE] [--run-id ID]
+                                                run a pipeline; progress per node, artifacts table at the end
+          runs                                  list pipeline runs
+          status RUN                            a run's state, nodes, durations and artifacts
+          lineage ARTIFACT_OR_MODEL             upstream lineage of an artifact: its id, its URI, RUN/NODE[.OUTPUT],
+                                                or an artifact type (e.g. Model: the newest of that type)
+          sample [--cities A,B,C]               run the sample durable workflow and the sample pipeline end to end
+          serve  [--urls URL] [--host-json FILE] [--access-key KEY]
+                                                start the function app (HTTP API, blob and timer triggers)
+        Every command takes --home DIR (default $SERVERLESS_HOME or ~/.serverless-ml: SQLite files, blobs, pipelines/).
+        --param: node.param=value, or param=value for every node that has it.
         """;
 
     /// <summary>Runs a command; returns the process exit code.</summary>
@@ -38,9 +45,11 @@ public static class CliApp
             return args.Length == 0 ? 2 : 0;
         }
         Dictionary<string, string> options;
+        var positional = new List<string>();
+        var parameters = new Dictionary<string, string>(StringComparer.Ordinal);
         try
         {
-            options = ParseOptions(args.Skip(1).ToArray());
+            options = ParseOptions(args.Skip(1).ToArray(), positional, parameters);
         }
         catch (ArgumentException ex)
         {
@@ -53,8 +62,17 @@ public static class CliApp
             {
                 "sample" => await SampleAsync(options, stdout),
                 "serve" => await ServeAsync(options),
+                "run" => await PipelineCommands.RunAsync(Positional(positional, "PIPELINE_FILE"), parameters, options, stdout, stderr),
+                "runs" => await PipelineCommands.RunsAsync(options, stdout),
+                "status" => await PipelineCommands.StatusAsync(Positional(positional, "RUN"), options, stdout),
+                "lineage" => await PipelineCommands.LineageAsync(Positional(positional, "ARTIFACT_OR_MODEL"), options, stdout, stderr),
                 _ => await UnknownAsync(args[0], stderr),
             };
+        }
+        catch (ArgumentException ex) when (ex.ParamName == "positional")
+        {
+            await stderr.WriteLineAsync($"error: {ex.Message}\n{Usage}");
+            return 2;
         }
         catch (Exception ex) when (ex is InvalidDataException or IOException or UnauthorizedAccessException or Serverless.Durable.Http.Configuration.HostJsonException)
         {
@@ -69,22 +87,42 @@ public static class CliApp
         return 2;
     }
 
-    private static Dictionary<string, string> ParseOptions(string[] args)
+    private static string Positional(List<string> positional, string name) => positional.Count switch
     {
-        var known = new HashSet<string> { "home", "urls", "host-json", "access-key", "cities" };
+        1 => positional[0],
+        0 => throw new ArgumentException($"missing {name}", nameof(positional)),
+        _ => throw new ArgumentException($"unexpected argument '{positional[1]}'", nameof(positional)),
+    };
+
+    private static Dictionary<string, string> ParseOptions(string[] args, List<string> positional, Dictionary<string, string> parameters)
+    {
+        var known = new HashSet<string> { "home", "urls", "host-json", "access-key", "cities", "from", "run-id", "param" };
         var result = new Dictionary<string, string>();
         for (var i = 0; i < args.Length; i++)
         {
             var a = args[i];
-            if (!a.StartsWith("--", StringComparison.Ordinal) || !known.Contains(a[2..]))
+            if (!a.StartsWith("--", StringComparison.Ordinal))
+            {
+                positional.Add(a);
+                continue;
+            }
+            if (!known.Contains(a[2..]))
                 throw new ArgumentException($"unknown option '{a}'");
             if (i + 1 >= args.Length) throw new ArgumentException($"option '{a}' needs a value");
-            result[a[2..]] = args[++i];
+            var value = args[++i];
+            if (a == "--param")
+            {
+                var eq = value.IndexOf('=', StringComparison.Ordinal);
+                if (eq <= 0) throw new ArgumentException($"--param '{value}': expected KEY=VALUE");
+                parameters[value[..eq]] = value[(eq + 1)..];
+                continue;
+            }
+            result[a[2..]] = value;
         }
         return result;
     }
 
-    private static FunctionAppOptions AppOptions(Dictionary<string, string> o, string urls)
+    internal static FunctionAppOptions AppOptions(Dictionary<string, string> o, string urls)
     {
         var options = new FunctionAppOptions { Urls = o.GetValueOrDefault("urls", urls), LogLevel = LogLevel.Warning };
         if (o.TryGetValue("home", out var home)) options.HomeDirectory = Path.GetFullPath(home);
@@ -135,12 +173,25 @@ public static class CliApp
             }
             await stdout.WriteLineAsync($"finished in {sw.Elapsed.TotalSeconds:F2} s with status {status["runtimeStatus"]}:");
             await stdout.WriteLineAsync(status["output"]?.ToJsonString(new JsonSerializerOptions { WriteIndented = true }));
-            return status["runtimeStatus"]?.GetValue<string>() == "Completed" ? 0 : 1;
+            if (status["runtimeStatus"]?.GetValue<string>() != "Completed") return 1;
         }
         finally
         {
             await app.StopAsync();
             await app.DisposeAsync();
         }
+
+        // Then the sample pipeline (samples/penguins.yaml, copied beside the binary): cold, then fully cached.
+        var pipeline = Path.Combine(AppContext.BaseDirectory, "samples", "penguins.yaml");
+        if (!File.Exists(pipeline)) return 0;
+        foreach (var label in new[] { "cold", "cached" })
+        {
+            var runId = Serverless.Pipelines.Orchestration.PipelineRunStarter.NewRunId("penguins", DateTimeOffset.UtcNow) + "-" + label;
+            await stdout.WriteLineAsync($"sample pipeline ({label} run):");
+            var o2 = new Dictionary<string, string>(o) { ["run-id"] = runId };
+            var code = await PipelineCommands.RunAsync(pipeline, new Dictionary<string, string>(), o2, stdout, stdout);
+            if (code != 0) return code;
+        }
+        return 0;
     }
 }

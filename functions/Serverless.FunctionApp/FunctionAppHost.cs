@@ -6,6 +6,9 @@ using Serverless.Durable;
 using Serverless.Durable.Backend;
 using Serverless.Durable.Http;
 using Serverless.Durable.Http.Configuration;
+using Serverless.FunctionApp.Pipelines;
+using Serverless.FunctionApp.Triggers;
+using Serverless.Pipelines.Orchestration;
 
 namespace Serverless.FunctionApp;
 
@@ -34,6 +37,15 @@ public sealed class FunctionAppOptions
 
     /// <summary>Minimum log level. Default Information.</summary>
     public LogLevel LogLevel { get; set; } = LogLevel.Information;
+
+    /// <summary>Pipeline settings; default null: host.json <c>extensions.pipelines</c> over defaults under <see cref="HomeDirectory"/>.</summary>
+    public PipelineHostOptions? Pipelines { get; set; }
+
+    /// <summary>The clock of the triggers (tests fake it to fire timers). Default the system clock.</summary>
+    public TimeProvider Time { get; set; } = TimeProvider.System;
+
+    /// <summary>Whether the blob and timer triggers run in the background. Default true (the CLI's <c>run</c> turns them off).</summary>
+    public bool EnableTriggers { get; set; } = true;
 }
 
 /// <summary>
@@ -52,18 +64,37 @@ public static class FunctionAppHost
         builder.Logging.SetMinimumLevel(options.LogLevel);
         builder.Logging.AddFilter("Microsoft.AspNetCore", LogLevel.Warning);
 
-        var registry = new DurableTaskRegistry();
-        Samples.SampleFunctions.Register(registry);
-        options.Register?.Invoke(registry);
+        var pipelineOptions = options.Pipelines ?? PipelineHostOptions.Load(options.HostJsonPath, options.HomeDirectory);
         var workerOptions = new DurableTaskWorkerOptions();
         settings.ApplyTo(workerOptions);
         options.ConfigureWorker?.Invoke(workerOptions);
+        var backend = DurableBackendFactory.CreateBackend(settings, Environment.GetEnvironmentVariable);
+        var client = new DurableTaskClient(backend, workerOptions.DataConverter, name: settings.HubName);
+        var runtime = new PipelineRuntime(pipelineOptions, client, options.Time);
+
+        // Node activities: one per served pool; pools served elsewhere (gpu -> the trainer app) are routed there.
+        var registry = new DurableTaskRegistry();
+        Samples.SampleFunctions.Register(registry);
+        registry.AddPipelineOrchestration(runtime.Components, runtime.Runner, workerOptions.Pools);
+        PipelineOrchestration.RoutePools(workerOptions, new[] { WorkerPools.Default, WorkerPools.Gpu }.Except(workerOptions.Pools));
+        options.Register?.Invoke(registry);
 
         builder.Services.AddSingleton(settings);
         builder.Services.AddSingleton(registry);
         builder.Services.AddSingleton(workerOptions);
-        builder.Services.AddSingleton<IOrchestrationBackend>(_ => DurableBackendFactory.CreateBackend(settings, Environment.GetEnvironmentVariable));
-        builder.Services.AddSingleton(sp => new DurableTaskClient(sp.GetRequiredService<IOrchestrationBackend>(), workerOptions.DataConverter, name: settings.HubName));
+        // Factories, not instances: the container then disposes them with the app.
+        builder.Services.AddSingleton<IOrchestrationBackend>(_ => backend);
+        builder.Services.AddSingleton(_ => client);
+        builder.Services.AddSingleton(_ => runtime);
+        builder.Services.AddSingleton(pipelineOptions);
+        builder.Services.AddSingleton<BlobTriggerService>();
+        builder.Services.AddSingleton<TimerTriggerService>();
+        if (options.EnableTriggers)
+        {
+            if (pipelineOptions.BlobTrigger.Enabled) builder.Services.AddHostedService(sp => sp.GetRequiredService<BlobTriggerService>());
+            if (pipelineOptions.Timers.Count > 0) builder.Services.AddHostedService(sp => sp.GetRequiredService<TimerTriggerService>());
+        }
+
         builder.Services.AddSingleton(sp => new DurableTaskWorker(sp.GetRequiredService<IOrchestrationBackend>(), registry, workerOptions,
             sp.GetRequiredService<ILoggerFactory>()));
         builder.Services.AddHostedService<WorkerHostedService>();
@@ -71,12 +102,15 @@ public static class FunctionAppHost
         var app = builder.Build();
         app.MapDurableTaskManagementApi(app.Services.GetRequiredService<DurableTaskClient>(),
             new DurableHttpOptions { AccessKey = options.AccessKey, TaskHubName = settings.HubName });
+        app.MapPipelineApi(runtime, app.Services.GetRequiredService<TimerTriggerService>(), options.AccessKey);
         app.MapGet("/api/health", () => Results.Ok(new { status = "ok", hub = settings.HubName }));
         return app;
     }
 
-    private static DurableTaskHostSettings LoadSettings(FunctionAppOptions options)
+    /// <summary>The durable settings: host.json when given, else SQLite under the home folder.</summary>
+    public static DurableTaskHostSettings LoadSettings(FunctionAppOptions options)
     {
+        ArgumentNullException.ThrowIfNull(options);
         if (options.HostJsonPath != null) return HostJsonReader.Load(options.HostJsonPath);
         Directory.CreateDirectory(options.HomeDirectory);
         return new DurableTaskHostSettings

@@ -1,0 +1,196 @@
+using System.Text.Json.Nodes;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Routing;
+using Serverless.Durable;
+using Serverless.Durable.Backend;
+using Serverless.FunctionApp.Triggers;
+using Serverless.Pipelines;
+using Serverless.Pipelines.Orchestration;
+
+namespace Serverless.FunctionApp.Pipelines;
+
+/// <summary>The body of <c>POST /api/pipelines/{name}/runs</c>.</summary>
+/// <param name="RunId">Optional run id (default: <c>{pipeline}-{time}-{hex}</c>); an existing finished run's id restarts it.</param>
+/// <param name="Parameters">Run parameters: <c>node.param</c> or <c>param</c> -> value.</param>
+/// <param name="Data">A local data path for the pipeline's data parameter.</param>
+/// <param name="DataBlob">A blob in the store to use as data (copied to a local file first).</param>
+/// <param name="From">Re-execute this node and its downstream even if cached.</param>
+public sealed record StartRunRequest(string? RunId = null, Dictionary<string, string>? Parameters = null, string? Data = null, string? DataBlob = null, string? From = null);
+
+/// <summary>The body of approve / reject.</summary>
+/// <param name="Comment">Who decided and why.</param>
+/// <param name="Event">The approval event; default: the gate of the node now waiting.</param>
+public sealed record ApprovalRequest(string? Comment = null, string? Event = null);
+
+/// <summary>
+/// The pipeline routes: start a run of a named pipeline, get a run's status (per node state, duration, artifacts),
+/// list runs, cancel, approve / reject, list pipelines and schedules. Same access key as the management API.
+/// </summary>
+public static class PipelineHttpApi
+{
+    /// <summary>Maps the routes under <c>/api</c>.</summary>
+    public static void MapPipelineApi(this IEndpointRouteBuilder app, PipelineRuntime runtime, TimerTriggerService? timers, string? accessKey)
+    {
+        ArgumentNullException.ThrowIfNull(app);
+        ArgumentNullException.ThrowIfNull(runtime);
+        var api = app.MapGroup("/api").AddEndpointFilter(async (ctx, next) =>
+        {
+            if (accessKey is null) return await next(ctx);
+            var request = ctx.HttpContext.Request;
+            var given = request.Headers["x-functions-key"].FirstOrDefault() ?? request.Query["code"].FirstOrDefault();
+            return given == accessKey ? await next(ctx) : Results.Json(new { error = "missing or wrong access key (x-functions-key header or code query)" }, statusCode: 401);
+        });
+
+        api.MapGet("/pipelines", () => Results.Ok(runtime.ListPipelines().Select(p => new { name = p.Name, file = p.SourceFile, nodes = p.Nodes.Select(n => n.Id) })));
+
+        api.MapPost("/pipelines/{name}/runs", async (string name, HttpRequest request, CancellationToken cancellation) =>
+        {
+            StartRunRequest body = new();
+            if (request.ContentLength is > 0 || request.Headers.TransferEncoding.Count > 0)
+            {
+                try
+                {
+                    body = await request.ReadFromJsonAsync<StartRunRequest>(cancellation) ?? new();
+                }
+                catch (System.Text.Json.JsonException e)
+                {
+                    return Results.BadRequest(new { error = $"invalid JSON body: {e.Message}" });
+                }
+            }
+
+            try
+            {
+                var pipeline = runtime.FindPipeline(name);
+                if (pipeline is null) return Results.NotFound(new { error = $"no pipeline '{name}' in {runtime.Options.PipelinesFolder}" });
+                var data = body.Data;
+                var runId = body.RunId ?? PipelineRunStarter.NewRunId(pipeline.Name, runtime.Time.GetUtcNow());
+                if (body.DataBlob is not null)
+                {
+                    if (await runtime.Blobs.GetPropertiesAsync(body.DataBlob, cancellation) is null) return Results.BadRequest(new { error = $"data blob '{body.DataBlob}' does not exist" });
+                    data = await runtime.DownloadBlobAsync(body.DataBlob, runId, cancellation);
+                }
+
+                var input = await runtime.StartAsync(pipeline, runId, body.Parameters, data, body.From, "http", cancellation);
+                var statusUri = $"{request.Scheme}://{request.Host}/api/runs/{input.RunId}";
+                return Results.Accepted(statusUri, new { id = input.RunId, pipeline = pipeline.Name, statusQueryGetUri = statusUri });
+            }
+            catch (PipelineValidationException e)
+            {
+                return Results.BadRequest(new { error = "the run was not started", errors = e.Errors.Select(x => x.ToString()) });
+            }
+            catch (InstanceAlreadyExistsException)
+            {
+                return Results.Conflict(new { error = $"run '{body.RunId}' is still running" });
+            }
+        });
+
+        api.MapGet("/runs", async (string? pipeline, CancellationToken cancellation) =>
+        {
+            var runs = new List<object>();
+            await foreach (var m in runtime.Client.GetAllInstancesAsync(new OrchestrationQuery { FetchInputsAndOutputs = true }).WithCancellation(cancellation))
+            {
+                if (m.Name != PipelineOrchestrator.Name) continue;
+                var summary = Summary(m);
+                if (pipeline is null || summary.Pipeline == pipeline) runs.Add(summary);
+            }
+
+            return Results.Ok(runs.OrderByDescending(r => ((RunSummary)r).CreatedAt));
+        });
+
+        api.MapGet("/runs/{id}", async (string id, CancellationToken cancellation) =>
+        {
+            var m = await runtime.Client.GetInstanceAsync(id, true, cancellation);
+            if (m is null || m.Name != PipelineOrchestrator.Name) return Results.NotFound(new { error = $"no run '{id}'" });
+            var status = m.ReadCustomStatusAs<PipelineRunStatus>();
+            var body = new JsonObject
+            {
+                ["id"] = id,
+                ["runtimeStatus"] = m.RuntimeStatus.ToString(),
+                ["state"] = status?.State.ToString() ?? "Pending",
+                ["message"] = m.FailureDetails?.ErrorMessage ?? status?.Message,
+                ["createdAt"] = m.CreatedAt,
+                ["lastUpdatedAt"] = m.LastUpdatedAt,
+                ["run"] = System.Text.Json.JsonSerializer.SerializeToNode(status),
+            };
+            return Results.Json(body, statusCode: m.IsCompleted ? 200 : 202);
+        });
+
+        api.MapPost("/runs/{id}/cancel", async (string id, CancellationToken cancellation) =>
+        {
+            var m = await runtime.Client.GetInstanceAsync(id, false, cancellation);
+            if (m is null) return Results.NotFound(new { error = $"no run '{id}'" });
+            if (m.IsCompleted) return Results.Conflict(new { error = $"run '{id}' already ended ({m.RuntimeStatus})" });
+            await runtime.Client.TerminateInstanceAsync(id, "canceled", cancellation);
+            return Results.Accepted($"/api/runs/{id}", new { id, canceled = true });
+        });
+
+        api.MapPost("/runs/{id}/approve", (string id, HttpRequest request, CancellationToken cancellation) => DecideAsync(runtime, id, true, request, cancellation));
+        api.MapPost("/runs/{id}/reject", (string id, HttpRequest request, CancellationToken cancellation) => DecideAsync(runtime, id, false, request, cancellation));
+
+        api.MapGet("/schedules", async (CancellationToken cancellation) =>
+        {
+            var list = new List<object>();
+            foreach (var timer in runtime.Options.Timers)
+            {
+                var status = timers is null ? null : await timers.GetStatusAsync(timer.Name, cancellation);
+                list.Add(new { name = timer.Name, pipeline = timer.Pipeline, schedule = timer.Schedule, last = status?.Last, next = status?.Next, lastRunId = status?.LastRunId });
+            }
+
+            return Results.Ok(list);
+        });
+    }
+
+    /// <summary>A line of the run list.</summary>
+    /// <param name="Id">The run id.</param>
+    /// <param name="Pipeline">The pipeline name.</param>
+    /// <param name="RuntimeStatus">The orchestration's status.</param>
+    /// <param name="State">The pipeline state.</param>
+    /// <param name="Trigger">What started it.</param>
+    /// <param name="Message">The summary.</param>
+    /// <param name="CreatedAt">When it was started.</param>
+    /// <param name="LastUpdatedAt">When it last changed.</param>
+    public sealed record RunSummary(string Id, string Pipeline, string RuntimeStatus, string State, string Trigger, string? Message, DateTimeOffset CreatedAt, DateTimeOffset LastUpdatedAt);
+
+    /// <summary>Summarizes an instance of the pipeline orchestrator.</summary>
+    public static RunSummary Summary(OrchestrationMetadata m)
+    {
+        ArgumentNullException.ThrowIfNull(m);
+        var status = m.ReadCustomStatusAs<PipelineRunStatus>();
+        PipelineRunInput? input = null;
+        try
+        {
+            input = m.ReadInputAs<PipelineRunInput>();
+        }
+        catch (InvalidDataException)
+        {
+        }
+
+        return new RunSummary(m.InstanceId, status?.Pipeline ?? input?.Pipeline.Name ?? "?", m.RuntimeStatus.ToString(), status?.State.ToString() ?? "Pending",
+            input?.Trigger ?? "?", m.FailureDetails?.ErrorMessage ?? status?.Message, m.CreatedAt, m.LastUpdatedAt);
+    }
+
+    private static async Task<IResult> DecideAsync(PipelineRuntime runtime, string id, bool approved, HttpRequest request, CancellationToken cancellation)
+    {
+        var body = new ApprovalRequest();
+        if (request.ContentLength is > 0)
+        {
+            body = await request.ReadFromJsonAsync<ApprovalRequest>(cancellation) ?? body;
+        }
+
+        var m = await runtime.Client.GetInstanceAsync(id, true, cancellation);
+        if (m is null || m.Name != PipelineOrchestrator.Name) return Results.NotFound(new { error = $"no run '{id}'" });
+        if (m.IsCompleted) return Results.Conflict(new { error = $"run '{id}' already ended ({m.RuntimeStatus})" });
+        var eventName = body.Event;
+        if (eventName is null)
+        {
+            var waiting = m.ReadCustomStatusAs<PipelineRunStatus>()?.Nodes.Where(n => n.State == NodeState.WaitingForApproval).Select(n => n.Node).ToList() ?? [];
+            var pipeline = m.ReadInputAs<PipelineRunInput>()?.Pipeline;
+            eventName = pipeline?.Nodes.Where(n => waiting.Contains(n.Id)).Select(n => n.Approval?.EventName).FirstOrDefault(e => e is not null);
+            if (eventName is null) return Results.Conflict(new { error = $"run '{id}' has no node waiting for approval; name the event in the body ({{\"event\": ...}})" });
+        }
+
+        await runtime.Client.RaiseEventAsync(id, eventName, new ApprovalDecision(approved, body.Comment), cancellation);
+        return Results.Accepted($"/api/runs/{id}", new { id, @event = eventName, approved });
+    }
+}
