@@ -17,21 +17,23 @@ public sealed class TestHost : IAsyncDisposable
     public DurableTaskClient Client { get; }
 
     public static async Task<TestHost> StartAsync(IOrchestrationBackend backend, Action<DurableTaskRegistry> register,
-        Action<DurableTaskWorkerOptions>? configure = null, TimeProvider? time = null, bool startWorker = true)
+        Action<DurableTaskWorkerOptions>? configure = null, TimeProvider? time = null, bool startWorker = true,
+        Microsoft.Extensions.Logging.ILoggerFactory? loggerFactory = null)
     {
         var host = new TestHost(backend, new DurableTaskClient(backend, timeProvider: time));
         await backend.InitializeAsync();
-        if (startWorker) await host.AddWorkerAsync(register, configure, time);
+        if (startWorker) await host.AddWorkerAsync(register, configure, time, loggerFactory);
         return host;
     }
 
-    public async Task<DurableTaskWorker> AddWorkerAsync(Action<DurableTaskRegistry> register, Action<DurableTaskWorkerOptions>? configure = null, TimeProvider? time = null)
+    public async Task<DurableTaskWorker> AddWorkerAsync(Action<DurableTaskRegistry> register, Action<DurableTaskWorkerOptions>? configure = null, TimeProvider? time = null,
+        Microsoft.Extensions.Logging.ILoggerFactory? loggerFactory = null)
     {
         var registry = new DurableTaskRegistry();
         register(registry);
         var options = new DurableTaskWorkerOptions { MaxPollingInterval = TimeSpan.FromMilliseconds(50) };
         configure?.Invoke(options);
-        var worker = new DurableTaskWorker(Backend, registry, options, timeProvider: time);
+        var worker = new DurableTaskWorker(Backend, registry, options, loggerFactory, time);
         await worker.StartAsync();
         _workers.Add(worker);
         return worker;
@@ -82,5 +84,24 @@ public sealed class FakeTimeProvider(DateTimeOffset start) : TimeProvider
     public void Advance(TimeSpan by)
     {
         lock (_lock) _now += by;
+    }
+}
+
+/// <summary>Collects formatted messages of the "test" category, for logger tests.</summary>
+public sealed class ListLoggerFactory(System.Collections.Concurrent.ConcurrentQueue<string> sink) : Microsoft.Extensions.Logging.ILoggerFactory
+{
+    public void AddProvider(Microsoft.Extensions.Logging.ILoggerProvider provider) { }
+
+    public Microsoft.Extensions.Logging.ILogger CreateLogger(string categoryName) =>
+        categoryName == "test" ? new ListLogger(sink) : Microsoft.Extensions.Logging.Abstractions.NullLogger.Instance;
+
+    public void Dispose() { }
+
+    private sealed class ListLogger(System.Collections.Concurrent.ConcurrentQueue<string> sink) : Microsoft.Extensions.Logging.ILogger
+    {
+        public IDisposable? BeginScope<TState>(TState state) where TState : notnull => null;
+        public bool IsEnabled(Microsoft.Extensions.Logging.LogLevel logLevel) => true;
+        public void Log<TState>(Microsoft.Extensions.Logging.LogLevel logLevel, Microsoft.Extensions.Logging.EventId eventId, TState state, Exception? exception, Func<TState, Exception?, string> formatter) =>
+            sink.Enqueue(formatter(state, exception));
     }
 }

@@ -1,3 +1,4 @@
+using Microsoft.Extensions.Logging;
 using System.Collections.Concurrent;
 using Serverless.Durable.Backend;
 using Serverless.Durable.History;
@@ -521,6 +522,78 @@ public abstract class BackendConformanceTests
         Assert.Equal(OrchestrationRuntimeStatus.Completed, after!.RuntimeStatus);
         Assert.Equal(done.SerializedOutput, after.SerializedOutput);
         Assert.Equal(before, (await host.Client.GetHistoryAsync(done.InstanceId)).Count);
+    }
+
+    [DurableTask("Multiply")]
+    [WorkerPool("math")]
+    private sealed class MultiplyActivity : TaskActivity<int[], int>
+    {
+        public override Task<int> RunAsync(TaskActivityContext context, int[] input) => Task.FromResult(input[0] * input[1]);
+    }
+
+    private sealed class MultiplyOrchestrator : TaskOrchestrator<int, int>
+    {
+        public override async Task<int> RunAsync(TaskOrchestrationContext context, int input) =>
+            await context.CallActivityAsync<int>("Multiply", new[] { input, input + 1 });
+    }
+
+    [Fact]
+    public async Task ClassBased_OrchestratorAndActivityWithPoolAttribute_RunOnWorkerServingThatPool()
+    {
+        await using var host = await StartAsync(r => r.AddOrchestrator<MultiplyOrchestrator>().AddActivity<MultiplyActivity>(),
+            o => o.Pools = ["math"]);
+        var result = await host.RunAsync(nameof(MultiplyOrchestrator), 6);
+        Assert.Equal(42, result.ReadOutputAs<int>());
+        var history = await host.Client.GetHistoryAsync(result.InstanceId);
+        Assert.Equal("math", history.OfType<TaskScheduledEvent>().Single().Pool);
+    }
+
+    [Fact]
+    public async Task ReplaySafeLogger_LogsOncePerLiveStep_NotOnReplay()
+    {
+        var logged = new ConcurrentQueue<string>();
+        await using var host = await TestHost.StartAsync(CreateBackend(), r => r
+            .AddActivityFunc<int, int>("Id", (_, x) => x)
+            .AddOrchestratorFunc<string?, int>("Logging", async (ctx, _) =>
+            {
+                var log = ctx.CreateReplaySafeLogger("test");
+                var sum = 0;
+                for (var i = 0; i < 3; i++)
+                {
+                    log.LogInformation("step {Step}", i);
+                    sum += await ctx.CallActivityAsync<int>("Id", i);
+                }
+                return sum;
+            }), o => o.MaxCachedOrchestrations = 0, loggerFactory: new ListLoggerFactory(logged));
+        await host.RunAsync("Logging");
+        Assert.Equal(["step 0", "step 1", "step 2"], logged.ToArray());
+    }
+
+    [Fact]
+    public async Task GetInstance_WithoutInputsAndOutputs_OmitsThem()
+    {
+        await using var host = await StartAsync(Hello);
+        var done = await host.RunAsync("HelloSequence", "input-value");
+        var bare = await host.Client.GetInstanceAsync(done.InstanceId, getInputsAndOutputs: false);
+        Assert.NotNull(bare);
+        Assert.Null(bare.SerializedInput);
+        Assert.Null(bare.SerializedOutput);
+        var full = await host.Client.GetInstanceAsync(done.InstanceId, getInputsAndOutputs: true);
+        Assert.Equal("\"input-value\"", full!.SerializedInput);
+        Assert.NotNull(full.SerializedOutput);
+    }
+
+    [Fact]
+    public async Task Retry_RetryTimeoutElapsed_StopsRetrying()
+    {
+        var attempts = 0;
+        await using var host = await StartAsync(r => r
+            .AddActivityFunc<string?, int>("Fails", (_, _) => { Interlocked.Increment(ref attempts); return Throw<int>(new TimeoutException("x")); })
+            .AddOrchestratorFunc<string?, int>("TimeBoxed", async (ctx, _) =>
+                await ctx.CallActivityAsync<int>("Fails", null, new TaskOptions(new RetryPolicy(50, TimeSpan.FromMilliseconds(100), retryTimeout: TimeSpan.FromMilliseconds(250))))));
+        var result = await host.RunAsync("TimeBoxed");
+        Assert.Equal(OrchestrationRuntimeStatus.Failed, result.RuntimeStatus);
+        Assert.InRange(attempts, 2, 4); // far fewer than the 50 attempts allowed
     }
 
     [Fact]
