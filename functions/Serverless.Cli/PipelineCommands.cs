@@ -29,7 +29,11 @@ internal static class PipelineCommands
         var options = CliApp.AppOptions(o, "http://127.0.0.1:0");
         options.EnableTriggers = false;
         var pools = pipeline.Nodes.Select(n => n.Pool).Append(WorkerPools.Default).Distinct(StringComparer.Ordinal).ToList();
-        options.ConfigureWorker = w => w.Pools = pools; // the embedded default serves every pool the pipeline uses
+        options.ConfigureWorker = w =>
+        {
+            w.Pools = pools; // the embedded default serves every pool the pipeline uses
+            w.LockTimeout = TimeSpan.FromSeconds(5); // a killed earlier process's leases expire soon (live leases are renewed)
+        };
         var app = FunctionAppHost.Build(options);
         await app.StartAsync();
         try
@@ -38,7 +42,17 @@ internal static class PipelineCommands
             PipelineRunInput input;
             try
             {
-                input = await runtime.StartAsync(pipeline, o.GetValueOrDefault("run-id"), parameters, null, o.GetValueOrDefault("from"), "cli");
+                // A run id whose run is still marked running (its process was killed): attach and let this worker finish it.
+                if (o.GetValueOrDefault("run-id") is { } existingId && await runtime.Client.GetInstanceAsync(existingId, true) is { IsCompleted: false } existing
+                    && existing.ReadInputAs<PipelineRunInput>() is { } resumed)
+                {
+                    input = resumed;
+                    await stdout.WriteLineAsync($"resuming run {existingId}: completed nodes are not run again");
+                }
+                else
+                {
+                    input = await runtime.StartAsync(pipeline, o.GetValueOrDefault("run-id"), parameters, null, o.GetValueOrDefault("from"), "cli");
+                }
             }
             catch (PipelineValidationException e)
             {

@@ -47,7 +47,7 @@ public static class PipelineHttpApi
         api.MapPost("/pipelines/{name}/runs", async (string name, HttpRequest request, CancellationToken cancellation) =>
         {
             StartRunRequest body = new();
-            if (request.ContentLength is > 0 || request.Headers.TransferEncoding.Count > 0)
+            if (request.HasJsonContentType())
             {
                 try
                 {
@@ -173,9 +173,16 @@ public static class PipelineHttpApi
     private static async Task<IResult> DecideAsync(PipelineRuntime runtime, string id, bool approved, HttpRequest request, CancellationToken cancellation)
     {
         var body = new ApprovalRequest();
-        if (request.ContentLength is > 0)
+        if (request.HasJsonContentType())
         {
-            body = await request.ReadFromJsonAsync<ApprovalRequest>(cancellation) ?? body;
+            try
+            {
+                body = await request.ReadFromJsonAsync<ApprovalRequest>(cancellation) ?? body;
+            }
+            catch (System.Text.Json.JsonException e)
+            {
+                return Results.BadRequest(new { error = $"invalid JSON body: {e.Message}" });
+            }
         }
 
         var m = await runtime.Client.GetInstanceAsync(id, true, cancellation);
