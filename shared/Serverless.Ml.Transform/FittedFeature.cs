@@ -1,0 +1,98 @@
+using Serverless.Ml.Data;
+
+namespace Serverless.Ml.Transform;
+
+/// <summary>
+/// The frozen parameters of one feature after the full pass: what the in-process transform and the ONNX graph both
+/// read, so the two cannot drift apart. Saved as JSON in the transform artifact.
+/// </summary>
+public sealed record FittedFeature
+{
+    /// <summary>The feature's spec.</summary>
+    public required FeatureSpec Spec { get; init; }
+
+    /// <summary>The raw column's kind (Int64 for crosses, which read no column).</summary>
+    public required ColumnKind InputKind { get; init; }
+
+    /// <summary>Per-row shape of an image column; empty otherwise.</summary>
+    public int[] InputShape { get; init; } = [];
+
+    /// <summary>First column in the output matrix; -1 when the feature is not output.</summary>
+    public int Offset { get; init; } = -1;
+
+    /// <summary>Number of output columns (0 when not output).</summary>
+    public int Width { get; init; }
+
+    /// <summary>Number of categories of a categorical kind (vocabulary + OOV buckets, hash buckets, buckets, crosses).</summary>
+    public long Cardinality { get; init; }
+
+    /// <summary>Numeric fill value in raw units, or null to leave missing values NaN.</summary>
+    public double? FillValue { get; init; }
+
+    /// <summary>String fill value, or null.</summary>
+    public string? FillText { get; init; }
+
+    /// <summary>Subtracted after clip/log1p (z-score: mean; min-max: min).</summary>
+    public double Center { get; init; }
+
+    /// <summary>Divisor after centering (z-score: std dev; min-max: range); 1 when degenerate.</summary>
+    public double Scale { get; init; } = 1;
+
+    /// <summary>Ascending quantile boundaries (bucketize); bucket = number of boundaries &lt;= x.</summary>
+    public double[]? Boundaries { get; init; }
+
+    /// <summary>String vocabulary in index order (TFT order).</summary>
+    public string[]? Vocabulary { get; init; }
+
+    /// <summary>Int64 vocabulary in index order (TFT order, ties by reverse lexicographic decimal text).</summary>
+    public long[]? IntVocabulary { get; init; }
+
+    /// <summary>
+    /// String -> index table: vocabulary entries, strings seen at fit time outside the vocabulary (their OOV bucket,
+    /// when there are two or more), every seen string for hash buckets, and "" (missing) -> <see cref="MissingIndex"/>.
+    /// </summary>
+    public Dictionary<string, long>? StringTable { get; init; }
+
+    /// <summary>Index of a value the table does not know (first OOV bucket, 0 for string hashes, or -1).</summary>
+    public long DefaultIndex { get; init; } = -1;
+
+    /// <summary>Index of a missing value (its fill value's index, else <see cref="DefaultIndex"/>).</summary>
+    public long MissingIndex { get; init; } = -1;
+
+    /// <summary>Whether this feature yields a categorical index.</summary>
+    public bool IsCategorical => Spec.Kind is FeatureKind.Vocabulary or FeatureKind.Hash or FeatureKind.Bucketize or FeatureKind.Cross;
+}
+
+/// <summary>The frozen label transform.</summary>
+public sealed record FittedLabel
+{
+    /// <summary>The label's spec.</summary>
+    public required LabelSpec Spec { get; init; }
+
+    /// <summary>The raw column's kind.</summary>
+    public required ColumnKind InputKind { get; init; }
+
+    /// <summary>String classes in index order (classification of a String column).</summary>
+    public string[]? Classes { get; init; }
+
+    /// <summary>Int64 classes in index order (classification of an Int64 column).</summary>
+    public long[]? IntClasses { get; init; }
+
+    /// <summary>Number of classes (0 for regression).</summary>
+    public int ClassCount => Classes?.Length ?? IntClasses?.Length ?? 0;
+}
+
+/// <summary>One entry of the output layout: columns [Offset, Offset + Width) of the matrix belong to feature Name.</summary>
+/// <param name="Name">Feature name.</param>
+/// <param name="Kind">Transform kind.</param>
+/// <param name="Offset">First column.</param>
+/// <param name="Width">Number of columns.</param>
+/// <param name="Encoding">Encoding for categorical kinds, else null.</param>
+public sealed record OutputColumn(string Name, FeatureKind Kind, int Offset, int Width, CategoricalEncoding? Encoding);
+
+/// <summary>The in-process transform of one batch: a row-major float matrix and the label.</summary>
+/// <param name="Rows">Number of rows.</param>
+/// <param name="Width">Columns per row.</param>
+/// <param name="Features">Rows x Width floats, row-major.</param>
+/// <param name="Labels">Class index (-1 missing/unseen) or regression target (NaN missing) per row; null without a label.</param>
+public sealed record TransformedBatch(int Rows, int Width, float[] Features, float[]? Labels);
