@@ -186,6 +186,7 @@ public sealed class SqliteOrchestrationBackend : IOrchestrationBackend
             lock_until INTEGER NOT NULL DEFAULT 0,
             dequeue_count INTEGER NOT NULL DEFAULT 0);
         CREATE INDEX IF NOT EXISTS ix_activities_pool ON activities(pool, lock_until, id);
+        CREATE INDEX IF NOT EXISTS ix_activities_instance ON activities(instance_id);
         CREATE TABLE IF NOT EXISTS workers(worker_id TEXT PRIMARY KEY, pools TEXT NOT NULL, seen_at INTEGER NOT NULL);
         """;
 
@@ -272,6 +273,23 @@ public sealed class SqliteOrchestrationBackend : IOrchestrationBackend
             try
             {
                 using var tx = Writer.BeginTransaction(IsolationLevel.Serializable); // BEGIN IMMEDIATE
+                if (batch.Count == 1)
+                {
+                    // Alone in the batch: no savepoint needed; a failure rolls the whole transaction back.
+                    try
+                    {
+                        batch[0].Run(tx);
+                    }
+                    catch (Exception)
+                    {
+                        tx.Rollback();
+                        batch[0].Commit();
+                        continue;
+                    }
+                    tx.Commit();
+                    batch[0].Commit();
+                    continue;
+                }
                 for (var i = 0; i < batch.Count; i++)
                 {
                     var name = "w" + i.ToString(System.Globalization.CultureInfo.InvariantCulture);
@@ -534,38 +552,44 @@ public sealed class SqliteOrchestrationBackend : IOrchestrationBackend
                 while (r.Read()) locked.Add((r.GetString(0), r.IsDBNull(1) ? null : r.GetString(1), r.GetInt64(2), r.GetInt64(3)));
             }
             if (locked.Count == 0) return [];
-            var messages = new Dictionary<string, List<(long Id, OrchestrationMessage Message)>>(StringComparer.Ordinal);
-            using (var r = W("""
-                SELECT m.id, m.instance_id, m.event, p.data FROM messages m LEFT JOIN payloads p ON p.id = m.payload_id
-                WHERE m.instance_id IN (SELECT value FROM json_each(@ids)) AND m.visible_at <= @now
-                ORDER BY m.id
-                """, tx, ("@ids", JsonSerializer.Serialize(locked.Select(l => l.Id))), ("@now", now)).ExecuteReader())
-            {
-                while (r.Read())
-                {
-                    var instanceId = r.GetString(1);
-                    if (!messages.TryGetValue(instanceId, out var list)) messages[instanceId] = list = [];
-                    list.Add((r.GetInt64(0), new OrchestrationMessage(instanceId, HistoryJson.Deserialize(ReadText(r, 2, 3)!))));
-                }
-            }
-            var result = new List<OrchestrationWorkItem>(locked.Count);
-            foreach (var (id, exec, status, count) in locked)
-            {
-                var msgs = messages.GetValueOrDefault(id) ?? [];
-                result.Add(new OrchestrationWorkItem
-                {
-                    InstanceId = id,
-                    ExecutionId = exec,
-                    Status = (OrchestrationRuntimeStatus)status,
-                    HistoryCount = (int)count,
-                    Messages = msgs.Select(m => m.Message).ToList(),
-                    BackendState = new OrchestrationLease(token, msgs.Select(m => m.Id).ToArray()),
-                    LockedUntil = new DateTime(until, DateTimeKind.Utc),
-                });
-            }
-            return result;
+            return ReadWorkItems(locked, token, now, until, tx);
         }, cancellation).ConfigureAwait(false);
         return items;
+    }
+
+    /// <summary>Builds work items for instances just leased under <paramref name="token"/>: their visible messages, in order.</summary>
+    private List<OrchestrationWorkItem> ReadWorkItems(List<(string Id, string? Exec, long Status, long Count)> locked, string token, long now, long until, SqliteTransaction tx)
+    {
+        var messages = new Dictionary<string, List<(long Id, OrchestrationMessage Message)>>(StringComparer.Ordinal);
+        using (var r = W("""
+            SELECT m.id, m.instance_id, m.event, p.data FROM messages m LEFT JOIN payloads p ON p.id = m.payload_id
+            WHERE m.instance_id IN (SELECT value FROM json_each(@ids)) AND m.visible_at <= @now
+            ORDER BY m.id
+            """, tx, ("@ids", JsonSerializer.Serialize(locked.Select(l => l.Id))), ("@now", now)).ExecuteReader())
+        {
+            while (r.Read())
+            {
+                var instanceId = r.GetString(1);
+                if (!messages.TryGetValue(instanceId, out var list)) messages[instanceId] = list = [];
+                list.Add((r.GetInt64(0), new OrchestrationMessage(instanceId, HistoryJson.Deserialize(ReadText(r, 2, 3)!))));
+            }
+        }
+        var result = new List<OrchestrationWorkItem>(locked.Count);
+        foreach (var (id, exec, status, count) in locked)
+        {
+            var msgs = messages.GetValueOrDefault(id) ?? [];
+            result.Add(new OrchestrationWorkItem
+            {
+                InstanceId = id,
+                ExecutionId = exec,
+                Status = (OrchestrationRuntimeStatus)status,
+                HistoryCount = (int)count,
+                Messages = msgs.Select(m => m.Message).ToList(),
+                BackendState = new OrchestrationLease(token, msgs.Select(m => m.Id).ToArray()),
+                LockedUntil = new DateTime(until, DateTimeKind.Utc),
+            });
+        }
+        return result;
     }
 
     /// <inheritdoc/>
@@ -734,21 +758,55 @@ public sealed class SqliteOrchestrationBackend : IOrchestrationBackend
         ArgumentNullException.ThrowIfNull(workItem);
         ArgumentNullException.ThrowIfNull(result);
         var lease = (ActivityLease)workItem.BackendState!;
-        var sent = await WriteAsync(tx =>
-        {
-            var deleted = W("DELETE FROM activities WHERE id = @id RETURNING payload_id", tx, ("@id", lease.Id)).ExecuteReader();
-            long? pid;
-            using (deleted)
-            {
-                if (!deleted.Read()) return false; // another worker completed it already
-                pid = deleted.IsDBNull(0) ? null : deleted.GetInt64(0);
-            }
-            if (pid is { } p) W("DELETE FROM payloads WHERE id = @p", tx, ("@p", p)).ExecuteNonQuery();
-            if (W("SELECT 1 FROM instances WHERE instance_id = @i", tx, ("@i", workItem.Message.InstanceId)).ExecuteScalar() is null) return false;
-            InsertMessage(workItem.Message.InstanceId, result, NowTicks, tx);
-            return true;
-        }, cancellation).ConfigureAwait(false);
+        var sent = await WriteAsync(tx => CompleteActivityCore(lease, workItem.Message.InstanceId, result, tx), cancellation).ConfigureAwait(false);
         if (sent) _orchestrationSignal.Pulse();
+    }
+
+    /// <inheritdoc/>
+    public async Task<OrchestrationWorkItem?> CompleteActivityWorkItemAndLockAsync(ActivityWorkItem workItem, HistoryEvent result, TimeSpan lockTimeout,
+        CancellationToken cancellation = default)
+    {
+        ArgumentNullException.ThrowIfNull(workItem);
+        ArgumentNullException.ThrowIfNull(result);
+        var lease = (ActivityLease)workItem.BackendState!;
+        var instanceId = workItem.Message.InstanceId;
+        var (sent, item) = await WriteAsync(tx =>
+        {
+            if (!CompleteActivityCore(lease, instanceId, result, tx)) return (false, (OrchestrationWorkItem?)null);
+            // Lease the instance now only if nothing else is outstanding for it (a sequential step); a fan-out
+            // keeps batching its results into fewer turns.
+            if (W("SELECT 1 FROM activities WHERE instance_id = @i LIMIT 1", tx, ("@i", instanceId)).ExecuteScalar() != null) return (true, null);
+            var now = NowTicks;
+            var until = now + lockTimeout.Ticks;
+            var token = Guid.NewGuid().ToString("N");
+            var locked = new List<(string Id, string? Exec, long Status, long Count)>();
+            using (var r = W("""
+                UPDATE instances SET lock_owner = @token, lock_until = @until
+                WHERE instance_id = @i AND lock_until <= @now AND ready_at IS NOT NULL AND ready_at <= @now
+                RETURNING instance_id, execution_id, status, history_count
+                """, tx, ("@token", token), ("@until", until), ("@now", now), ("@i", instanceId)).ExecuteReader())
+            {
+                while (r.Read()) locked.Add((r.GetString(0), r.IsDBNull(1) ? null : r.GetString(1), r.GetInt64(2), r.GetInt64(3)));
+            }
+            return (true, locked.Count == 0 ? null : ReadWorkItems(locked, token, now, until, tx)[0]);
+        }, cancellation).ConfigureAwait(false);
+        if (sent && item == null) _orchestrationSignal.Pulse();
+        return item;
+    }
+
+    /// <summary>Deletes the activity row and sends its result; false if it was completed already or the instance is gone.</summary>
+    private bool CompleteActivityCore(ActivityLease lease, string instanceId, HistoryEvent result, SqliteTransaction tx)
+    {
+        long? pid;
+        using (var deleted = W("DELETE FROM activities WHERE id = @id RETURNING payload_id", tx, ("@id", lease.Id)).ExecuteReader())
+        {
+            if (!deleted.Read()) return false; // another worker completed it already
+            pid = deleted.IsDBNull(0) ? null : deleted.GetInt64(0);
+        }
+        if (pid is { } p) W("DELETE FROM payloads WHERE id = @p", tx, ("@p", p)).ExecuteNonQuery();
+        if (W("SELECT 1 FROM instances WHERE instance_id = @i", tx, ("@i", instanceId)).ExecuteScalar() is null) return false;
+        InsertMessage(instanceId, result, NowTicks, tx);
+        return true;
     }
 
     /// <inheritdoc/>

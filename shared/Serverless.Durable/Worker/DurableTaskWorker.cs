@@ -25,6 +25,7 @@ public sealed class DurableTaskWorker : IAsyncDisposable
     private readonly List<Task> _loops = [];
     private readonly HashSet<Task> _running = [];
     private readonly SemaphoreSlim _activitySlots;
+    private readonly SemaphoreSlim _orchestrationSlots;
     private readonly Lock _runningLock = new();
 
     /// <summary>Creates a worker; call <see cref="StartAsync"/> to begin.</summary>
@@ -41,6 +42,7 @@ public sealed class DurableTaskWorker : IAsyncDisposable
         _time = timeProvider ?? TimeProvider.System;
         _cache = new ExecutorCache(_options.MaxCachedOrchestrations);
         _activitySlots = new SemaphoreSlim(_options.MaxConcurrentActivityFunctions, _options.MaxConcurrentActivityFunctions);
+        _orchestrationSlots = new SemaphoreSlim(_options.MaxConcurrentOrchestratorFunctions, _options.MaxConcurrentOrchestratorFunctions);
     }
 
     /// <summary>The options in effect.</summary>
@@ -113,7 +115,7 @@ public sealed class DurableTaskWorker : IAsyncDisposable
     private async Task DispatchLoopAsync(WorkKind kind, int maxConcurrent, CancellationToken token)
     {
         var signal = _backend.GetWorkSignal(kind);
-        var slots = kind == WorkKind.Activity ? _activitySlots : new SemaphoreSlim(maxConcurrent, maxConcurrent);
+        var slots = kind == WorkKind.Activity ? _activitySlots : _orchestrationSlots;
         var pollDelay = TimeSpan.FromMilliseconds(1);
         var failures = 0;
         while (!token.IsCancellationRequested)
@@ -281,9 +283,21 @@ public sealed class DurableTaskWorker : IAsyncDisposable
         await renewTask.ConfigureAwait(false);
         for (var attempt = 1; ; attempt++)
         {
+            var reserved = _options.ServeOrchestrations && _orchestrationSlots.Wait(0);
             try
             {
-                await _backend.CompleteActivityWorkItemAsync(item, outcome, CancellationToken.None).ConfigureAwait(false);
+                if (!reserved)
+                {
+                    await _backend.CompleteActivityWorkItemAsync(item, outcome, CancellationToken.None).ConfigureAwait(false);
+                    return;
+                }
+                // The orchestration's next turn may be leased to this worker in the same commit.
+                var next = await _backend.CompleteActivityWorkItemAndLockAsync(item, outcome, _options.LockTimeout, CancellationToken.None).ConfigureAwait(false);
+                if (next != null)
+                {
+                    reserved = false;
+                    Track(ProcessOrchestrationAsync(next, token), _orchestrationSlots);
+                }
                 return;
             }
             catch (Exception ex) when (attempt < 10 && !token.IsCancellationRequested)
@@ -295,6 +309,10 @@ public sealed class DurableTaskWorker : IAsyncDisposable
             {
                 _logger.LogError(ex, "Giving up completing activity {Name} of {InstanceId}; its lease will expire and it will run again.", scheduled.Name, item.Message.InstanceId);
                 return;
+            }
+            finally
+            {
+                if (reserved) _orchestrationSlots.Release();
             }
         }
     }

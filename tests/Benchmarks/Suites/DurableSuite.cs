@@ -28,12 +28,15 @@ public sealed class DurableSuite : IBenchmarkSuite
             return;
         }
         var quick = context.Options.Quick;
+        var only = context.Options.Get("only", "all"); // all | sequential | fanout | hello | replay
+        bool Run(string phase) => only == "all" || only == phase;
         var dir = Directory.CreateTempSubdirectory("bench-durable-").FullName;
         try
         {
             var extra = new Dictionary<string, object> { ["backend"] = backendKind, ["maxConcurrentActivityFunctions"] = MaxActivities };
             // 1. Sequential activities in one orchestration.
-            var seqN = quick ? 200 : 1000;
+            var seqN = int.Parse(context.Options.Get("sequential-count", quick ? "200" : "1000"), CultureInfo.InvariantCulture);
+            if (Run("sequential"))
             await using (var h = await Host.StartAsync(backendKind, dir, "seq"))
             {
                 await h.RunAsync("Sequential", 20); // warm-up (JIT, SQLite pages)
@@ -43,7 +46,8 @@ public sealed class DurableSuite : IBenchmarkSuite
             }
             // 2. Fan-out / fan-in.
             var fanN = quick ? 2000 : 10_000;
-            string replayInstance;
+            string replayInstance = "";
+            if (Run("fanout") || Run("replay"))
             await using (var h = await Host.StartAsync(backendKind, dir, "fan"))
             {
                 await h.RunAsync("FanOut", 100);
@@ -55,6 +59,7 @@ public sealed class DurableSuite : IBenchmarkSuite
             }
             // 3. Many concurrent HelloSequence5 orchestrations.
             var helloN = quick ? 200 : 1000;
+            if (Run("hello"))
             await using (var h = await Host.StartAsync(backendKind, dir, "hello"))
             {
                 await h.RunAsync("HelloSequence5", null);
@@ -69,7 +74,7 @@ public sealed class DurableSuite : IBenchmarkSuite
                 context.Report("hello_sequence5_orchestrations_per_s", helloN / sw.Elapsed.TotalSeconds, "1/s", extra);
             }
             // 4. Replay of a long history, in a fresh process so that its peak working set is its own.
-            if (backendKind == "sqlite")
+            if (backendKind == "sqlite" && Run("replay"))
             {
                 var psi = new ProcessStartInfo(Environment.ProcessPath!) { RedirectStandardOutput = true, UseShellExecute = false };
                 // Under "dotnet Benchmarks.dll" the process is dotnet itself: pass the assembly first.
