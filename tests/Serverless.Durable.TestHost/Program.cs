@@ -1,14 +1,21 @@
 using Serverless.Durable;
+using Serverless.Durable.AzureStorage;
+using Serverless.Durable.Backend;
 using Serverless.Durable.Sqlite;
 
 // Usage: TestHost --db FILE --log FILE [--lock-ms N] [--hang-activity K] [--hang-turn K] [--client-orchestrations N --steps S]
+//        TestHost --backend azure --connection CS --hub NAME --log FILE [--lease-ms N] [--lock-ms N] [--step-ms N]
+// With --backend azure, log lines end with the process id ("done i 3 1234"), so a test can tell which worker ran what,
+// and --step-ms makes every step take that long (so a kill lands in the middle of a run).
 // Activities append "start i" / "done i" lines (with the instance id) to the log file, flushed to disk, so the
 // test can count executions. --hang-activity K blocks inside step K; --hang-turn K blocks inside the
 // orchestrator turn that follows step K's completion; both first write "hung" to FILE.hung so the test
 // knows when to kill.
 var opts = new Dictionary<string, string>();
 for (var i = 0; i + 1 < args.Length; i += 2) opts[args[i].TrimStart('-')] = args[i + 1];
-var db = opts["db"];
+var backendKind = opts.GetValueOrDefault("backend", "sqlite");
+var pidSuffix = backendKind == "azure" ? " " + Environment.ProcessId.ToString(System.Globalization.CultureInfo.InvariantCulture) : "";
+var stepMs = int.Parse(opts.GetValueOrDefault("step-ms", "0"), System.Globalization.CultureInfo.InvariantCulture);
 var log = opts["log"];
 var lockMs = int.Parse(opts.GetValueOrDefault("lock-ms", "1500"), System.Globalization.CultureInfo.InvariantCulture);
 var hangActivity = opts.TryGetValue("hang-activity", out var ha) ? int.Parse(ha, System.Globalization.CultureInfo.InvariantCulture) : -1;
@@ -35,9 +42,10 @@ void Hang()
 var registry = new DurableTaskRegistry()
     .AddActivityFunc<Step, int>("Step", (ctx, s) =>
     {
-        Append($"start {ctx.InstanceId} {s.Index}");
+        Append($"start {ctx.InstanceId} {s.Index}{pidSuffix}");
         if (s.Index == hangActivity) Hang();
-        Append($"done {ctx.InstanceId} {s.Index}");
+        if (stepMs > 0) Thread.Sleep(stepMs);
+        Append($"done {ctx.InstanceId} {s.Index}{pidSuffix}");
         return s.Index;
     })
     .AddOrchestratorFunc<int, int>("CrashSequence", async (ctx, steps) =>
@@ -51,7 +59,18 @@ var registry = new DurableTaskRegistry()
         return sum;
     });
 
-await using var backend = new SqliteOrchestrationBackend(db);
+await using IOrchestrationBackend backend = backendKind switch
+{
+    "sqlite" => new SqliteOrchestrationBackend(opts["db"]),
+    "azure" => new AzureStorageOrchestrationBackend(new AzureStorageBackendOptions
+    {
+        ConnectionString = opts["connection"],
+        TaskHubName = opts["hub"],
+        LeaseTimeout = TimeSpan.FromMilliseconds(int.Parse(opts.GetValueOrDefault("lease-ms", "3000"), System.Globalization.CultureInfo.InvariantCulture)),
+        LeaseRenewInterval = TimeSpan.FromMilliseconds(int.Parse(opts.GetValueOrDefault("lease-ms", "3000"), System.Globalization.CultureInfo.InvariantCulture) / 4.0),
+    }),
+    _ => throw new ArgumentException($"unknown --backend '{backendKind}' (sqlite, azure)"),
+};
 await using var worker = new DurableTaskWorker(backend, registry, new DurableTaskWorkerOptions
 {
     LockTimeout = TimeSpan.FromMilliseconds(lockMs),
