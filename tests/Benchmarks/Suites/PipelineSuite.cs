@@ -1,0 +1,170 @@
+using System.Diagnostics;
+using Serverless.Durable;
+using Serverless.Durable.Sqlite;
+using Serverless.Metadata;
+using Serverless.Pipelines;
+using Serverless.Pipelines.Orchestration;
+using Serverless.Storage;
+
+namespace Benchmarks.Suites;
+
+/// <summary>
+/// The pipeline layer on the embedded default (SQLite engine, SQLite metadata, local-directory blobs):
+/// the sample pipeline (samples/penguins.yaml) cold and fully cached, and the per-node overhead of the pipeline
+/// layer (orchestration, activity dispatch, cache lookup, metadata, publishing) over calling an executor directly,
+/// measured on a sequential chain of trivial nodes.
+/// </summary>
+public sealed class PipelineSuite : IBenchmarkSuite
+{
+    /// <inheritdoc/>
+    public string Name => "pipeline";
+
+    /// <inheritdoc/>
+    public async Task RunAsync(BenchmarkContext context)
+    {
+        ArgumentNullException.ThrowIfNull(context);
+        var sample = FindSample();
+        var repeats = context.Options.Quick ? 1 : 3;
+        var chain = context.Options.Quick ? 10 : 30;
+        var cold = new List<double>();
+        var cached = new List<double>();
+        for (var i = 0; i < repeats; i++)
+        {
+            await using var env = await Env.StartAsync();
+            var pipeline = PipelineLoader.LoadFile(sample).DefinitionOrThrow();
+            cold.Add(await env.RunAsync(pipeline, $"cold{i}"));
+            cached.Add(await env.RunAsync(pipeline, $"cached{i}"));
+        }
+
+        var coldS = cold.Min();
+        var cachedS = cached.Min();
+        context.Report("pipeline_cold_s", coldS, "s", new Dictionary<string, object> { ["pipeline"] = "penguins", ["nodes"] = 3 });
+        context.Report("pipeline_cached_s", cachedS, "s", new Dictionary<string, object> { ["ratio_to_cold"] = Math.Round(cachedS / coldS, 3) });
+
+        // Overhead per node: a chain of N no-op nodes through the pipeline layer vs N direct executor calls.
+        double pipelineS;
+        await using (var env = await Env.StartAsync())
+        {
+            var nodes = Enumerable.Range(0, chain).Select(i => new NodeDefinition
+            {
+                Id = $"n{i}",
+                Component = "Noop",
+                Inputs = i == 0 ? new Dictionary<string, ChannelRef>() : new Dictionary<string, ChannelRef> { ["examples"] = new($"n{i - 1}", "examples") },
+                EnableCache = false,
+            }).ToList();
+            var def = new PipelineDefinition { Name = "chain", Nodes = nodes };
+            await env.RunAsync(def with { Name = "warmup", Nodes = nodes.Take(3).ToList() }, "warm");
+            pipelineS = await env.RunAsync(def, "chain");
+        }
+
+        var directS = await DirectAsync(chain);
+        context.Report("pipeline_overhead_ms_per_node", (pipelineS - directS) * 1000 / chain, "ms", new Dictionary<string, object>
+        {
+            ["nodes"] = chain,
+            ["pipeline_s"] = Math.Round(pipelineS, 4),
+            ["direct_s"] = Math.Round(directS, 4),
+        });
+    }
+
+    private static async Task<double> DirectAsync(int count)
+    {
+        var root = Directory.CreateTempSubdirectory("bench-direct-").FullName;
+        try
+        {
+            var blobs = new LocalDirectoryBlobStore(root);
+            var component = new NoopComponent();
+            var context = new ExecutorContext { PipelineName = "chain", RunId = "direct", NodeId = "n", ExecutionId = "x", BlobStore = blobs, Time = TimeProvider.System, PathFingerprints = new Dictionary<string, string>() };
+            var sw = Stopwatch.StartNew();
+            for (var i = 0; i < count; i++)
+            {
+                var outputs = new Dictionary<string, OutputArtifact> { ["examples"] = new("examples", ArtifactTypes.Examples, $"chain/n{i}/examples/x", $"_staging/chain/n{i}/examples/x/1", blobs) };
+                await component.CreateExecutor().ExecuteAsync(new Dictionary<string, InputArtifact>(), outputs, new ComponentParameters(new Dictionary<string, MetadataValue>()), context);
+            }
+
+            return sw.Elapsed.TotalSeconds;
+        }
+        finally
+        {
+            Directory.Delete(root, true);
+        }
+    }
+
+    private static string FindSample()
+    {
+        for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
+        {
+            var candidate = Path.Combine(dir.FullName, "samples", "penguins.yaml");
+            if (File.Exists(candidate)) return candidate;
+        }
+
+        throw new FileNotFoundException("samples/penguins.yaml not found above " + AppContext.BaseDirectory);
+    }
+
+    /// <summary>A no-op component: writes one tiny file.</summary>
+    private sealed class NoopComponent : Component
+    {
+        public override ComponentSpec Spec { get; } = new()
+        {
+            Type = "Noop",
+            Version = "1",
+            Inputs = [new ChannelSpec("examples", ArtifactTypes.Examples, Optional: true)],
+            Outputs = [new ChannelSpec("examples", ArtifactTypes.Examples)],
+        };
+
+        public override IComponentExecutor CreateExecutor() => new Executor();
+
+        private sealed class Executor : IComponentExecutor
+        {
+            public Task ExecuteAsync(IReadOnlyDictionary<string, InputArtifact> inputs, IReadOnlyDictionary<string, OutputArtifact> outputs, ComponentParameters parameters, ExecutorContext context, CancellationToken cancellation = default) =>
+                outputs["examples"].WriteTextAsync("data.txt", "x", cancellation);
+        }
+    }
+
+    private sealed class Env : IAsyncDisposable
+    {
+        private readonly string root;
+        private readonly SqliteMetadataStore metadata;
+        private readonly SqliteOrchestrationBackend backend;
+        private readonly DurableTaskWorker worker;
+        private readonly DurableTaskClient client;
+        private readonly PipelineRunStarter starter;
+
+        private Env(string root, SqliteMetadataStore metadata, SqliteOrchestrationBackend backend, DurableTaskWorker worker, DurableTaskClient client, PipelineRunStarter starter)
+        {
+            (this.root, this.metadata, this.backend, this.worker, this.client, this.starter) = (root, metadata, backend, worker, client, starter);
+        }
+
+        public static async Task<Env> StartAsync()
+        {
+            var root = Directory.CreateTempSubdirectory("bench-pipeline-").FullName;
+            var components = ComponentRegistry.CreateWithBuiltIns().Register(new NoopComponent());
+            var metadata = SqliteMetadataStore.Open(Path.Combine(root, "metadata.db"));
+            var runner = new NodeRunner(components, metadata, new LocalDirectoryBlobStore(Path.Combine(root, "blobs")));
+            var backend = new SqliteOrchestrationBackend(Path.Combine(root, "durable.db"));
+            await backend.InitializeAsync();
+            var worker = new DurableTaskWorker(backend, new DurableTaskRegistry().AddPipelineOrchestration(components, runner), new DurableTaskWorkerOptions());
+            await worker.StartAsync();
+            var client = new DurableTaskClient(backend);
+            return new Env(root, metadata, backend, worker, client, new PipelineRunStarter(client, components));
+        }
+
+        public async Task<double> RunAsync(PipelineDefinition pipeline, string runId)
+        {
+            var sw = Stopwatch.StartNew();
+            await starter.StartAsync(starter.Prepare(pipeline, runId));
+            var done = await client.WaitForInstanceCompletionAsync(runId, true);
+            var elapsed = sw.Elapsed.TotalSeconds;
+            if (done.RuntimeStatus != OrchestrationRuntimeStatus.Completed) throw new InvalidOperationException($"run {runId}: {done.FailureDetails}");
+            return elapsed;
+        }
+
+        public async ValueTask DisposeAsync()
+        {
+            await worker.DisposeAsync();
+            await backend.DisposeAsync();
+            metadata.Dispose();
+            Microsoft.Data.Sqlite.SqliteConnection.ClearAllPools();
+            Directory.Delete(root, true);
+        }
+    }
+}
