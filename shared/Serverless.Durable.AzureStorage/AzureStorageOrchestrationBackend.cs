@@ -68,8 +68,19 @@ public sealed partial class AzureStorageOrchestrationBackend : IOrchestrationBac
         _time = timeProvider ?? TimeProvider.System;
         _logger = logger ?? NullLogger.Instance;
         _hub = options.NormalizedHubName();
-        var blobs = new BlobServiceClient(options.ConnectionString);
-        _queueService = new QueueServiceClient(options.ConnectionString, new QueueClientOptions { MessageEncoding = QueueMessageEncoding.Base64 });
+        // Short client-side retries: the worker's dispatch loops retry forever with their own backoff and log each
+        // failed attempt, so an outage is visible in the logs instead of hidden inside one long HTTP retry chain.
+        var blobOptions = new BlobClientOptions();
+        var queueOptions = new QueueClientOptions { MessageEncoding = QueueMessageEncoding.Base64 };
+        foreach (var o in new Azure.Core.ClientOptions[] { blobOptions, queueOptions })
+        {
+            o.Retry.MaxRetries = 3;
+            o.Retry.Delay = TimeSpan.FromMilliseconds(200);
+            o.Retry.MaxDelay = TimeSpan.FromSeconds(2);
+            o.Retry.NetworkTimeout = TimeSpan.FromSeconds(30);
+        }
+        var blobs = new BlobServiceClient(options.ConnectionString, blobOptions);
+        _queueService = new QueueServiceClient(options.ConnectionString, queueOptions);
         _instances = blobs.GetBlobContainerClient(Names.Instances(_hub));
         _history = blobs.GetBlobContainerClient(Names.History(_hub));
         _leases = blobs.GetBlobContainerClient(Names.Leases(_hub));
