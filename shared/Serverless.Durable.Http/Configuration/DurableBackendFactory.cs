@@ -1,4 +1,5 @@
 using Microsoft.Data.Sqlite;
+using Serverless.Durable.AzureStorage;
 using Serverless.Durable.Backend;
 using Serverless.Durable.InMemory;
 using Serverless.Durable.Sqlite;
@@ -16,7 +17,8 @@ public static class DurableBackendFactory
     /// <param name="settings">Settings read from host.json.</param>
     /// <param name="readSetting">Looks up an app setting by name; default: environment variables.</param>
     /// <param name="timeProvider">Clock of the backend; default system time.</param>
-    /// <exception cref="NotSupportedException">For <c>AzureStorage</c>, which is not implemented yet.</exception>
+    /// <remarks><c>AzureStorage</c>: the connection string is the app setting named by <c>connectionStringName</c>
+    /// (default <c>AzureWebJobsStorage</c>, as in Durable Functions); <c>UseDevelopmentStorage=true</c> selects Azurite.</remarks>
     public static IOrchestrationBackend CreateBackend(DurableTaskHostSettings settings, Func<string, string?>? readSetting = null, TimeProvider? timeProvider = null)
     {
         ArgumentNullException.ThrowIfNull(settings);
@@ -24,10 +26,25 @@ public static class DurableBackendFactory
         {
             DurableStorageProviderType.Memory => new InMemoryOrchestrationBackend(timeProvider),
             DurableStorageProviderType.Sqlite => new SqliteOrchestrationBackend(ResolveSqlitePath(settings, readSetting ?? Environment.GetEnvironmentVariable), timeProvider),
-            DurableStorageProviderType.AzureStorage => throw new NotSupportedException(
-                $"{settings.SourcePath ?? "host.json"}: storage provider 'AzureStorage' is not yet supported by this engine; use 'sqlite' (default) or 'memory'."),
+            DurableStorageProviderType.AzureStorage => new AzureStorageOrchestrationBackend(new AzureStorageBackendOptions
+            {
+                ConnectionString = ResolveAzureStorageConnection(settings, readSetting ?? Environment.GetEnvironmentVariable),
+                TaskHubName = settings.HubName,
+            }, timeProvider),
             _ => throw new NotSupportedException($"Storage provider '{settings.StorageProvider.Type}' is not supported."),
         };
+    }
+
+    /// <summary>The Azure Storage connection string the settings select: the app setting named by
+    /// <c>connectionStringName</c>, default <c>AzureWebJobsStorage</c>.</summary>
+    public static string ResolveAzureStorageConnection(DurableTaskHostSettings settings, Func<string, string?>? readSetting = null)
+    {
+        ArgumentNullException.ThrowIfNull(settings);
+        var name = settings.StorageProvider.ConnectionStringName ?? "AzureWebJobsStorage";
+        var value = (readSetting ?? Environment.GetEnvironmentVariable)(name);
+        return string.IsNullOrWhiteSpace(value)
+            ? throw new InvalidOperationException($"{settings.SourcePath ?? "host.json"}: storage provider 'AzureStorage' reads its connection string from app setting '{name}', which is not set. Set it (e.g. {name}=UseDevelopmentStorage=true for Azurite).")
+            : value;
     }
 
     /// <summary>The SQLite database file the settings select (absolute).</summary>
