@@ -11,7 +11,8 @@ namespace Benchmarks.Suites;
 /// <summary>
 /// Engine throughput on a real backend (default SQLite in a temp folder, synchronous=NORMAL):
 /// sequential activities, fan-out, many concurrent small orchestrations, and replay of a long history.
-/// Options: <c>--backend sqlite|memory</c>, <c>--quick</c> (smaller counts).
+/// Options: <c>--backend sqlite|memory|azure</c> (azure: the Azure Storage backend against an Azurite started for the
+/// run, with smaller counts because every step is several HTTP round trips), <c>--quick</c> (smaller counts).
 /// </summary>
 public sealed class DurableSuite : IBenchmarkSuite
 {
@@ -31,11 +32,18 @@ public sealed class DurableSuite : IBenchmarkSuite
         var only = context.Options.Get("only", "all"); // all | sequential | fanout | hello | replay
         bool Run(string phase) => only == "all" || only == phase;
         var dir = Directory.CreateTempSubdirectory("bench-durable-").FullName;
+        var azure = backendKind == "azure";
+        Serverless.Testing.Azurite.AzuriteProcess? azurite = null;
         try
         {
+            if (azure)
+            {
+                azurite = await Serverless.Testing.Azurite.AzuriteProcess.StartAsync();
+                s_azureConnection = azurite.ConnectionString;
+            }
             var extra = new Dictionary<string, object> { ["backend"] = backendKind, ["maxConcurrentActivityFunctions"] = MaxActivities };
             // 1. Sequential activities in one orchestration.
-            var seqN = int.Parse(context.Options.Get("sequential-count", quick ? "200" : "1000"), CultureInfo.InvariantCulture);
+            var seqN = int.Parse(context.Options.Get("sequential-count", azure ? (quick ? "50" : "200") : quick ? "200" : "1000"), CultureInfo.InvariantCulture);
             if (Run("sequential"))
             await using (var h = await Host.StartAsync(backendKind, dir, "seq"))
             {
@@ -45,7 +53,7 @@ public sealed class DurableSuite : IBenchmarkSuite
                 context.Report("sequential_activities_per_s", seqN / sw.Elapsed.TotalSeconds, "1/s", extra);
             }
             // 2. Fan-out / fan-in.
-            var fanN = quick ? 2000 : 10_000;
+            var fanN = azure ? (quick ? 300 : 1000) : quick ? 2000 : 10_000;
             string replayInstance = "";
             if (Run("fanout") || Run("replay"))
             await using (var h = await Host.StartAsync(backendKind, dir, "fan"))
@@ -55,10 +63,10 @@ public sealed class DurableSuite : IBenchmarkSuite
                 await h.RunAsync("FanOut", fanN);
                 context.Report("fanout_activities_per_s", fanN / sw.Elapsed.TotalSeconds, "1/s", extra);
                 // The history replayed below: 4,995 activities give 2 x 4,995 task events plus the turn markers, about 10,000.
-                replayInstance = await h.RunAsync("FanOut", 4995);
+                if (!azure) replayInstance = await h.RunAsync("FanOut", 4995);
             }
             // 3. Many concurrent HelloSequence5 orchestrations.
-            var helloN = quick ? 200 : 1000;
+            var helloN = azure ? (quick ? 50 : 200) : quick ? 200 : 1000;
             if (Run("hello"))
             await using (var h = await Host.StartAsync(backendKind, dir, "hello"))
             {
@@ -93,6 +101,7 @@ public sealed class DurableSuite : IBenchmarkSuite
         }
         finally
         {
+            if (azurite != null) await azurite.DisposeAsync();
             Microsoft.Data.Sqlite.SqliteConnection.ClearAllPools();
             Directory.Delete(dir, true);
         }
@@ -117,6 +126,8 @@ public sealed class DurableSuite : IBenchmarkSuite
     }
 
     private const int MaxActivities = 100;
+
+    private static string? s_azureConnection;
 
     private static void Register(DurableTaskRegistry r) => r
         .AddActivityFunc<int, int>("Inc", (_, x) => x + 1)
@@ -161,7 +172,12 @@ public sealed class DurableSuite : IBenchmarkSuite
             {
                 "sqlite" => new SqliteOrchestrationBackend(Path.Combine(dir, name + ".db")),
                 "memory" => new Serverless.Durable.InMemory.InMemoryOrchestrationBackend(),
-                _ => throw new ArgumentException($"unknown --backend '{kind}' (sqlite, memory)"),
+                "azure" => new Serverless.Durable.AzureStorage.AzureStorageOrchestrationBackend(new Serverless.Durable.AzureStorage.AzureStorageBackendOptions
+                {
+                    ConnectionString = s_azureConnection ?? throw new InvalidOperationException("Azurite is not started."),
+                    TaskHubName = "bench" + name,
+                }),
+                _ => throw new ArgumentException($"unknown --backend '{kind}' (sqlite, memory, azure)"),
             };
             var registry = new DurableTaskRegistry();
             Register(registry);
