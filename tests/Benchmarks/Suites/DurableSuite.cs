@@ -38,10 +38,12 @@ public sealed class DurableSuite : IBenchmarkSuite
         {
             if (azure)
             {
-                azurite = await Serverless.Testing.Azurite.AzuriteProcess.StartAsync();
+                // --azurite-memory true: Azurite's in-memory persistence (no extent files), to separate its disk cost from ours.
+                azurite = await Serverless.Testing.Azurite.AzuriteProcess.StartAsync(inMemory: context.Options.Get("azurite-memory", "false") == "true");
                 s_azureConnection = azurite.ConnectionString;
             }
             var extra = new Dictionary<string, object> { ["backend"] = backendKind, ["maxConcurrentActivityFunctions"] = MaxActivities };
+            if (azure) extra["azurite"] = context.Options.Get("azurite-memory", "false") == "true" ? "in-memory" : "on-disk";
             // 1. Sequential activities in one orchestration.
             var seqN = int.Parse(context.Options.Get("sequential-count", azure ? (quick ? "50" : "200") : quick ? "200" : "1000"), CultureInfo.InvariantCulture);
             if (Run("sequential"))
