@@ -1,5 +1,6 @@
 using System.Runtime.CompilerServices;
 using System.Text;
+using Serverless.Ml.Data.Statistics;
 
 namespace Serverless.Ml.Data.Csv;
 
@@ -26,9 +27,12 @@ public sealed class CsvReader : IRecordBatchReader
     private readonly CsvReadOptions _options;
     private readonly List<CsvBadRow> _badRows = [];
 
-    private CsvReader(string path, CsvReadOptions options, TableSchema schema)
+    private readonly Func<Stream> _open;
+
+    private CsvReader(string path, Func<Stream> open, CsvReadOptions options, TableSchema schema)
     {
         Path = path;
+        _open = open;
         _options = options;
         Schema = schema;
     }
@@ -60,8 +64,14 @@ public sealed class CsvReader : IRecordBatchReader
         ArgumentOutOfRangeException.ThrowIfNegative(options.MaxBadRows);
         ArgumentOutOfRangeException.ThrowIfNegative(options.InferenceSampleRows);
         if (!File.Exists(path)) throw new FileNotFoundException($"CSV file not found: {path}", path);
+        return OpenSource(() => OpenStream(path), path, options);
+    }
+
+    /// <summary>Opens CSV text from a stream factory (called once per scan); <paramref name="path"/> names it in errors.</summary>
+    internal static CsvReader OpenSource(Func<Stream> open, string path, CsvReadOptions options)
+    {
         var delim = (byte)options.Delimiter;
-        using var splitter = new CsvSplitter(OpenStream(path));
+        using var splitter = new CsvSplitter(open());
         string[] names;
         var fields = new FieldRef[16];
         var scratch = new byte[256];
@@ -102,7 +112,7 @@ public sealed class CsvReader : IRecordBatchReader
         }
         var kinds = InferKinds(names, sample, options, ref fields, ref scratch);
         var schema = new TableSchema(names.Select((n, i) => new ColumnSpec(n, kinds[i])));
-        return new CsvReader(path, options, schema);
+        return new CsvReader(path, open, options, schema);
     }
 
     /// <inheritdoc />
@@ -111,7 +121,7 @@ public sealed class CsvReader : IRecordBatchReader
         RowCount = 0;
         BadRowCount = 0;
         _badRows.Clear();
-        using var splitter = new CsvSplitter(OpenStream(Path));
+        using var splitter = new CsvSplitter(_open());
         if (_options.HasHeader) splitter.Next(1);
         var parallel = Math.Max(1, _options.Parallelism);
         var pending = new Queue<Task<ParsedBlock>>();
@@ -159,6 +169,24 @@ public sealed class CsvReader : IRecordBatchReader
         }
     }
 
+    /// <summary>
+    /// Statistics of the whole file without materializing batches (see <see cref="CsvStatisticsScan"/>); null when the
+    /// schema needs the batch path. Sets <see cref="RowCount"/>, <see cref="BadRowCount"/> and <see cref="BadRows"/>
+    /// as a full <see cref="ReadBatches"/> scan would.
+    /// </summary>
+    internal StatisticsBuilder? ComputeStatistics(StatisticsOptions options, CancellationToken cancellation)
+    {
+        if (!CsvStatisticsScan.Supports(Schema)) return null;
+        RowCount = 0;
+        BadRowCount = 0;
+        _badRows.Clear();
+        var outcome = new CsvStatisticsScan(this, _options, options).Run(_open, cancellation);
+        RowCount = outcome.Rows;
+        BadRowCount = outcome.BadRowCount;
+        _badRows.AddRange(outcome.BadRows);
+        return outcome.Builder;
+    }
+
     private static FileStream OpenStream(string path) =>
         new(path, FileMode.Open, FileAccess.Read, FileShare.Read, 1, FileOptions.SequentialScan);
 
@@ -185,7 +213,7 @@ public sealed class CsvReader : IRecordBatchReader
         var missing = options.MissingTokens.Select(t => Encoding.UTF8.GetBytes(t)).ToArray();
         if (sample is not null)
         {
-            for (var r = 0; r < sample.RecordEnds.Length; r++)
+            for (var r = 0; r < sample.Count; r++)
             {
                 var rec = RecordSpan(sample, r);
                 if (rec.Length == 0) continue;
@@ -311,7 +339,7 @@ public sealed class CsvReader : IRecordBatchReader
         {
             var cols = schema.Columns;
             var nc = cols.Count;
-            var cap = block.RecordEnds.Length;
+            var cap = block.Count;
             var kinds = cols.Select(c => c.Kind).ToArray();
             var longs = new long[]?[nc];
             var doubles = new double[]?[nc];
@@ -400,10 +428,11 @@ public sealed class CsvReader : IRecordBatchReader
             return new ParsedBlock(new RecordBatch(schema, columns, rows), bad, unlisted);
         }
 
-        private static string Show(ReadOnlySpan<byte> v)
-        {
-            var s = Encoding.UTF8.GetString(v.Length > 40 ? v[..40] : v);
-            return v.Length > 40 ? s + "..." : s;
-        }
+    }
+
+    internal static string Show(ReadOnlySpan<byte> v)
+    {
+        var s = Encoding.UTF8.GetString(v.Length > 40 ? v[..40] : v);
+        return v.Length > 40 ? s + "..." : s;
     }
 }

@@ -5,13 +5,23 @@ namespace Serverless.Ml.Data.Csv;
 /// <summary>A run of complete CSV records copied out of the file, ready to be parsed independently.</summary>
 internal sealed class CsvBlock
 {
-    public required byte[] Data { get; init; }
+    /// <summary>Record bytes; only the first <see cref="Length"/> are valid (the array may be reused and longer).</summary>
+    public byte[] Data { get; set; } = [];
+
+    /// <summary>Valid bytes in <see cref="Data"/>.</summary>
+    public int Length { get; set; }
+
+    /// <summary>Records in the block (the arrays below may be longer).</summary>
+    public int Count { get; set; }
 
     /// <summary>Exclusive end offset of each record (the position of its '\n', or the data length).</summary>
-    public required int[] RecordEnds { get; init; }
+    public int[] RecordEnds { get; set; } = [];
 
     /// <summary>Physical line (1-based) of each record's start.</summary>
-    public required long[] RecordLines { get; init; }
+    public long[] RecordLines { get; set; } = [];
+
+    /// <summary>Position of the block in the file (0-based), set by readers that fan blocks out.</summary>
+    public long Index { get; set; }
 }
 
 /// <summary>
@@ -54,20 +64,28 @@ internal sealed class CsvSplitter : IDisposable
         return true;
     }
 
-    /// <summary>Reads up to <paramref name="maxRecords"/> records; null at end of file.</summary>
+    /// <summary>
+    /// Reads up to <paramref name="maxRecords"/> records; null at end of file. With <paramref name="reuse"/> the
+    /// block's arrays are refilled (grown when needed) instead of allocating a new block.
+    /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    public CsvBlock? Next(int maxRecords)
+    public CsvBlock? Next(int maxRecords, CsvBlock? reuse = null)
     {
         // All positions are relative to _start, which Fill may move.
-        var ends = new List<int>(Math.Min(maxRecords, 1 << 16));
-        var lines = new List<long>(Math.Min(maxRecords, 1 << 16));
+        var block = reuse ?? new CsvBlock();
+        var initial = Math.Min(maxRecords, 1 << 16);
+        if (block.RecordEnds.Length < initial) block.RecordEnds = new int[initial];
+        if (block.RecordLines.Length < initial) block.RecordLines = new long[initial];
+        var ends = block.RecordEnds;
+        var lines = block.RecordLines;
+        var count = 0;
         var pos = 0;
         var recStart = 0;
         var inQuotes = false;
         var line = _line;
         var recLine = line;
         var atEof = false;
-        while (ends.Count < maxRecords)
+        while (count < maxRecords)
         {
             if (_start + pos >= _end)
             {
@@ -89,23 +107,35 @@ internal sealed class CsvSplitter : IDisposable
             if (k < 0) { pos += span.Length; continue; }
             pos += k + 1;
             if (span[k] == (byte)'"') { inQuotes = true; continue; }
-            ends.Add(pos - 1);
-            lines.Add(recLine);
+            if (count == ends.Length) Grow(block, ref ends, ref lines);
+            ends[count] = pos - 1;
+            lines[count++] = recLine;
             line++;
             recLine = line;
             recStart = pos;
         }
         if (atEof && _start + recStart < _end)
         {
-            ends.Add(_end - _start);
-            lines.Add(recLine);
+            if (count == ends.Length) Grow(block, ref ends, ref lines);
+            ends[count] = _end - _start;
+            lines[count++] = recLine;
             recStart = _end - _start;
         }
-        if (ends.Count == 0) return null;
-        var data = new byte[recStart];
-        Buffer.BlockCopy(_buf, _start, data, 0, recStart);
+        if (count == 0) return null;
+        if (block.Data.Length < recStart) block.Data = new byte[Math.Max(recStart, block.Data.Length + (block.Data.Length >> 2))];
+        Buffer.BlockCopy(_buf, _start, block.Data, 0, recStart);
+        block.Length = recStart;
+        block.Count = count;
         _start += recStart;
         _line = recLine;
-        return new CsvBlock { Data = data, RecordEnds = ends.ToArray(), RecordLines = lines.ToArray() };
+        return block;
+    }
+
+    private static void Grow(CsvBlock block, ref int[] ends, ref long[] lines)
+    {
+        Array.Resize(ref ends, Math.Max(16, ends.Length * 2));
+        Array.Resize(ref lines, ends.Length);
+        block.RecordEnds = ends;
+        block.RecordLines = lines;
     }
 }

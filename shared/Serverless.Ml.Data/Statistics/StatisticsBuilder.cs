@@ -68,10 +68,14 @@ public sealed class StatisticsBuilder
     /// <summary>Rows seen.</summary>
     public long NumExamples { get; private set; }
 
-    /// <summary>Computes statistics of everything a reader yields.</summary>
+    /// <summary>
+    /// Computes statistics of everything a reader yields. A <see cref="Csv.CsvReader"/> takes the fused path (parse
+    /// straight into per-thread partial statistics, merged at the end; no batches); other readers stream batches.
+    /// </summary>
     public static DatasetFeatureStatistics Compute(IRecordBatchReader reader, string name, StatisticsOptions? options = null, CancellationToken cancellation = default)
     {
         ArgumentNullException.ThrowIfNull(reader);
+        if (reader is Csv.CsvReader csv && csv.ComputeStatistics(options ?? new StatisticsOptions(), cancellation) is { } fused) return fused.Build(name);
         var b = new StatisticsBuilder(options);
         foreach (var batch in reader.ReadBatches(cancellation)) b.Add(batch);
         return b.Build(name);
@@ -111,6 +115,31 @@ public sealed class StatisticsBuilder
             for (var c = 0; c < accs.Length; c++) accs[c].Add(batch.Columns[c], _options);
         NumExamples += batch.RowCount;
     }
+
+    /// <summary>Accumulators for a schema's columns, in schema order (created like <see cref="Add"/> does); for fused readers.</summary>
+    internal FeatureAccumulator[] Register(TableSchema schema)
+    {
+        var accs = new FeatureAccumulator[schema.Columns.Count];
+        for (var c = 0; c < accs.Length; c++)
+        {
+            var spec = schema.Columns[c];
+            if (!_byName.TryGetValue(spec.Name, out var acc))
+            {
+                acc = new FeatureAccumulator { Name = spec.Name, Type = TypeOf(spec.Kind), Missing = NumExamples };
+                acc.Init(_options);
+                _features.Add(acc);
+                _byName[spec.Name] = acc;
+            }
+            accs[c] = acc;
+        }
+        return accs;
+    }
+
+    /// <summary>Counts rows that a fused reader fed straight into the accumulators of <see cref="Register"/>.</summary>
+    internal void AddRowCount(long rows) => NumExamples += rows;
+
+    /// <summary>The options in use.</summary>
+    internal StatisticsOptions Options => _options;
 
     /// <summary>Folds another builder (e.g. another shard's) into this one.</summary>
     public void Merge(StatisticsBuilder other)
@@ -287,6 +316,52 @@ internal sealed class FeatureAccumulator
             case StringColumn s: AddStrings(s, o); break;
             case BytesColumn b: AddBytes(b); break;
         }
+    }
+
+    /// <summary>
+    /// Fused-reader entry for a numeric feature of one block: <paramref name="valid"/> holds the non-missing,
+    /// non-NaN values; <paramref name="present"/> counts non-missing rows (NaNs included). Same arithmetic as
+    /// <see cref="Add"/> on the equivalent column.
+    /// </summary>
+    public void AddNumericBlock(ReadOnlySpan<double> valid, long present, long missing, long nan)
+    {
+        if (!AddPresence(present, missing)) return;
+        Nan += nan;
+        AddValid(valid);
+    }
+
+    /// <summary>Common statistics of one block of a scalar feature; false when nothing is present.</summary>
+    public bool AddPresence(long present, long missing)
+    {
+        Missing += missing;
+        NonMissing += present;
+        if (present == 0) return false;
+        MinNumValues = Math.Min(MinNumValues, 1);
+        MaxNumValues = Math.Max(MaxNumValues, 1);
+        TotNumValues += present;
+        return true;
+    }
+
+    /// <summary>
+    /// Fused-reader entry for a text feature: folds the distinct values of <paramref name="interner"/> with their
+    /// counts (codes flagged in <paramref name="isMissing"/> are missing tokens and skipped) into the exact
+    /// counts, lengths and the HyperLogLog, then prunes as <see cref="Add"/> does.
+    /// </summary>
+    internal void AddInterned(Utf8Interner interner, long[] counts, bool[] isMissing, StatisticsOptions o)
+    {
+        var any = false;
+        for (var k = 0; k < interner.Count; k++)
+        {
+            if (counts[k] == 0 || isMissing[k]) continue;
+            var bytes = interner.Get(k);
+            TotalLength += bytes.Length * counts[k];
+            Distinct!.Add(RowHasher.Mix(RowHasher.Fnv(bytes)));
+            var v = Encoding.UTF8.GetString(bytes);
+            ref var slot = ref System.Runtime.InteropServices.CollectionsMarshal.GetValueRefOrAddDefault(Counts!, v, out _);
+            slot += counts[k];
+            any = true;
+        }
+        if (any) Prune(o);
     }
 
     [JsonIgnore]

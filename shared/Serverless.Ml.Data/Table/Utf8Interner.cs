@@ -15,6 +15,7 @@ internal sealed class Utf8Interner
     private int[] _offsets = new int[64];
     private int[] _lengths = new int[64];
     private int[] _hashes = new int[64];
+    private ulong[] _keys = new ulong[64];
     private int[] _buckets = new int[128];
     private int _count;
 
@@ -27,8 +28,32 @@ internal sealed class Utf8Interner
         Array.Clear(_buckets);
     }
 
+    /// <summary>
+    /// Code of <paramref name="value"/>, adding it when new. Values of at most 8 bytes (typical categories) are
+    /// packed into one 64-bit key: hashing is one multiply and equality one compare, no byte loop.
+    /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public int GetOrAdd(ReadOnlySpan<byte> value)
+    {
+        var len = value.Length;
+        if (len > 8) return GetOrAddLong(value);
+        var key = Pack(value);
+        var h = ShortHash(key, len);
+        var mask = _buckets.Length - 1;
+        var b = h & mask;
+        var buckets = _buckets;
+        while (true)
+        {
+            var e = buckets[b] - 1;
+            if (e < 0) break;
+            if (_keys[e] == key && _lengths[e] == len) return e;
+            b = (b + 1) & mask;
+        }
+        return Insert(value, h, b, key);
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private int GetOrAddLong(ReadOnlySpan<byte> value)
     {
         var h = Hash(value);
         var mask = _buckets.Length - 1;
@@ -40,11 +65,17 @@ internal sealed class Utf8Interner
             if (_hashes[e] == h && _lengths[e] == value.Length && value.SequenceEqual(_arena.AsSpan(_offsets[e], _lengths[e]))) return e;
             b = (b + 1) & mask;
         }
+        return Insert(value, h, b, 0);
+    }
+
+    private int Insert(ReadOnlySpan<byte> value, int h, int b, ulong key)
+    {
         if (_count == _offsets.Length)
         {
             Array.Resize(ref _offsets, _count * 2);
             Array.Resize(ref _lengths, _count * 2);
             Array.Resize(ref _hashes, _count * 2);
+            Array.Resize(ref _keys, _count * 2);
         }
         if (_arenaUsed + value.Length > _arena.Length) Array.Resize(ref _arena, Math.Max(_arena.Length * 2, _arenaUsed + value.Length));
         value.CopyTo(_arena.AsSpan(_arenaUsed));
@@ -52,10 +83,37 @@ internal sealed class Utf8Interner
         _offsets[id] = _arenaUsed;
         _lengths[id] = value.Length;
         _hashes[id] = h;
+        _keys[id] = key;
         _arenaUsed += value.Length;
         _buckets[b] = id + 1;
         if (_count * 2 > _buckets.Length) Rehash();
         return id;
+    }
+
+    /// <summary>Packs up to 8 bytes into a key; together with the length it identifies the value.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static ulong Pack(ReadOnlySpan<byte> v)
+    {
+        ref var r = ref MemoryMarshal.GetReference(v);
+        switch (v.Length)
+        {
+            case 8: return Unsafe.ReadUnaligned<ulong>(ref r);
+            case >= 4:
+                // Two overlapping 4-byte reads: for a known length this is injective.
+                return Unsafe.ReadUnaligned<uint>(ref r) | ((ulong)Unsafe.ReadUnaligned<uint>(ref Unsafe.Add(ref r, v.Length - 4)) << 32);
+            case 0: return 0;
+            default:
+                ulong k = 0;
+                for (var i = 0; i < v.Length; i++) k |= (ulong)Unsafe.Add(ref r, i) << (8 * i);
+                return k;
+        }
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static int ShortHash(ulong key, int len)
+    {
+        var h = (key ^ ((ulong)len << 59)) * 0x9E3779B97F4A7C15UL;
+        return (int)(h >> 33);
     }
 
     public ReadOnlySpan<byte> Get(int id) => _arena.AsSpan(_offsets[id], _lengths[id]);
