@@ -26,12 +26,17 @@ public sealed class PipelineOrchestrator : TaskOrchestrator<PipelineRunInput, Pi
     public const string Name = "RunPipeline";
 
     private readonly ComponentRegistry registry;
+    private readonly bool watchPools;
 
     /// <summary>Creates the orchestrator for pipelines made of <paramref name="registry"/>'s components.</summary>
-    public PipelineOrchestrator(ComponentRegistry registry)
+    /// <param name="registry">The components.</param>
+    /// <param name="watchPools">Report nodes waiting for a pool without live workers (see <see cref="PoolWatch"/>);
+    /// needs the <see cref="PoolWatch.StatusActivityName"/> activity registered.</param>
+    public PipelineOrchestrator(ComponentRegistry registry, bool watchPools = false)
     {
         ArgumentNullException.ThrowIfNull(registry);
         this.registry = registry;
+        this.watchPools = watchPools;
     }
 
     /// <inheritdoc/>
@@ -93,7 +98,16 @@ public sealed class PipelineOrchestrator : TaskOrchestrator<PipelineRunInput, Pi
                 : null;
             try
             {
-                var result = await context.CallActivityAsync<NodeRunResult>(PipelineOrchestration.ActivityName(node.Definition.Pool), request, retry);
+                var pool = PoolWatch.PoolOf(node, registry);
+                var call = context.CallActivityAsync<NodeRunResult>(PipelineOrchestration.ActivityName(pool), request, retry);
+                var result = watchPools && pool != WorkerPools.Default
+                    ? await PoolWatch.AwaitWatchingAsync(context, pool, call, live =>
+                    {
+                        states[node.Id] = states[node.Id] with { State = live ? NodeState.Running : NodeState.Pending, Error = live ? null : PoolWatch.NoWorkerMessage(pool) };
+                        message = live ? string.Empty : $"node '{node.Id}' {PoolWatch.NoWorkerMessage(pool)}";
+                        Publish();
+                    })
+                    : await call;
                 results[node.Id] = result;
                 return states[node.Id] with
                 {

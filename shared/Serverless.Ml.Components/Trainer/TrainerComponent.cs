@@ -1,0 +1,66 @@
+using Serverless.Durable;
+using Serverless.Pipelines;
+using Serverless.Pipelines.Orchestration;
+
+namespace Serverless.Ml.Components.Trainer;
+
+/// <summary>
+/// TFX's <c>Trainer</c>: trains an MLP (tabular) or a small CNN (images) on Transform's output and exports one ONNX
+/// model = transform graph + network (raw features in, class probabilities or values out), plus a ModelRun with the
+/// loss/metric curves. Runs on the <c>gpu</c> worker pool unless the node names another pool (the trainer app serves
+/// it). Tuned values of a bound HyperParameters artifact replace the matching parameters.
+/// </summary>
+public sealed class TrainerComponent : Component, IPreferredPool
+{
+    /// <summary>The component type name.</summary>
+    public const string TypeName = "Trainer";
+
+    /// <summary>The declaration, shared by every instance.</summary>
+    public static ComponentSpec Declaration { get; } = new()
+    {
+        Type = TypeName,
+        Version = "1",
+        Description = "Trains a neural network on transformed examples; exports transform + model as one ONNX file.",
+        Inputs =
+        [
+            new ChannelSpec("examples", ArtifactTypes.Examples, Description: "Transform's transformed_examples."),
+            new ChannelSpec("transform_graph", ArtifactTypes.TransformGraph, Description: "Transform's transform_graph (fused in front of the model)."),
+            new ChannelSpec("schema", ArtifactTypes.Schema, Optional: true, Description: "The schema (recorded for lineage)."),
+            new ChannelSpec("hyperparameters", ArtifactTypes.HyperParameters, Optional: true, Description: "Tuner's best_hyperparameters; override the parameters they name."),
+        ],
+        Parameters =
+        [
+            new ParameterSpec("model", ParameterType.String, Default: "mlp", Description: "mlp or cnn."),
+            new ParameterSpec("hidden_sizes", ParameterType.String, Default: "64", Description: "Hidden layer widths, e.g. 64,32 (CNN: dense layers after the convolutions; may be empty)."),
+            new ParameterSpec("dropout", ParameterType.Double, Default: 0.0, Description: "Dropout rate in [0, 1)."),
+            new ParameterSpec("activation", ParameterType.String, Default: "relu", Description: "relu, tanh or sigmoid."),
+            new ParameterSpec("optimizer", ParameterType.String, Default: "adam", Description: "adam or sgd (with momentum)."),
+            new ParameterSpec("learning_rate", ParameterType.Double, Default: 1e-3, Description: "Learning rate."),
+            new ParameterSpec("momentum", ParameterType.Double, Default: 0.9, Description: "SGD momentum."),
+            new ParameterSpec("batch_size", ParameterType.Int, Default: 32L, Description: "Mini-batch size."),
+            new ParameterSpec("epochs", ParameterType.Int, Default: 50L, Description: "Passes over the train split."),
+            new ParameterSpec("early_stopping_patience", ParameterType.Int, Default: 0L, Description: "Epochs without eval-loss improvement before stopping (best weights restored); 0 = off."),
+            new ParameterSpec("seed", ParameterType.Int, Default: 1L, Description: "Seed of weights, shuffling and dropout."),
+            new ParameterSpec("checkpoint_every_steps", ParameterType.Int, Default: 50L, Description: "Checkpoint interval in optimizer steps (also at the end)."),
+            new ParameterSpec("conv_channels", ParameterType.String, Default: "8,16", Description: "CNN: output channels per conv block."),
+            new ParameterSpec("image_shape", ParameterType.String, Default: "1,28,28", Description: "CNN: channels,height,width of the transformed features."),
+            new ParameterSpec("train_split", ParameterType.String, Default: "train", Description: "The split trained on."),
+            new ParameterSpec("eval_split", ParameterType.String, Default: "eval", Description: "The split evaluated after every epoch (early stopping, eval metrics)."),
+            new ParameterSpec("checkpoint_dir", ParameterType.String, Default: "", Description: "Checkpoint root; empty: $SERVERLESS_CHECKPOINTS or {temp}/serverless-ml-checkpoints."),
+        ],
+        Outputs =
+        [
+            new ChannelSpec("model", ArtifactTypes.Model, Description: "model.onnx (raw features in) + model_info.json; eval_accuracy/eval_loss, classes, worker_pid."),
+            new ChannelSpec("model_run", ArtifactTypes.ModelRun, Description: "history.json + curves.svg + training.json (steps, resume, worker)."),
+        ],
+    };
+
+    /// <inheritdoc />
+    public override ComponentSpec Spec => Declaration;
+
+    /// <summary>The Trainer runs where the accelerators are: the <c>gpu</c> pool.</summary>
+    public string PreferredPool => WorkerPools.Gpu;
+
+    /// <inheritdoc />
+    public override IComponentExecutor CreateExecutor() => new TrainerExecutor();
+}
