@@ -50,6 +50,26 @@ public sealed class StatisticsTests : IDisposable
     }
 
     [Fact]
+    public void SortSmall_AllBinaryAndRandomInputs_Sorted()
+    {
+        // 0-1 principle: a comparator network that sorts all 2^8 binary inputs sorts everything.
+        var rng = new Random(5);
+        foreach (var len in new[] { 3, 8, 20, 100 })
+        {
+            for (var t = 0; t < 512; t++)
+            {
+                var a = new double[len];
+                for (var i = 0; i < len; i++) a[i] = len == 8 && t < 256 ? (t >> i) & 1 : Math.Round(rng.NextDouble() * 10) - 5;
+                if (t == 300) a[0] = -0.0;
+                var expected = a.Order().ToArray();
+                KllSketch.SortSmall(a);
+                Assert.Equal(expected, a);
+                Assert.Equal(expected.Count(double.IsNegative), a.Count(double.IsNegative));
+            }
+        }
+    }
+
+    [Fact]
     public void KllSketch_FewValues_ExactLowerQuantile()
     {
         var sk = new KllSketch();

@@ -52,7 +52,7 @@ internal sealed class CsvStatisticsScan
         long badSoFar = 0;
         var queues = Enumerable.Range(0, workers).Select(_ => new BlockingCollection<CsvBlock>(2)).ToArray();
         var free = new BlockingCollection<CsvBlock>();
-        for (var i = 0; i < (workers * 3) + 1; i++) free.Add(new CsvBlock());
+        for (var i = 0; i < (workers * 2) + 1; i++) free.Add(new CsvBlock()); // one parsing and one queued per worker, one filling
         using var stop = CancellationTokenSource.CreateLinkedTokenSource(cancellation);
 
         void Work(int w)

@@ -113,6 +113,13 @@ public sealed class KllSketch
         _counts[level] = n + 1;
     }
 
+    private double[] _half = new double[64];
+
+    /// <summary>
+    /// Compacts every level at capacity: sort (level 0 only: levels above are kept sorted), keep the smallest item
+    /// when the count is odd, promote every other item (random offset) by merging it into the sorted level above.
+    /// Same selection as sorting the whole level, without re-sorting what is already sorted.
+    /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private void Compress()
     {
@@ -122,12 +129,103 @@ public sealed class KllSketch
             if (h + 1 == _levels.Count) AddLevel();
             var arr = _levels[h];
             var n = _counts[h];
-            Array.Sort(arr, 0, n);
+            if (h == 0) SortSmall(arr.AsSpan(0, n));
             // An odd item stays behind so that weights are preserved exactly.
             var keep = (n & 1) == 1 ? 1 : 0;
             var offset = (int)(NextRandom() & 1);
-            for (var i = keep + offset; i < n; i += 2) Append(h + 1, arr[i]);
+            var m = (n - keep - offset + 1) / 2;
+            if (_half.Length < m) _half = new double[Math.Max(m, _half.Length * 2)];
+            var half = _half;
+            for (int i = keep + offset, j = 0; i < n; i += 2, j++) half[j] = arr[i];
+            MergeInto(h + 1, half.AsSpan(0, m));
             _counts[h] = keep;
+        }
+    }
+
+    /// <summary>Merges sorted <paramref name="items"/> into sorted level <paramref name="level"/> (backwards, in place).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private void MergeInto(int level, ReadOnlySpan<double> items)
+    {
+        var arr = _levels[level];
+        var n = _counts[level];
+        var total = n + items.Length;
+        if (arr.Length < total)
+        {
+            Array.Resize(ref arr, Math.Max(total, arr.Length * 2));
+            _levels[level] = arr;
+        }
+        int i = n - 1, j = items.Length - 1, k = total - 1;
+        while (j >= 0)
+        {
+            if (i >= 0 && arr[i] > items[j]) arr[k--] = arr[i--];
+            else arr[k--] = items[j--];
+        }
+        _counts[level] = total;
+    }
+
+    /// <summary>
+    /// Branch-free 19-comparator sorting network for the 8-item level 0 of steady state. Math.Min/Max keep -0.0
+    /// and 0.0 apart, so the items are a permutation of the input (NaN is never added).
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void Sort8(ref double a0)
+    {
+        var v0 = a0;
+        var v1 = Unsafe.Add(ref a0, 1);
+        var v2 = Unsafe.Add(ref a0, 2);
+        var v3 = Unsafe.Add(ref a0, 3);
+        var v4 = Unsafe.Add(ref a0, 4);
+        var v5 = Unsafe.Add(ref a0, 5);
+        var v6 = Unsafe.Add(ref a0, 6);
+        var v7 = Unsafe.Add(ref a0, 7);
+        Cx(ref v0, ref v2); Cx(ref v1, ref v3); Cx(ref v4, ref v6); Cx(ref v5, ref v7);
+        Cx(ref v0, ref v4); Cx(ref v1, ref v5); Cx(ref v2, ref v6); Cx(ref v3, ref v7);
+        Cx(ref v0, ref v1); Cx(ref v2, ref v3); Cx(ref v4, ref v5); Cx(ref v6, ref v7);
+        Cx(ref v2, ref v4); Cx(ref v3, ref v5);
+        Cx(ref v1, ref v4); Cx(ref v3, ref v6);
+        Cx(ref v1, ref v2); Cx(ref v3, ref v4); Cx(ref v5, ref v6);
+        a0 = v0;
+        Unsafe.Add(ref a0, 1) = v1;
+        Unsafe.Add(ref a0, 2) = v2;
+        Unsafe.Add(ref a0, 3) = v3;
+        Unsafe.Add(ref a0, 4) = v4;
+        Unsafe.Add(ref a0, 5) = v5;
+        Unsafe.Add(ref a0, 6) = v6;
+        Unsafe.Add(ref a0, 7) = v7;
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void Cx(ref double a, ref double b)
+    {
+        var lo = Math.Min(a, b);
+        b = Math.Max(a, b);
+        a = lo;
+    }
+
+    /// <summary>Insertion sort for the small level-0 buffers of steady state; the BCL sort for big ones.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    internal static void SortSmall(Span<double> a)
+    {
+        if (a.Length == 8)
+        {
+            Sort8(ref a[0]);
+            return;
+        }
+        if (a.Length > 32)
+        {
+            a.Sort();
+            return;
+        }
+        for (var i = 1; i < a.Length; i++)
+        {
+            var v = a[i];
+            var j = i - 1;
+            while (j >= 0 && a[j] > v)
+            {
+                a[j + 1] = a[j];
+                j--;
+            }
+            a[j + 1] = v;
         }
     }
 
@@ -145,8 +243,8 @@ public sealed class KllSketch
         ArgumentNullException.ThrowIfNull(other);
         if (other.Count == 0) return;
         while (_levels.Count < other._levels.Count) AddLevel();
-        for (var h = 0; h < other._levels.Count; h++)
-            for (var i = 0; i < other._counts[h]; i++) Append(h, other._levels[h][i]);
+        for (var i = 0; i < other._counts[0]; i++) Append(0, other._levels[0][i]);
+        for (var h = 1; h < other._levels.Count; h++) MergeInto(h, other._levels[h].AsSpan(0, other._counts[h]));
         Count += other.Count;
         Min = Math.Min(Min, other.Min);
         Max = Math.Max(Max, other.Max);
@@ -234,6 +332,7 @@ public sealed class KllSketch
             s._counts.Add(level.Length);
         }
         if (s._levels.Count == 0) s.AddLevel();
+        for (var h = 1; h < s._levels.Count; h++) Array.Sort(s._levels[h], 0, s._counts[h]); // levels above 0 are kept sorted
         s.RecomputeCapacities();
         return s;
     }

@@ -109,11 +109,17 @@ internal sealed class Utf8Interner
         }
     }
 
+    /// <summary>Full 64-bit mix (murmur3's finalizer): the bytes that differ sit in any part of the key.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static int ShortHash(ulong key, int len)
     {
-        var h = (key ^ ((ulong)len << 59)) * 0x9E3779B97F4A7C15UL;
-        return (int)(h >> 33);
+        var h = key ^ ((ulong)len << 59);
+        h ^= h >> 33;
+        h *= 0xFF51AFD7ED558CCDUL;
+        h ^= h >> 33;
+        h *= 0xC4CEB9FE1A85EC53UL;
+        h ^= h >> 33;
+        return (int)(h & 0x7FFFFFFF);
     }
 
     public ReadOnlySpan<byte> Get(int id) => _arena.AsSpan(_offsets[id], _lengths[id]);
