@@ -169,7 +169,7 @@ public sealed class TransformExecutor : IComponentExecutor
         var known = string.Join(", ", schema.Feature.Select(f => f.Name));
         foreach (var feature in spec.Features.Where(f => f.Kind != FeatureKind.Cross && schema.Find(f.Column) is null))
         {
-            yield return new TransformSpecError(feature.Name, feature.Kind.ToString().ToLowerInvariant(), $"input column '{feature.Column}' is not in the schema (features: {known})");
+            yield return new TransformSpecError(feature.Name, JsonNamingPolicy.SnakeCaseLower.ConvertName(feature.Kind.ToString()), $"input column '{feature.Column}' is not in the schema (features: {known})");
         }
 
         if (spec.Label is { } label && schema.Find(label.Input) is null)
