@@ -41,6 +41,15 @@ public sealed partial class AzureStorageOrchestrationBackend
                     await DeleteQuietlyAsync(queue, m.MessageId, m.PopReceipt, cancellation).ConfigureAwait(false);
                     return null;
                 }
+                if (_runningActivities.TryGetValue(env.Id, out var running))
+                {
+                    // Its lease ran out while this process still runs it (a late renewal on a busy machine): keep the
+                    // newer pop receipt for the running copy instead of starting a second execution.
+                    // A re-sent copy (another message id) is left alone: it reappears, and once this run has recorded
+                    // its result the copy only re-sends that result.
+                    if (running.MessageId == m.MessageId) lock (running) running.PopReceipt = m.PopReceipt;
+                    return null;
+                }
                 var lease = new ActivityLease { Queue = queue, MessageId = m.MessageId, PopReceipt = m.PopReceipt, Envelope = env };
                 if (m.DequeueCount > 1 || env.Local || env.Resent)
                 {
@@ -52,6 +61,7 @@ public sealed partial class AzureStorageOrchestrationBackend
                         return null;
                     }
                 }
+                _runningActivities[env.Id] = lease;
                 return new ActivityWorkItem
                 {
                     Message = new ActivityMessage(env.Instance, env.Execution, scheduled),
@@ -100,8 +110,10 @@ public sealed partial class AzureStorageOrchestrationBackend
         var visibility = TimeSpan.FromSeconds(Math.Clamp(Math.Ceiling(lockTimeout.TotalSeconds), 1, MaxVisibility.TotalSeconds));
         try
         {
-            var r = await lease.Queue.UpdateMessageAsync(lease.MessageId, lease.PopReceipt, null, visibility, cancellation).ConfigureAwait(false);
-            lease.PopReceipt = r.Value.PopReceipt;
+            string receipt;
+            lock (lease) receipt = lease.PopReceipt;
+            var r = await lease.Queue.UpdateMessageAsync(lease.MessageId, receipt, null, visibility, cancellation).ConfigureAwait(false);
+            lock (lease) if (lease.PopReceipt == receipt) lease.PopReceipt = r.Value.PopReceipt;
             workItem.LockedUntil = Now + lockTimeout;
             return true;
         }
@@ -120,6 +132,20 @@ public sealed partial class AzureStorageOrchestrationBackend
         ArgumentNullException.ThrowIfNull(workItem);
         ArgumentNullException.ThrowIfNull(result);
         var lease = (ActivityLease)workItem.BackendState!;
+        try
+        {
+            await CompleteCoreAsync(lease, result, cancellation).ConfigureAwait(false);
+        }
+        finally
+        {
+            // Also on failure: the engine may give up, and the redelivered message must then be able to run again.
+            _runningActivities.TryRemove(lease.Envelope.Id, out _);
+        }
+        _orchestrationSignal.Pulse();
+    }
+
+    private async Task CompleteCoreAsync(ActivityLease lease, HistoryEvent result, CancellationToken cancellation)
+    {
         var json = HistoryJson.Serialize(result);
         var blob = _history.GetBlobClient(Names.ResultBlob(lease.Envelope.Instance, lease.Envelope.Execution, lease.Envelope.TaskId));
         try
@@ -132,8 +158,9 @@ public sealed partial class AzureStorageOrchestrationBackend
             json = (await blob.DownloadContentAsync(cancellation).ConfigureAwait(false)).Value.Content.ToString();
         }
         await SendResultAsync(lease.Envelope, json, cancellation).ConfigureAwait(false);
-        await DeleteQuietlyAsync(lease.Queue, lease.MessageId, lease.PopReceipt, cancellation).ConfigureAwait(false);
-        _orchestrationSignal.Pulse();
+        string receipt;
+        lock (lease) receipt = lease.PopReceipt;
+        await DeleteQuietlyAsync(lease.Queue, lease.MessageId, receipt, cancellation).ConfigureAwait(false);
     }
 
     /// <inheritdoc/>
@@ -141,9 +168,12 @@ public sealed partial class AzureStorageOrchestrationBackend
     {
         ArgumentNullException.ThrowIfNull(workItem);
         var lease = (ActivityLease)workItem.BackendState!;
+        _runningActivities.TryRemove(lease.Envelope.Id, out _);
         try
         {
-            await lease.Queue.UpdateMessageAsync(lease.MessageId, lease.PopReceipt, null, TimeSpan.Zero, cancellation).ConfigureAwait(false);
+            string receipt;
+            lock (lease) receipt = lease.PopReceipt;
+            await lease.Queue.UpdateMessageAsync(lease.MessageId, receipt, null, TimeSpan.Zero, cancellation).ConfigureAwait(false);
         }
         catch (RequestFailedException ex) when (ex.Status is 400 or 404)
         {

@@ -419,6 +419,9 @@ public sealed partial class AzureStorageOrchestrationBackend
                 await DeleteEntriesAsync(lease.Entries, cancellation).ConfigureAwait(false);
                 _cache[instance] = new CachedDocument(written.Value.ETag, doc);
                 committed = true;
+                // Only now does the worker get (and run) the locally leased activities; if the commit failed they
+                // reappear on the queue when their lease runs out.
+                foreach (var a in leased) _runningActivities[((ActivityLease)a.BackendState!).Envelope.Id] = (ActivityLease)a.BackendState!;
                 if (doc.Outbox.Any(o => o.Activity != null && !o.Activity.Local)) _activitySignal.Pulse();
                 if (doc.Outbox.Any(o => o.Control != null)) _orchestrationSignal.Pulse();
                 return leased;

@@ -52,6 +52,9 @@ public sealed partial class AzureStorageOrchestrationBackend : IOrchestrationBac
     private readonly Dictionary<string, long> _notBefore = new(StringComparer.Ordinal);
     private long _arrival;
 
+    // Activities this process is running, by envelope id: a redelivery of one of them is not run a second time here.
+    private readonly ConcurrentDictionary<string, ActivityLease> _runningActivities = new(StringComparer.Ordinal);
+
     // History documents of instances whose last turn this process committed completely (outbox sent, state written).
     private readonly ConcurrentDictionary<string, CachedDocument> _cache = new(StringComparer.Ordinal);
 

@@ -31,7 +31,7 @@ public sealed class FaultTests(SharedAzurite azurite) : IDisposable
     {
         var hub = "k" + Guid.NewGuid().ToString("N")[..16];
         var log = Path.Combine(_dir, "side-effects.log");
-        string[] args = ["--backend", "azure", "--connection", azurite.ConnectionString, "--hub", hub, "--lock-ms", "2000", "--lease-ms", "3000", "--step-ms", "20"];
+        string[] args = ["--backend", "azure", "--connection", azurite.ConnectionString, "--hub", hub, "--lock-ms", "4000", "--lease-ms", "3000", "--step-ms", "20"];
         var a = await ProcessHelpers.StartWorkerAsync(log, args);
         _processes.Add(a);
         var b = await ProcessHelpers.StartWorkerAsync(log, args);

@@ -123,7 +123,16 @@ public sealed class OutageTests : IDisposable
         var expected = string.Join(",", Enumerable.Range(0, steps));
         for (var i = 0; i < instances; i++)
         {
-            var m = await client.WaitForInstanceCompletionAsync($"o-{i}", true, cts.Token);
+            OrchestrationMetadata m;
+            try
+            {
+                m = await client.WaitForInstanceCompletionAsync($"o-{i}", true, cts.Token);
+            }
+            catch (OperationCanceledException)
+            {
+                throw new TimeoutException($"o-{i} did not complete; {runs.Count} of {instances * steps} steps ran. Last log lines:\n" +
+                    string.Join("\n", logs.Lines.TakeLast(25)));
+            }
             Assert.Equal(OrchestrationRuntimeStatus.Completed, m.RuntimeStatus);
             Assert.Equal(expected, m.ReadOutputAs<string>());
         }
