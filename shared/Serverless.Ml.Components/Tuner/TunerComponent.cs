@@ -1,4 +1,6 @@
+using Serverless.Durable;
 using Serverless.Pipelines;
+using Serverless.Pipelines.Orchestration;
 
 namespace Serverless.Ml.Components.Tuner;
 
@@ -9,7 +11,7 @@ namespace Serverless.Ml.Components.Tuner;
 /// the Tuner's own activity. The best values go to a HyperParameters artifact that the Trainer consumes; the whole
 /// trial table is kept in it.
 /// </summary>
-public sealed class TunerComponent : Component
+public sealed class TunerComponent : Component, IPoolDependent
 {
     /// <summary>The component type name.</summary>
     public const string TypeName = "Tuner";
@@ -61,6 +63,9 @@ public sealed class TunerComponent : Component
 
     /// <inheritdoc />
     public override ComponentSpec Spec => Declaration;
+
+    /// <summary>With durable trials the node waits on the <c>gpu</c> pool (the run status says when no worker serves it).</summary>
+    public string? DependsOnPool => runner is DurableTrialRunner ? WorkerPools.Gpu : null;
 
     /// <inheritdoc />
     public override IComponentExecutor CreateExecutor() => new TunerExecutor(runner);

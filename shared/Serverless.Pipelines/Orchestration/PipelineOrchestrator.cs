@@ -100,11 +100,12 @@ public sealed class PipelineOrchestrator : TaskOrchestrator<PipelineRunInput, Pi
             {
                 var pool = PoolWatch.PoolOf(node, registry);
                 var call = context.CallActivityAsync<NodeRunResult>(PipelineOrchestration.ActivityName(pool), request, retry);
-                var result = watchPools && pool != WorkerPools.Default
-                    ? await PoolWatch.AwaitWatchingAsync(context, pool, call, live =>
+                var watched = watchPools ? PoolWatch.WatchedPool(node, registry, pool) : null;
+                var result = watched is not null
+                    ? await PoolWatch.AwaitWatchingAsync(context, watched, call, live =>
                     {
-                        states[node.Id] = states[node.Id] with { State = live ? NodeState.Running : NodeState.Pending, Error = live ? null : PoolWatch.NoWorkerMessage(pool) };
-                        message = live ? string.Empty : $"node '{node.Id}' {PoolWatch.NoWorkerMessage(pool)}";
+                        states[node.Id] = states[node.Id] with { State = live ? NodeState.Running : NodeState.Pending, Error = live ? null : PoolWatch.NoWorkerMessage(watched) };
+                        message = live ? string.Empty : $"node '{node.Id}' {PoolWatch.NoWorkerMessage(watched)}";
                         Publish();
                     })
                     : await call;

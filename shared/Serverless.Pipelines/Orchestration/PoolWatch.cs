@@ -14,6 +14,16 @@ public interface IPreferredPool
 }
 
 /// <summary>
+/// A component whose node runs in its own pool but waits on work of another pool (the Tuner's trials run in
+/// <c>gpu</c>): the pool watch reports that pool while the node runs.
+/// </summary>
+public interface IPoolDependent
+{
+    /// <summary>The pool the node's work waits on, or null when it waits on none.</summary>
+    string? DependsOnPool { get; }
+}
+
+/// <summary>
 /// Pool routing and the "no worker serves this pool" status. A node whose activity goes to a pool other than
 /// <c>default</c> stays queued until a worker of that pool leases it; with the watch on, the orchestrator asks the
 /// backend's worker heartbeats (<see cref="IOrchestrationBackend.GetLivePoolsAsync"/>, through the
@@ -37,6 +47,22 @@ public static class PoolWatch
         return pool == WorkerPools.Default && registry.TryGet(node.Spec.Type, out var component) && component is IPreferredPool preferred
             ? preferred.PreferredPool
             : pool;
+    }
+
+    /// <summary>The pool whose liveness a node's status reports: its own pool when not <c>default</c>, else the pool its
+    /// component depends on (<see cref="IPoolDependent"/>), else null (nothing to watch).</summary>
+    public static string? WatchedPool(PipelineNode node, ComponentRegistry registry, string pool)
+    {
+        ArgumentNullException.ThrowIfNull(node);
+        ArgumentNullException.ThrowIfNull(registry);
+        if (pool != WorkerPools.Default)
+        {
+            return pool;
+        }
+
+        return registry.TryGet(node.Spec.Type, out var component) && component is IPoolDependent { DependsOnPool: { Length: > 0 } other } && other != WorkerPools.Default
+            ? other
+            : null;
     }
 
     /// <summary>The status line of a node waiting for a pool without workers.</summary>
