@@ -6,10 +6,11 @@ using Microsoft.Data.Sqlite;
 namespace Serverless.Metadata;
 
 /// <summary>
-/// The embedded metadata store: one SQLite file (WAL mode), safe for several processes at once. Each call
-/// opens a pooled connection, and each write is one IMMEDIATE transaction, so a crash at any point leaves
-/// the file with the previous state or the new one, never a mix. The SQLite API is synchronous; the async
-/// methods complete synchronously.
+/// The embedded metadata store: one SQLite file (WAL mode), safe for several processes at once. A store keeps
+/// one open connection, used by one call at a time, with its prepared statements cached (a node's metadata
+/// writes are a few dozen small statements, and preparing them again on every call cost more than running them);
+/// each write is one IMMEDIATE transaction, so a crash at any point leaves the file with the previous state or
+/// the new one, never a mix. The SQLite API is synchronous; the async methods complete synchronously.
 /// </summary>
 /// <remarks>
 /// Opening checks the file before writing anything: a file that is not a SQLite database, a SQLite
@@ -33,6 +34,8 @@ public sealed class SqliteMetadataStore : IMetadataStore, IDisposable
     private readonly string connectionString;
     private readonly TimeProvider time;
     private readonly ConcurrentDictionary<(TypeKind, string), MetadataType> typeCache = new();
+    private readonly Lock gate = new();
+    private Db? shared;
 
     private SqliteMetadataStore(string path, TimeProvider time)
     {
@@ -77,9 +80,15 @@ public sealed class SqliteMetadataStore : IMetadataStore, IDisposable
         return store;
     }
 
-    /// <summary>Closes the pooled connections so the file can be moved or deleted.</summary>
+    /// <summary>Closes the store's connection (and pooled ones) so the file can be moved or deleted. A later call opens it again.</summary>
     public void Dispose()
     {
+        lock (gate)
+        {
+            shared?.Close();
+            shared = null;
+        }
+
         using var connection = new SqliteConnection(connectionString);
         SqliteConnection.ClearPool(connection);
     }
@@ -133,8 +142,9 @@ public sealed class SqliteMetadataStore : IMetadataStore, IDisposable
     private void EnsureSchema()
     {
         var create = new SqliteConnectionStringBuilder(connectionString) { Mode = SqliteOpenMode.ReadWriteCreate }.ToString();
-        using var connection = new SqliteConnection(create);
-        connection.Open();
+        using var raw = new SqliteConnection(create);
+        raw.Open();
+        using var connection = new Db(raw);
         Execute(connection, null, "PRAGMA journal_mode = WAL");
         using var tx = connection.BeginTransaction();
         var hasEnv = Convert.ToInt64(
@@ -292,9 +302,9 @@ public sealed class SqliteMetadataStore : IMetadataStore, IDisposable
         return Task.FromResult(result);
     }
 
-    private static MetadataType? ReadType(SqliteConnection connection, SqliteTransaction? tx, TypeKind kind, string name)
+    private static MetadataType? ReadType(Db connection, SqliteTransaction? tx, TypeKind kind, string name)
     {
-        using var command = Command(connection, tx,
+        var command = Command(connection, tx,
             "SELECT t.id, p.name, p.data_type FROM type t LEFT JOIN type_property p ON p.type_id = t.id WHERE t.kind = $k AND t.name = $n",
             ("$k", (int)kind), ("$n", name));
         using var reader = command.ExecuteReader();
@@ -312,7 +322,7 @@ public sealed class SqliteMetadataStore : IMetadataStore, IDisposable
         return id is null ? null : new MetadataType(id.Value, kind, name, properties);
     }
 
-    private MetadataType RequireType(SqliteConnection connection, SqliteTransaction? tx, TypeKind kind, string name, bool refresh = false)
+    private MetadataType RequireType(Db connection, SqliteTransaction? tx, TypeKind kind, string name, bool refresh = false)
     {
         if (!refresh && typeCache.TryGetValue((kind, name), out var cached))
         {
@@ -454,7 +464,7 @@ public sealed class SqliteMetadataStore : IMetadataStore, IDisposable
         return Task.CompletedTask;
     }
 
-    private Artifact WriteArtifact(SqliteConnection connection, SqliteTransaction tx, Artifact artifact, long now)
+    private Artifact WriteArtifact(Db connection, SqliteTransaction tx, Artifact artifact, long now)
     {
         var type = RequireType(connection, tx, TypeKind.Artifact, artifact.Type);
         type = CheckProperties(connection, tx, type, artifact.Properties, $"artifact {Label(artifact.Id, artifact.Name)}");
@@ -467,7 +477,7 @@ public sealed class SqliteMetadataStore : IMetadataStore, IDisposable
         return ReadArtifacts(connection, tx, "a.id = $id", ("$id", id))[0];
     }
 
-    private Execution WriteExecution(SqliteConnection connection, SqliteTransaction tx, Execution execution, long now)
+    private Execution WriteExecution(Db connection, SqliteTransaction tx, Execution execution, long now)
     {
         var type = RequireType(connection, tx, TypeKind.Execution, execution.Type);
         type = CheckProperties(connection, tx, type, execution.Properties, $"execution {Label(execution.Id, execution.Name)}");
@@ -480,7 +490,7 @@ public sealed class SqliteMetadataStore : IMetadataStore, IDisposable
         return ReadExecutions(connection, tx, "e.id = $id", ("$id", id))[0];
     }
 
-    private Context WriteContext(SqliteConnection connection, SqliteTransaction tx, Context context, long now)
+    private Context WriteContext(Db connection, SqliteTransaction tx, Context context, long now)
     {
         ArgumentException.ThrowIfNullOrEmpty(context.Name);
         var type = RequireType(connection, tx, TypeKind.Context, context.Type);
@@ -501,7 +511,7 @@ public sealed class SqliteMetadataStore : IMetadataStore, IDisposable
         return ReadContexts(connection, tx, "c.id = $id", ("$id", id))[0];
     }
 
-    private static long Upsert(SqliteConnection connection, SqliteTransaction tx, string table, long id, long now, string insert, string update, string what, params (string Name, object? Value)[] parameters)
+    private static long Upsert(Db connection, SqliteTransaction tx, string table, long id, long now, string insert, string update, string what, params (string Name, object? Value)[] parameters)
     {
         var all = parameters.Append(("$now", now)).Append(("$id", id)).ToArray();
         try
@@ -524,7 +534,7 @@ public sealed class SqliteMetadataStore : IMetadataStore, IDisposable
         }
     }
 
-    private MetadataType CheckProperties(SqliteConnection connection, SqliteTransaction tx, MetadataType type, IReadOnlyDictionary<string, MetadataValue> properties, string owner)
+    private MetadataType CheckProperties(Db connection, SqliteTransaction tx, MetadataType type, IReadOnlyDictionary<string, MetadataValue> properties, string owner)
     {
         ArgumentNullException.ThrowIfNull(properties);
         foreach (var (name, value) in properties)
@@ -552,11 +562,11 @@ public sealed class SqliteMetadataStore : IMetadataStore, IDisposable
         return type;
     }
 
-    private static void WriteProperties(SqliteConnection connection, SqliteTransaction tx, TypeKind owner, long id, IReadOnlyDictionary<string, MetadataValue> properties, IReadOnlyDictionary<string, MetadataValue> custom)
+    private static void WriteProperties(Db connection, SqliteTransaction tx, TypeKind owner, long id, IReadOnlyDictionary<string, MetadataValue> properties, IReadOnlyDictionary<string, MetadataValue> custom)
     {
         ArgumentNullException.ThrowIfNull(custom);
         Execute(connection, tx, "DELETE FROM property WHERE owner_kind = $k AND owner_id = $id", ("$k", (int)owner), ("$id", id));
-        using var insert = Command(connection, tx,
+        var insert = Command(connection, tx,
             "INSERT INTO property (owner_kind, owner_id, is_custom, name, data_type, int_value, double_value, string_value) VALUES ($k, $id, $c, $n, $d, $i, $f, $s)",
             ("$k", (int)owner), ("$id", id), ("$c", 0), ("$n", ""), ("$d", 0), ("$i", null), ("$f", null), ("$s", null));
         foreach (var (map, isCustom) in new[] { (properties, 0), (custom, 1) })
@@ -577,7 +587,7 @@ public sealed class SqliteMetadataStore : IMetadataStore, IDisposable
         }
     }
 
-    private static void WriteEvent(SqliteConnection connection, SqliteTransaction tx, Event e, long now)
+    private static void WriteEvent(Db connection, SqliteTransaction tx, Event e, long now)
     {
         ArgumentNullException.ThrowIfNull(e);
         ArgumentNullException.ThrowIfNull(e.Channel);
@@ -771,7 +781,7 @@ public sealed class SqliteMetadataStore : IMetadataStore, IDisposable
         }
 
         using var connection = OpenConnection();
-        using var command = Command(connection, null,
+        var command = Command(connection, null,
             $"SELECT artifact_id, execution_id, type, channel, channel_index, time FROM event WHERE {column} IN (SELECT value FROM json_each($ids)) ORDER BY id",
             ("$ids", Json(ids)));
         using var reader = command.ExecuteReader();
@@ -785,12 +795,12 @@ public sealed class SqliteMetadataStore : IMetadataStore, IDisposable
         return Task.FromResult<IReadOnlyList<Event>>(events);
     }
 
-    private static List<Artifact> ReadArtifacts(SqliteConnection connection, SqliteTransaction? tx, string where, params (string Name, object? Value)[] parameters)
+    private static List<Artifact> ReadArtifacts(Db connection, SqliteTransaction? tx, string where, params (string Name, object? Value)[] parameters)
     {
         var rows = new List<Artifact>();
-        using (var command = Command(connection, tx,
+        var command = Command(connection, tx,
             $"SELECT a.id, t.name, a.uri, a.state, a.name, a.create_time, a.update_time FROM artifact a JOIN type t ON t.id = a.type_id WHERE {where} ORDER BY a.id",
-            parameters))
+            parameters);
         using (var reader = command.ExecuteReader())
         {
             while (reader.Read())
@@ -812,12 +822,12 @@ public sealed class SqliteMetadataStore : IMetadataStore, IDisposable
         return rows.Select(r => props.TryGetValue(r.Id, out var p) ? r with { Properties = p.Properties, CustomProperties = p.Custom } : r).ToList();
     }
 
-    private static List<Execution> ReadExecutions(SqliteConnection connection, SqliteTransaction? tx, string where, params (string Name, object? Value)[] parameters)
+    private static List<Execution> ReadExecutions(Db connection, SqliteTransaction? tx, string where, params (string Name, object? Value)[] parameters)
     {
         var rows = new List<Execution>();
-        using (var command = Command(connection, tx,
+        var command = Command(connection, tx,
             $"SELECT e.id, t.name, e.state, e.name, e.create_time, e.update_time FROM execution e JOIN type t ON t.id = e.type_id WHERE {where} ORDER BY e.id",
-            parameters))
+            parameters);
         using (var reader = command.ExecuteReader())
         {
             while (reader.Read())
@@ -838,12 +848,12 @@ public sealed class SqliteMetadataStore : IMetadataStore, IDisposable
         return rows.Select(r => props.TryGetValue(r.Id, out var p) ? r with { Properties = p.Properties, CustomProperties = p.Custom } : r).ToList();
     }
 
-    private static List<Context> ReadContexts(SqliteConnection connection, SqliteTransaction? tx, string where, params (string Name, object? Value)[] parameters)
+    private static List<Context> ReadContexts(Db connection, SqliteTransaction? tx, string where, params (string Name, object? Value)[] parameters)
     {
         var rows = new List<Context>();
-        using (var command = Command(connection, tx,
+        var command = Command(connection, tx,
             $"SELECT c.id, t.name, c.name, c.create_time, c.update_time FROM context c JOIN type t ON t.id = c.type_id WHERE {where} ORDER BY c.id",
-            parameters))
+            parameters);
         using (var reader = command.ExecuteReader())
         {
             while (reader.Read())
@@ -864,7 +874,7 @@ public sealed class SqliteMetadataStore : IMetadataStore, IDisposable
     }
 
     private static Dictionary<long, (Dictionary<string, MetadataValue> Properties, Dictionary<string, MetadataValue> Custom)> ReadProperties(
-        SqliteConnection connection, SqliteTransaction? tx, TypeKind owner, IEnumerable<long> ids)
+        Db connection, SqliteTransaction? tx, TypeKind owner, IEnumerable<long> ids)
     {
         var result = new Dictionary<long, (Dictionary<string, MetadataValue>, Dictionary<string, MetadataValue>)>();
         var idList = ids.ToList();
@@ -873,7 +883,7 @@ public sealed class SqliteMetadataStore : IMetadataStore, IDisposable
             return result;
         }
 
-        using var command = Command(connection, tx,
+        var command = Command(connection, tx,
             "SELECT owner_id, is_custom, name, data_type, int_value, double_value, string_value FROM property " +
             "WHERE owner_kind = $k AND owner_id IN (SELECT value FROM json_each($ids))",
             ("$k", (int)owner), ("$ids", Json(idList)));
@@ -904,22 +914,83 @@ public sealed class SqliteMetadataStore : IMetadataStore, IDisposable
 
     private long Now() => time.GetUtcNow().ToUnixTimeMilliseconds();
 
-    private SqliteConnection OpenConnection()
+    // The store's one connection, held until the returned lease is disposed (calls are short and synchronous).
+    private Lease OpenConnection()
     {
-        var connection = new SqliteConnection(connectionString);
-        connection.Open();
-        // Per connection: WAL makes NORMAL crash-safe (a commit is atomic; only the last commits can be lost on power loss).
-        Execute(connection, null, "PRAGMA synchronous = NORMAL");
-        return connection;
+        gate.Enter();
+        try
+        {
+            if (shared is null)
+            {
+                var connection = new SqliteConnection(connectionString);
+                connection.Open();
+                shared = new Db(connection);
+                // WAL makes NORMAL crash-safe (a commit is atomic; only the last commits can be lost on power loss).
+                Execute(shared, null, "PRAGMA synchronous = NORMAL");
+            }
+
+            return new Lease(shared, gate);
+        }
+        catch
+        {
+            gate.Exit();
+            throw;
+        }
+    }
+
+    /// <summary>A connection with its prepared commands, one per SQL text.</summary>
+    private sealed class Db(SqliteConnection connection) : IDisposable
+    {
+        private readonly Dictionary<string, SqliteCommand> commands = new(StringComparer.Ordinal);
+
+        public SqliteTransaction BeginTransaction() => connection.BeginTransaction();
+
+        public SqliteCommand Prepared(string sql)
+        {
+            if (!commands.TryGetValue(sql, out var command))
+            {
+                command = connection.CreateCommand();
+                command.CommandText = sql;
+                commands[sql] = command;
+            }
+
+            command.Parameters.Clear();
+            return command;
+        }
+
+        public void Close()
+        {
+            foreach (var command in commands.Values)
+            {
+                command.Dispose();
+            }
+
+            commands.Clear();
+            connection.Dispose();
+        }
+
+        public void Dispose() => Close();
+    }
+
+    /// <summary>Exclusive use of the store's connection until disposed.</summary>
+    private readonly struct Lease(Db db, Lock gate) : IDisposable
+    {
+        public Db Db { get; } = db;
+
+        public SqliteTransaction BeginTransaction() => Db.BeginTransaction();
+
+        public static implicit operator Db(Lease lease) => lease.Db;
+
+        public void Dispose() => gate.Exit();
     }
 
     private static string Json(IEnumerable<long> ids) => JsonSerializer.Serialize(ids);
 
-    private static SqliteCommand Command(SqliteConnection connection, SqliteTransaction? tx, string sql, params (string Name, object? Value)[] parameters)
+    // A cached, prepared command: callers use it and leave it undisposed (the connection owns it).
+    private static SqliteCommand Command(Db connection, SqliteTransaction? tx, string sql, params (string Name, object? Value)[] parameters)
     {
-        var command = connection.CreateCommand();
+        var command = connection.Prepared(sql);
         command.Transaction = tx;
-        command.CommandText = sql;
         foreach (var (name, value) in parameters)
         {
             command.Parameters.AddWithValue(name, value ?? DBNull.Value);
@@ -928,15 +999,15 @@ public sealed class SqliteMetadataStore : IMetadataStore, IDisposable
         return command;
     }
 
-    private static int Execute(SqliteConnection connection, SqliteTransaction? tx, string sql, params (string Name, object? Value)[] parameters)
+    private static int Execute(Db connection, SqliteTransaction? tx, string sql, params (string Name, object? Value)[] parameters)
     {
-        using var command = Command(connection, tx, sql, parameters);
+        var command = Command(connection, tx, sql, parameters);
         return command.ExecuteNonQuery();
     }
 
-    private static object? Scalar(SqliteConnection connection, SqliteTransaction? tx, string sql, params (string Name, object? Value)[] parameters)
+    private static object? Scalar(Db connection, SqliteTransaction? tx, string sql, params (string Name, object? Value)[] parameters)
     {
-        using var command = Command(connection, tx, sql, parameters);
+        var command = Command(connection, tx, sql, parameters);
         return command.ExecuteScalar();
     }
 }

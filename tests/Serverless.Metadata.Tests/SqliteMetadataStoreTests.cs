@@ -374,4 +374,57 @@ public sealed class SqliteMetadataStoreTests : IDisposable
         Assert.Equal(40, (await second.GetExecutionsOfRunAsync("run")).Count);
         Assert.Equal(40, (await first.GetArtifactsByTypeAsync("Model")).Count);
     }
+
+    [Fact]
+    public async Task PutAndGet_ManyConcurrentCallersOnOneStore_EachSeesItsOwnRecords()
+    {
+        var store = temp.Open();
+        await Fixture.RegisterTypesAsync(store);
+
+        var stored = await Task.WhenAll(Enumerable.Range(0, 60).Select(i => Task.Run(async () =>
+        {
+            var put = await store.PutExecutionAsync(
+                new Execution { Type = "Trainer", Name = $"c{i}", State = ExecutionState.Running, CustomProperties = new Dictionary<string, MetadataValue> { ["i"] = (long)i } },
+                [new ArtifactAndEvent(new Artifact { Type = "Model", Uri = $"m{i}", State = ArtifactState.Live }, EventType.Output, "model")],
+                [new Context { Type = ContextTypes.PipelineRun, Name = "run" }]);
+            var read = await store.GetExecutionByNameAsync("Trainer", $"c{i}");
+            var io = await store.GetExecutionIoAsync(put.Execution.Id);
+            return (i, read, io);
+        })));
+
+        foreach (var (i, read, io) in stored)
+        {
+            Assert.Equal((long)i, read!.CustomProperties["i"].IntValue);
+            Assert.Equal($"m{i}", Assert.Single(io.Outputs).Artifact.Uri);
+        }
+
+        Assert.Equal(60, (await store.GetExecutionsOfRunAsync("run")).Count);
+    }
+
+    [Fact]
+    public async Task Dispose_ThenUsedAgain_ReopensTheFile()
+    {
+        var store = temp.Open();
+        await Fixture.RegisterTypesAsync(store);
+        var before = await store.PutArtifactAsync(new Artifact { Type = "Model", Uri = "m1", State = ArtifactState.Live });
+
+        store.Dispose();
+        var after = await store.PutArtifactAsync(new Artifact { Type = "Model", Uri = "m2", State = ArtifactState.Live });
+
+        Assert.Equal(["m1", "m2"], (await store.GetArtifactsByIdAsync([before.Id, after.Id])).Select(a => a.Uri));
+    }
+
+    [Fact]
+    public async Task PutExecution_FailedTransaction_LeavesConnectionUsable()
+    {
+        var store = temp.Open();
+        await Fixture.RegisterTypesAsync(store);
+        await store.PutExecutionAsync(new Execution { Type = "Trainer", Name = "dup", State = ExecutionState.Complete });
+
+        await Assert.ThrowsAsync<MetadataStoreException>(() => store.PutExecutionAsync(new Execution { Type = "Trainer", Name = "dup", State = ExecutionState.Complete }));
+        var next = await store.PutExecutionAsync(new Execution { Type = "Trainer", Name = "next", State = ExecutionState.Complete });
+
+        Assert.Equal("next", (await store.GetExecutionAsync(next.Id))!.Name);
+        Assert.Equal(2, (await store.GetExecutionsByTypeAsync("Trainer")).Count);
+    }
 }

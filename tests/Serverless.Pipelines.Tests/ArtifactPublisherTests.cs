@@ -1,5 +1,6 @@
 using Serverless.Metadata;
 using Serverless.Pipelines;
+using Serverless.Storage;
 
 namespace Serverless.Pipelines.Tests;
 
@@ -107,5 +108,79 @@ public sealed class ArtifactPublisherTests
 
         Assert.StartsWith("sha256:", before, StringComparison.Ordinal);
         Assert.NotEqual(before, after);
+    }
+
+    [Fact]
+    public async Task PublishAsync_LocalDirectory_MovesStagedFilesAndWritesMarker()
+    {
+        using var temp = new TempFolder();
+        var local = new LocalDirectoryBlobStore(temp.Path);
+        var output = new OutputArtifact("model", ArtifactTypes.Model, "final", "_staging/p/n/model/e1/a1", local);
+        await output.WriteTextAsync("model.onnx", "weights");
+        await output.WriteTextAsync("meta/info.txt", "x");
+        var publisher = new ArtifactPublisher(local);
+
+        var manifest = await publisher.PublishAsync("_staging/p/n/model/e1/a1", "p/n/model/e1", ArtifactTypes.Model, new Dictionary<string, MetadataValue> { ["opset"] = 17L }, "e1");
+
+        Assert.Equal(["p/n/model/e1/_COMPLETE.json", "p/n/model/e1/meta/info.txt", "p/n/model/e1/model.onnx"], await NamesAsync(local, "p/"));
+        Assert.Empty(await NamesAsync(local, "_staging/"));
+        Assert.Equal(["meta/info.txt", "model.onnx"], manifest.Files.Select(f => f.Path));
+        Assert.Equal(Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData("weights"u8)), manifest.Files[1].Sha256);
+        Assert.Equal(manifest.Fingerprint, (await publisher.ReadManifestAsync("p/n/model/e1"))!.Fingerprint);
+        Assert.True(await publisher.IsIntactAsync("p/n/model/e1", manifest.Fingerprint));
+        Assert.Equal("weights", await ReadAsync(local, "p/n/model/e1/model.onnx"));
+    }
+
+    [Fact]
+    public async Task PublishAsync_LocalDirectoryOverEarlierAttempt_RemovesLeftoversAndChangesFingerprint()
+    {
+        using var temp = new TempFolder();
+        var local = new LocalDirectoryBlobStore(temp.Path);
+        var publisher = new ArtifactPublisher(local);
+        var first = new OutputArtifact("model", ArtifactTypes.Model, "final", "_staging/a", local);
+        await first.WriteTextAsync("old.bin", "old");
+        await first.WriteTextAsync("same.bin", "1");
+        var before = await publisher.PublishAsync("_staging/a", "p/n/model/e1", ArtifactTypes.Model, MetadataMaps.Empty, "e1");
+        var second = new OutputArtifact("model", ArtifactTypes.Model, "final", "_staging/b", local);
+        await second.WriteTextAsync("same.bin", "2");
+
+        var after = await publisher.PublishAsync("_staging/b", "p/n/model/e1", ArtifactTypes.Model, MetadataMaps.Empty, "e1");
+
+        Assert.Equal(["p/n/model/e1/_COMPLETE.json", "p/n/model/e1/same.bin"], await NamesAsync(local, "p/"));
+        Assert.NotEqual(before.Fingerprint, after.Fingerprint);
+        Assert.False(await publisher.IsIntactAsync("p/n/model/e1", before.Fingerprint));
+        Assert.True(await publisher.IsIntactAsync("p/n/model/e1", after.Fingerprint));
+    }
+
+    [Fact]
+    public async Task IsIntactAsync_LocalDirectoryFileTruncated_ReturnsFalse()
+    {
+        using var temp = new TempFolder();
+        var local = new LocalDirectoryBlobStore(temp.Path);
+        var publisher = new ArtifactPublisher(local);
+        var output = new OutputArtifact("model", ArtifactTypes.Model, "final", "_staging/a", local);
+        await output.WriteTextAsync("a.bin", "12345");
+        var manifest = await publisher.PublishAsync("_staging/a", "p/n/model/e1", ArtifactTypes.Model, MetadataMaps.Empty, "e1");
+
+        await File.WriteAllTextAsync(Path.Combine(temp.Path, "p", "n", "model", "e1", "a.bin"), "12");
+
+        Assert.False(await publisher.IsIntactAsync("p/n/model/e1", manifest.Fingerprint));
+    }
+
+    private static async Task<List<string>> NamesAsync(IBlobStore store, string prefix)
+    {
+        var names = new List<string>();
+        await foreach (var blob in store.ListAsync(prefix))
+        {
+            names.Add(blob.Name);
+        }
+
+        return names;
+    }
+
+    private static async Task<string> ReadAsync(IBlobStore store, string name)
+    {
+        using var reader = new StreamReader(await store.OpenReadAsync(name));
+        return await reader.ReadToEndAsync();
     }
 }

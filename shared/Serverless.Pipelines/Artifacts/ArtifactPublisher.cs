@@ -42,6 +42,10 @@ public sealed class ArtifactPublisher
         ArgumentException.ThrowIfNullOrEmpty(executionId);
         var marker = $"{finalPrefix}/{ArtifactLayout.MarkerName}";
         await store.DeleteAsync(marker, cancellation).ConfigureAwait(false);
+        if (store is LocalDirectoryBlobStore local)
+        {
+            return await PublishLocalAsync(local, stagingPrefix, finalPrefix, type, properties, executionId, cancellation).ConfigureAwait(false);
+        }
 
         var staged = await ListAsync(stagingPrefix, cancellation).ConfigureAwait(false);
         var files = new List<ArtifactFile>(staged.Count);
@@ -78,6 +82,133 @@ public sealed class ArtifactPublisher
         return manifest;
     }
 
+    // The local directory's fast path: the staged files were written (and flushed to disk) through the store, so
+    // publishing renames them into place instead of copying (a copy would write and flush every byte again), then
+    // writes the marker with a rename. Same order and crash semantics as the generic path: no marker until every
+    // file is in place. The marker itself is not flushed: after an OS crash it is either there whole (its rename is
+    // journaled after the files' renames) or absent/empty, which readers treat as "not complete" (the run re-executes
+    // the node), like SQLite's synchronous=NORMAL that the metadata store uses. The store derives ETags from the
+    // files themselves, so files placed by rename are ordinary blobs to it.
+    private async Task<ArtifactManifest> PublishLocalAsync(
+        LocalDirectoryBlobStore local,
+        string stagingPrefix,
+        string finalPrefix,
+        string type,
+        IReadOnlyDictionary<string, MetadataValue> properties,
+        string executionId,
+        CancellationToken cancellation)
+    {
+        var stagingDir = LocalPath(local, stagingPrefix);
+        var finalDir = LocalPath(local, finalPrefix);
+        var files = new List<ArtifactFile>();
+        var moves = new List<(string From, string To)>();
+        if (Directory.Exists(stagingDir))
+        {
+            foreach (var file in Directory.EnumerateFiles(stagingDir, "*", LocalEnumeration))
+            {
+                var relative = Path.GetRelativePath(stagingDir, file).Replace(Path.DirectorySeparatorChar, '/');
+                if (IsStoreInternal(relative))
+                {
+                    continue;
+                }
+
+                var (length, sha) = await HashLocalFileAsync(file, cancellation).ConfigureAwait(false);
+                files.Add(new ArtifactFile(relative, length, sha));
+                moves.Add((file, Path.Combine(finalDir, relative.Replace('/', Path.DirectorySeparatorChar))));
+            }
+        }
+
+        foreach (var (from, to) in moves)
+        {
+            cancellation.ThrowIfCancellationRequested();
+            Directory.CreateDirectory(Path.GetDirectoryName(to)!);
+            File.Move(from, to, overwrite: true);
+        }
+
+        var keep = moves.Select(m => m.To).ToHashSet(StringComparer.Ordinal);
+        if (Directory.Exists(finalDir))
+        {
+            foreach (var leftover in Directory.EnumerateFiles(finalDir, "*", LocalEnumeration))
+            {
+                var relative = Path.GetRelativePath(finalDir, leftover).Replace(Path.DirectorySeparatorChar, '/');
+                if (!keep.Contains(leftover) && !IsStoreInternal(relative))
+                {
+                    await local.DeleteAsync($"{finalPrefix}/{relative}", cancellation).ConfigureAwait(false);
+                }
+            }
+        }
+
+        files.Sort((a, b) => string.CompareOrdinal(a.Path, b.Path));
+        var sortedProperties = new SortedDictionary<string, MetadataValue>(properties.ToDictionary(), StringComparer.Ordinal);
+        var manifest = new ArtifactManifest(type, Fingerprints.OfFiles(files, sortedProperties), files, sortedProperties, executionId, time.GetUtcNow());
+        Directory.CreateDirectory(finalDir);
+        var markerPath = Path.Combine(finalDir, ArtifactLayout.MarkerName);
+        var temp = Path.Combine(finalDir, $".blobstore-tmp-{Guid.NewGuid():N}");
+        try
+        {
+            await File.WriteAllBytesAsync(temp, JsonSerializer.SerializeToUtf8Bytes(manifest, Json), cancellation).ConfigureAwait(false);
+            File.Move(temp, markerPath, overwrite: true);
+        }
+        finally
+        {
+            File.Delete(temp);
+        }
+
+        DeleteStagingFolders(stagingDir);
+        return manifest;
+    }
+
+    private static readonly EnumerationOptions LocalEnumeration = new() { RecurseSubdirectories = true, AttributesToSkip = 0, IgnoreInaccessible = true };
+
+    // Names the local store keeps for itself (temporary files of uploads in flight, its lock and sidecars).
+    private static bool IsStoreInternal(string relative) =>
+        relative.Split('/').Any(s => s.StartsWith(".blobstore", StringComparison.Ordinal));
+
+    private static string LocalPath(LocalDirectoryBlobStore local, string prefix)
+    {
+        BlobNames.ValidatePrefix(prefix + "/");
+        var full = Path.GetFullPath(Path.Combine(local.RootDirectory, prefix.Replace('/', Path.DirectorySeparatorChar)));
+        if (!full.StartsWith(local.RootDirectory + Path.DirectorySeparatorChar, StringComparison.Ordinal))
+        {
+            throw new ArgumentException($"Prefix '{prefix}' resolves outside the store root.", nameof(prefix));
+        }
+
+        return full;
+    }
+
+    // Removing directories is slow on some file systems (milliseconds per rmdir here), so the now empty staging
+    // folders of this attempt are removed off the critical path, best effort. Only the attempt's own folder and its
+    // execution folder go: the shared parents ({pipeline}/{node}/{output}) may be in use by a concurrent node.
+    private static void DeleteStagingFolders(string attemptDirectory)
+    {
+        _ = Task.Run(() =>
+        {
+            try
+            {
+                Directory.Delete(attemptDirectory, recursive: true);
+                var execution = Path.GetDirectoryName(attemptDirectory);
+                if (execution is not null && !Directory.EnumerateFileSystemEntries(execution).Any())
+                {
+                    Directory.Delete(execution);
+                }
+            }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+            {
+                // A concurrent attempt of the same execution still writes there, or it is gone already.
+            }
+        });
+    }
+
+    private static async Task<(long Length, string Sha256)> HashLocalFileAsync(string path, CancellationToken cancellation)
+    {
+        var stream = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, 0, FileOptions.SequentialScan);
+        await using (stream.ConfigureAwait(false))
+        {
+            var hash = await SHA256.HashDataAsync(stream, cancellation).ConfigureAwait(false);
+            return (stream.Length, Convert.ToHexStringLower(hash));
+        }
+    }
+
     /// <summary>Reads an artifact's marker; null when the artifact is not (or no longer) complete.</summary>
     public async Task<ArtifactManifest?> ReadManifestAsync(string uri, CancellationToken cancellation = default)
     {
@@ -110,6 +241,17 @@ public sealed class ArtifactPublisher
         if (manifest is null || !string.Equals(manifest.Fingerprint, fingerprint, StringComparison.Ordinal))
         {
             return false;
+        }
+
+        if (store is LocalDirectoryBlobStore local)
+        {
+            // Lengths straight from the file system: the store's property lookup also reads metadata sidecars.
+            var root = LocalPath(local, uri);
+            return manifest.Files.All(f =>
+            {
+                var info = new FileInfo(Path.Combine(root, f.Path.Replace('/', Path.DirectorySeparatorChar)));
+                return info.Exists && info.Length == f.Length;
+            });
         }
 
         foreach (var file in manifest.Files)
