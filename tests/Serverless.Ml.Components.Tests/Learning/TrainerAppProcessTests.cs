@@ -119,12 +119,12 @@ public sealed class TrainerAppProcessTests : IAsyncLifetime
     {
         var checkpoints = temp.Combine("checkpoints");
         var parameters = LearningNodes.PenguinsTrainer(checkpoints);
-        // A deliberately heavy model for the small data (about 4,000 steps of a 512-512 MLP) so the kill lands mid-run.
-        parameters["hidden_sizes"] = "512,512";
+        // A deliberately heavy model for the small data (about 1,800 single-row steps of a 256-256 MLP) so the kill lands mid-run.
+        parameters["hidden_sizes"] = "256,256";
         parameters["batch_size"] = 1L;
-        parameters["epochs"] = 18L;
+        parameters["epochs"] = 8L;
         parameters["early_stopping_patience"] = 0L;
-        parameters["checkpoint_every_steps"] = 200L;
+        parameters["checkpoint_every_steps"] = 100L;
         var pipeline = new PipelineDefinition { Name = "penguins", Nodes = [.. LearningNodes.Data(), LearningNodes.Transform(), LearningNodes.Trainer("trainer", parameters)] };
         var first = await StartTrainerAppAsync();
         var starter = new PipelineRunStarter(client, registry);
@@ -144,7 +144,7 @@ public sealed class TrainerAppProcessTests : IAsyncLifetime
         var resumed = run.CustomProperties["resumed_from_step"].IntValue;
         Assert.True(resumed >= killedAt && resumed > 0, $"resumed from {resumed}, checkpoint at kill {killedAt}");
         var trainRows = (await ArtifactAsync(status, "transform", "transformed_examples")).CustomProperties["row_count_train"].IntValue;
-        Assert.Equal(18 * trainRows, run.CustomProperties["steps"].IntValue); // every step once: batch 1, all epochs
+        Assert.Equal(8 * trainRows, run.CustomProperties["steps"].IntValue); // every step once: batch 1, all epochs
         Assert.DoesNotContain("trainer", executedHere);
     }
 
