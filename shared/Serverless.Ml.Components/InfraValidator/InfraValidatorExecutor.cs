@@ -57,7 +57,9 @@ public sealed class InfraValidatorExecutor : IComponentExecutor
         try
         {
             var repository = new ModelRepository(new LocalDirectoryBlobStore(Path.Combine(scratch, "repository")));
-            await repository.PublishVersionAsync(CandidateName, 1, await ModelFile.ReadAsync(model, cancellation).ConfigureAwait(false), cancellation).ConfigureAwait(false);
+            var bytes = await ModelFile.ReadAsync(model, cancellation).ConfigureAwait(false);
+            await repository.PublishVersionAsync(CandidateName, 1, bytes, cancellation).ConfigureAwait(false);
+            report.Declared = DeclaredOutputs(bytes);
             EvalExamples? examples = query
                 ? await EvalExamples.LoadAsync(inputs["examples"], parameters.GetString("split"), scratch, cancellation).ConfigureAwait(false)
                 : null;
@@ -214,6 +216,15 @@ public sealed class InfraValidatorExecutor : IComponentExecutor
             report.Signature[name] = dims;
         }
 
+        // The model file's own declaration wins where it fixes a width: ONNX Runtime may report what it could infer instead.
+        foreach (var (name, perRow) in report.Declared)
+        {
+            if (perRow > 0 && result.ContainsKey(name))
+            {
+                result[name] = perRow;
+            }
+        }
+
         return (inputs.Select(p => p.Key).ToHashSet(StringComparer.Ordinal), result);
     }
 
@@ -293,6 +304,23 @@ public sealed class InfraValidatorExecutor : IComponentExecutor
         return complete.Count >= count ? complete : [.. complete, .. any.Take(count - complete.Count)];
     }
 
+    /// <summary>Values per row of each graph output as the model file declares it (-1 where a dimension is symbolic); empty for an unreadable file.</summary>
+    private static Dictionary<string, long> DeclaredOutputs(byte[] bytes)
+    {
+        try
+        {
+            var graph = Serverless.Ml.Onnx.Proto.ModelProto.Parser.ParseFrom(bytes).Graph;
+            return graph?.Output.ToDictionary(
+                o => o.Name,
+                o => o.Type?.TensorType?.Shape?.Dim.Skip(1).Aggregate(1L, (a, d) => a < 0 || d.DimValue <= 0 ? -1 : a * d.DimValue) ?? -1,
+                StringComparer.Ordinal) ?? [];
+        }
+        catch (Google.Protobuf.InvalidProtocolBufferException)
+        {
+            return []; // the server reports why it cannot load the file
+        }
+    }
+
     private static long CountValues(JsonNode? node) => node switch
     {
         JsonArray array => array.Sum(CountValues),
@@ -332,6 +360,8 @@ internal sealed class InfraReport
     public int CanaryRequests { get; set; }
 
     public Dictionary<string, List<long>> Signature { get; } = new(StringComparer.Ordinal);
+
+    public Dictionary<string, long> Declared { get; set; } = new(StringComparer.Ordinal);
 
     public List<string> Problems { get; } = [];
 }
