@@ -69,6 +69,64 @@ public sealed class StatisticsTests : IDisposable
         }
     }
 
+    [Theory]
+    [InlineData(1)]
+    [InlineData(2)]
+    [InlineData(3)]
+    public void Compute_CsvFusedPath_EqualsBatchPath(int parallelism)
+    {
+        var rng = new Random(9);
+        var sb = new System.Text.StringBuilder("i,f,t,q\n");
+        string[] odd = ["NA", "", " 7 ", "+3", "1e3", "NaN", "-0", "0.000123456789012345678", "-12.5", "\"4\""];
+        for (var r = 0; r < 3000; r++)
+        {
+            if (r % 997 == 500) { sb.Append("1,2,3\n"); continue; } // bad: field count
+            if (r % 1301 == 700) { sb.Append("x,2,a,b\n"); continue; } // bad: not an int
+            var i = rng.Next(30) == 0 ? (rng.Next(2) == 0 ? "NA" : "") : rng.Next(-500, 500).ToString(CultureInfo.InvariantCulture);
+            var f = rng.Next(10) == 0 ? odd[rng.Next(odd.Length)] : (rng.NextDouble() * 100 - 50).ToString("F" + rng.Next(0, 6), CultureInfo.InvariantCulture);
+            if (f is " 7 " or "+3" or "\"4\"" && rng.Next(2) == 0) f = "1.5";
+            var t = rng.Next(20) == 0 ? "NA" : rng.Next(3) == 0 ? $"\"long value, number {rng.Next(40)}\"" : $"v{rng.Next(12)}";
+            var q = rng.Next(4) == 0 ? "\"say \"\"hi\"\"\"" : "plain";
+            sb.Append(i).Append(',').Append(f).Append(',').Append(t).Append(',').Append(q).Append(r % 5 == 0 ? "\r\n" : "\n");
+        }
+        var path = _dir.Write("fused.csv", sb.ToString());
+        var options = new CsvReadOptions { BatchSize = 400, MaxBadRows = 10, Parallelism = parallelism, TypeOverrides = new Dictionary<string, ColumnKind> { ["f"] = ColumnKind.Float64, ["i"] = ColumnKind.Int64 } };
+        var batchReader = CsvReader.Open(path, options);
+        var batchBuilder = new StatisticsBuilder();
+        foreach (var b in batchReader.ReadBatches()) batchBuilder.Add(b);
+        var expected = batchBuilder.Build("x");
+        var fusedReader = CsvReader.Open(path, options);
+        var actual = StatisticsBuilder.Compute(fusedReader, "x");
+
+        Assert.Equal(batchReader.RowCount, fusedReader.RowCount);
+        Assert.Equal(5, fusedReader.BadRowCount);
+        Assert.Equal(batchReader.BadRowCount, fusedReader.BadRowCount);
+        Assert.Equal(batchReader.BadRows, fusedReader.BadRows);
+        Assert.Equal(expected.NumExamples, actual.NumExamples);
+        Assert.Equal(expected.Features.Select(f => f.Name), actual.Features.Select(f => f.Name));
+        foreach (var (e, a) in expected.Features.Zip(actual.Features))
+        {
+            Assert.Equal(e.Common.NumNonMissing, a.Common.NumNonMissing);
+            Assert.Equal(e.Common.NumMissing, a.Common.NumMissing);
+            if (e.NumStats is { } en)
+            {
+                var an = a.NumStats!;
+                Assert.Equal(en.Mean, an.Mean, 1e-9);
+                Assert.Equal(en.StdDev, an.StdDev, 1e-9);
+                Assert.Equal((en.Min, en.Max, en.Median, en.NumZeros, en.NumNan), (an.Min, an.Max, an.Median, an.NumZeros, an.NumNan));
+                Assert.True(an.QuantilesExact);
+                Assert.Equal(en.Histograms.SelectMany(h => h.Buckets).Select(b => (b.LowValue, b.HighValue, b.SampleCount)), an.Histograms.SelectMany(h => h.Buckets).Select(b => (b.LowValue, b.HighValue, b.SampleCount)));
+            }
+            else
+            {
+                var es = e.StringStats!;
+                var s = a.StringStats!;
+                Assert.Equal((es.Unique, es.AvgLength), (s.Unique, s.AvgLength));
+                Assert.Equal(es.Values!.Select(v => (v.Value, v.Frequency)), s.Values!.Select(v => (v.Value, v.Frequency)));
+            }
+        }
+    }
+
     [Fact]
     public void KllSketch_FewValues_ExactLowerQuantile()
     {

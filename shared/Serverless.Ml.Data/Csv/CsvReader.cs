@@ -184,7 +184,8 @@ public sealed class CsvReader : IRecordBatchReader
         RowCount = outcome.Rows;
         BadRowCount = outcome.BadRowCount;
         _badRows.AddRange(outcome.BadRows);
-        return outcome.Builder;
+        // Like the batch path, which never adds an empty batch: no rows, no features.
+        return outcome.Rows == 0 ? new StatisticsBuilder(options) : outcome.Builder;
     }
 
     private static FileStream OpenStream(string path) =>
