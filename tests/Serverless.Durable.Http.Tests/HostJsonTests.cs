@@ -200,14 +200,13 @@ public sealed class HostJsonTests : IDisposable
     }
 
     [Fact]
-    public void CreateBackend_AzureStorage_ThrowsNotSupportedNamingFile()
+    public void CreateBackend_AzureStorageWithoutConnectionSetting_ErrorNamesSettingAndFile()
     {
         var s = HostJsonReader.Parse("""{"extensions":{"durableTask":{"storageProvider":{"type":"AzureStorage"}}}}""", "my/host.json", _folder);
 
-        var ex = Assert.Throws<NotSupportedException>(() => DurableBackendFactory.CreateBackend(s));
+        var ex = Assert.Throws<InvalidOperationException>(() => DurableBackendFactory.CreateBackend(s, _ => null));
 
-        Assert.Contains("AzureStorage", ex.Message, StringComparison.Ordinal);
+        Assert.Contains("AzureWebJobsStorage", ex.Message, StringComparison.Ordinal);
         Assert.Contains("my/host.json", ex.Message, StringComparison.Ordinal);
-        Assert.Contains("not yet", ex.Message, StringComparison.Ordinal);
     }
 }
