@@ -86,8 +86,16 @@ public static class PoolWatch
         registry.AddNodeActivities(runner, pools);
         registry.AddActivityFunc<string, bool>(StatusActivityName, async (context, pool) =>
         {
-            var live = await backend.GetLivePoolsAsync(clock.GetUtcNow().UtcDateTime - HeartbeatWindow, context.CancellationToken).ConfigureAwait(false);
-            return live.Contains(pool);
+            try
+            {
+                var live = await backend.GetLivePoolsAsync(clock.GetUtcNow().UtcDateTime - HeartbeatWindow, context.CancellationToken).ConfigureAwait(false);
+                return live.Contains(pool);
+            }
+            catch (Exception e) when (e is not OperationCanceledException)
+            {
+                // The watch only informs: a failed lookup must not fail the node whose activity is still queued.
+                return true;
+            }
         });
         return registry;
     }
