@@ -33,6 +33,19 @@ public sealed partial class AzureStorageBackendOptions
     /// of base64 text). Default 45,000.</summary>
     public int MaxMessageBytes { get; init; } = 45_000;
 
+    /// <summary>Activity results of one instance that complete while the previous batch is being written are sent
+    /// together: one result-batch blob (the record that they ran) and one control message for up to
+    /// <see cref="MaxResultBatch"/> results, instead of a blob and a message each. Default true.</summary>
+    public bool BatchResults { get; init; } = true;
+
+    /// <summary>Most results in one batch (1-256). Default 100.</summary>
+    public int MaxResultBatch { get; init; } = 100;
+
+    /// <summary>When an activity that was its instance's last outstanding one completes on the worker that owns the
+    /// instance's partition, its result is handed straight to the instance's next turn (no result blob, message or
+    /// receive; the work item is deleted once that turn has committed). Default true.</summary>
+    public bool LocalShortcuts { get; init; } = true;
+
     /// <summary>Test hook: called at named points of a turn's commit ("after-history", "after-outbox", "after-state")
     /// so tests can inject a crash between the writes.</summary>
     internal Func<string, string, Task>? FaultInjector { get; init; }
@@ -57,6 +70,8 @@ public sealed partial class AzureStorageBackendOptions
             throw new ArgumentOutOfRangeException(nameof(LeaseRenewInterval), "LeaseRenewInterval must be shorter than LeaseTimeout, or leases expire between renewals.");
         ArgumentOutOfRangeException.ThrowIfLessThan(MaxMessageBytes, 1024);
         ArgumentOutOfRangeException.ThrowIfGreaterThan(MaxMessageBytes, 48_000);
+        ArgumentOutOfRangeException.ThrowIfLessThan(MaxResultBatch, 1);
+        ArgumentOutOfRangeException.ThrowIfGreaterThan(MaxResultBatch, 256);
         NormalizedHubName();
     }
 

@@ -101,10 +101,16 @@ public sealed partial class AzureStorageOrchestrationBackend
             {
                 ControlEnvelope env;
                 HistoryEvent evt;
+                List<(string Id, HistoryEvent Event)>? batch = null;
                 try
                 {
                     env = Json.Deserialize<ControlEnvelope>(m.Body);
-                    evt = HistoryJson.Deserialize(await ResolveEventAsync(env.Event, env.Blob, cancellation).ConfigureAwait(false));
+                    if (env.Results is { Count: > 0 } results)
+                    {
+                        batch = results.Select(r => (r.Id, HistoryJson.Deserialize(r.Event))).ToList();
+                        evt = batch[0].Event;
+                    }
+                    else evt = HistoryJson.Deserialize(await ResolveEventAsync(env.Event, env.Blob, cancellation).ConfigureAwait(false));
                 }
                 catch (Exception ex) when (ex is System.Text.Json.JsonException or InvalidDataException or NotSupportedException)
                 {
@@ -128,7 +134,7 @@ public sealed partial class AzureStorageOrchestrationBackend
                     }
                     var entry = new MessageEntry
                     {
-                        QueueMessageId = m.MessageId, PopReceipt = m.PopReceipt, Partition = p, Envelope = env, Event = evt, Arrival = ++_arrival,
+                        QueueMessageId = m.MessageId, PopReceipt = m.PopReceipt, Partition = p, Envelope = env, Event = evt, Arrival = ++_arrival, Batch = batch,
                     };
                     _entries[m.MessageId] = entry;
                     if (env.FireAt is { } fire && fire > nowTicks)
@@ -245,7 +251,11 @@ public sealed partial class AzureStorageOrchestrationBackend
             var fresh = new List<MessageEntry>();
             var drop = new List<MessageEntry>();
             foreach (var e in entries)
-                (consumed.Contains(e.Envelope.Id) || !seen.Add(e.Envelope.Id) ? drop : fresh).Add(e);
+            {
+                // A batched message is dropped only when every result in it was consumed before.
+                e.FreshEvents = [.. e.Items.Where(i => !consumed.Contains(i.Id) && seen.Add(i.Id)).Select(i => i.Event)];
+                (e.FreshEvents.Count == 0 ? drop : fresh).Add(e);
+            }
 
             var starts = fresh.Where(e => e.Event is ExecutionStartedEvent).ToList();
             var reset = false;
@@ -296,7 +306,7 @@ public sealed partial class AzureStorageOrchestrationBackend
                 ExecutionId = reset ? null : doc?.ExecutionId,
                 Status = doc == null || reset ? OrchestrationRuntimeStatus.Pending : doc.Status,
                 HistoryCount = doc == null || reset ? 0 : doc.Events.Count,
-                Messages = fresh.Select(e => new OrchestrationMessage(instance, e.Event)).ToList(),
+                Messages = fresh.SelectMany(e => e.FreshEvents).Select(ev => new OrchestrationMessage(instance, ev)).ToList(),
                 BackendState = new TurnLease { Entries = fresh, Document = doc, ETag = etag, Reset = reset },
                 LockedUntil = Now + lockTimeout,
             };
@@ -395,6 +405,8 @@ public sealed partial class AzureStorageOrchestrationBackend
             {
                 await DeleteEntriesAsync(lease.Entries, cancellation).ConfigureAwait(false);
                 committed = true;
+                // Nothing recorded: local results travel the ordinary way (result message), so none is lost.
+                await FallBackLocalResultsAsync(lease).ConfigureAwait(false);
                 return [];
             }
             var now = Now;
@@ -415,8 +427,8 @@ public sealed partial class AzureStorageOrchestrationBackend
                 // (3) state projection
                 await WriteStateAsync(instance, Project(doc), null, cancellation).ConfigureAwait(false);
                 await Fault("after-state", instance, result).ConfigureAwait(false);
-                // (4) consumed messages
-                await DeleteEntriesAsync(lease.Entries, cancellation).ConfigureAwait(false);
+                // (4) consumed messages, and the work items of the results recorded in this turn
+                await Task.WhenAll(DeleteEntriesAsync(lease.Entries, cancellation), DeleteLocalResultsAsync(lease, cancellation)).ConfigureAwait(false);
                 _cache[instance] = new CachedDocument(written.Value.ETag, doc);
                 committed = true;
                 // Only now does the worker get (and run) the locally leased activities; if the commit failed they
@@ -434,6 +446,7 @@ public sealed partial class AzureStorageOrchestrationBackend
         catch
         {
             _cache.TryRemove(instance, out _);
+            if (!committed) await FallBackLocalResultsAsync(lease).ConfigureAwait(false);
             throw;
         }
         finally
@@ -453,7 +466,8 @@ public sealed partial class AzureStorageOrchestrationBackend
         var createdTicks = lease.Entries.Select(e => e.Envelope.Created).FirstOrDefault(t => t != null);
         var created = old?.CreatedAt ?? (createdTicks is { } t0 ? new DateTime(t0, DateTimeKind.Utc) : now);
         var consumed = new List<string>(lease.Document?.Consumed ?? []);
-        consumed.AddRange(lease.Entries.Select(e => e.Envelope.Id));
+        consumed.AddRange(lease.Entries.SelectMany(e => e.Items.Select(i => i.Id)));
+        consumed.AddRange(lease.LocalResults.Select(r => r.Id));
         if (consumed.Count > MaxConsumedIds) consumed.RemoveRange(0, consumed.Count - MaxConsumedIds);
         var outbox = new List<OutboxEntry>();
         foreach (var a in result.Activities)
@@ -504,12 +518,12 @@ public sealed partial class AzureStorageOrchestrationBackend
     }
 
     /// <inheritdoc/>
-    public Task AbandonOrchestrationWorkItemAsync(OrchestrationWorkItem workItem, TimeSpan delay, CancellationToken cancellation = default)
+    public async Task AbandonOrchestrationWorkItemAsync(OrchestrationWorkItem workItem, TimeSpan delay, CancellationToken cancellation = default)
     {
         ArgumentNullException.ThrowIfNull(workItem);
         var lease = (TurnLease)workItem.BackendState!;
         _cache.TryRemove(workItem.InstanceId, out _);
+        await FallBackLocalResultsAsync(lease).ConfigureAwait(false);
         PutBack(workItem.InstanceId, lease.Entries, delay);
-        return Task.CompletedTask;
     }
 }

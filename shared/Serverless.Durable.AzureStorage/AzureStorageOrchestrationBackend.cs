@@ -111,7 +111,16 @@ public sealed partial class AzureStorageOrchestrationBackend : IOrchestrationBac
         public required HistoryEvent Event { get; init; }
         public long Arrival { get; set; }
         public string Instance => Envelope.Instance;
+        /// <summary>The results of a batched message (each with its own dedupe id); null for a single-event message.</summary>
+        public IReadOnlyList<(string Id, HistoryEvent Event)>? Batch { get; init; }
+        /// <summary>The events of this message not consumed before, set while the instance is being prepared.</summary>
+        public List<HistoryEvent> FreshEvents { get; set; } = [];
+        public IEnumerable<(string Id, HistoryEvent Event)> Items => Batch ?? [(Envelope.Id, Event)];
     }
+
+    /// <summary>An activity result handed straight to its instance's next turn (no result message): its work item is
+    /// deleted once the turn that records the result has committed.</summary>
+    private sealed record LocalResult(ActivityLease Lease, HistoryEvent Result, string Id);
 
     private sealed class TurnLease
     {
@@ -119,6 +128,7 @@ public sealed partial class AzureStorageOrchestrationBackend : IOrchestrationBac
         public HistoryDocument? Document { get; init; }
         public ETag? ETag { get; init; }
         public bool Reset { get; init; }
+        public List<LocalResult> LocalResults { get; init; } = [];
     }
 
     private sealed class ActivityLease

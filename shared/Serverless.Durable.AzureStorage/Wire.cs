@@ -18,6 +18,19 @@ internal sealed class ControlEnvelope
     public string? Event { get; set; }
     /// <summary>Blob (in the history container) holding the event JSON when it was too large for a queue message.</summary>
     public string? Blob { get; set; }
+    /// <summary>Several activity results for this instance in one message (a worker's result batch); each keeps its
+    /// own dedupe id <c>r:{execution}:{task}</c>. <see cref="Event"/> and <see cref="Blob"/> are null then.</summary>
+    public List<BatchedResult>? Results { get; init; }
+}
+
+/// <summary>One activity result inside a batched control message or a result-batch blob.</summary>
+internal sealed class BatchedResult
+{
+    /// <summary>Dedupe id <c>r:{execution}:{task}</c>.</summary>
+    public required string Id { get; init; }
+    public int TaskId { get; init; }
+    /// <summary>The TaskCompleted/TaskFailed event JSON.</summary>
+    public required string Event { get; init; }
 }
 
 /// <summary>A message on a work-item queue (one activity execution).</summary>
@@ -115,6 +128,10 @@ internal static class Names
     public static string HistoryBlob(string instanceId) => $"{Blob(instanceId)}/history.json";
     public static string ResultBlob(string instanceId, string executionId, int taskId) =>
         $"{Blob(instanceId)}/results/{Uri.EscapeDataString(executionId)}-{taskId.ToString(System.Globalization.CultureInfo.InvariantCulture)}.json";
+    /// <summary>A worker's batch of results for one execution; its metadata <c>tasks</c> lists the task ids (comma-separated).</summary>
+    public static string ResultBatchBlob(string instanceId, string executionId) =>
+        $"{Blob(instanceId)}/results/b-{Uri.EscapeDataString(executionId)}-{Guid.NewGuid():N}.json";
+    public static string ResultBatchPrefix(string instanceId, string executionId) => $"{Blob(instanceId)}/results/b-{Uri.EscapeDataString(executionId)}-";
     public static string MessageBlob(string instanceId, string messageId) => $"{Blob(instanceId)}/messages/{Uri.EscapeDataString(messageId)}.json";
 
     /// <summary>FNV-1a over the UTF-8 bytes: stable across processes, platforms and .NET versions (string.GetHashCode is not).</summary>
