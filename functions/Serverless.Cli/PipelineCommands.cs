@@ -227,7 +227,7 @@ internal static class PipelineCommands
             var backend = DurableBackendFactory.CreateBackend(settings, Environment.GetEnvironmentVariable);
             await backend.InitializeAsync();
             var client = new DurableTaskClient(backend);
-            var runtime = new PipelineRuntime(options.Pipelines ?? PipelineHostOptions.Load(options.HostJsonPath, options.HomeDirectory), client);
+            var runtime = new PipelineRuntime(options.Pipelines ?? PipelineHostOptions.Load(options.HostJsonPath, options.HomeDirectory), client).WithMlComponents();
             return new State(backend, client, runtime);
         }
 

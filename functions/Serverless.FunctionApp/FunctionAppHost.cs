@@ -70,7 +70,7 @@ public static class FunctionAppHost
         options.ConfigureWorker?.Invoke(workerOptions);
         var backend = DurableBackendFactory.CreateBackend(settings, Environment.GetEnvironmentVariable);
         var client = new DurableTaskClient(backend, workerOptions.DataConverter, name: settings.HubName);
-        var runtime = new PipelineRuntime(pipelineOptions, client, options.Time);
+        var runtime = new PipelineRuntime(pipelineOptions, client, options.Time).WithMlComponents();
 
         // Node activities: one per served pool; pools served elsewhere (gpu -> the trainer app) are routed there.
         var registry = new DurableTaskRegistry();

@@ -1,6 +1,8 @@
 using System.Reflection;
 using System.Text.Json;
+using Serverless.Ml.Components;
 using Serverless.Pipelines;
+using Serverless.Storage;
 
 namespace Serverless.FunctionApp.Pipelines;
 
@@ -17,6 +19,10 @@ public sealed class PipelineHostOptions
     /// <summary>Root of the local-directory blob store (artifacts, incoming data, trigger receipts).
     /// host.json <c>blobRoot</c>; default <c>{home}/blobs</c>.</summary>
     public required string BlobRoot { get; set; }
+
+    /// <summary>Where artifacts, incoming data and trigger receipts live. host.json <c>artifactStore</c>
+    /// <c>{ "type": "local" | "azureBlob", "connectionStringName", "container" }</c>; default a local directory at <see cref="BlobRoot"/>.</summary>
+    public ArtifactStoreOptions ArtifactStore { get; set; } = new();
 
     /// <summary>The SQLite metadata (lineage) database. host.json <c>metadataPath</c>; default <c>{home}/metadata.db</c>.</summary>
     public required string MetadataPath { get; set; }
@@ -92,6 +98,20 @@ public sealed class PipelineHostOptions
             foreach (var a in ca.EnumerateArray()) options.ComponentAssemblies.Add(Path.GetFullPath(a.GetString() ?? throw Bad("componentAssemblies", "must list strings"), folder));
         }
 
+        if (p.TryGetProperty("artifactStore", out var store))
+        {
+            if (store.ValueKind != JsonValueKind.Object) throw Bad("artifactStore", "must be an object { \"type\": \"local\" | \"azureBlob\", ... }");
+            var kind = Str(store, "type", "artifactStore.type") ?? ArtifactStoreOptions.Local;
+            options.ArtifactStore.Type = kind.ToLowerInvariant() switch
+            {
+                "local" => ArtifactStoreOptions.Local,
+                "azureblob" => ArtifactStoreOptions.AzureBlob,
+                _ => throw Bad("artifactStore.type", $"'{kind}' is not a store type (expected \"local\" or \"azureBlob\")"),
+            };
+            if (Str(store, "connectionStringName", "artifactStore.connectionStringName") is { } csn) options.ArtifactStore.ConnectionStringName = csn;
+            if (Str(store, "container", "artifactStore.container") is { } container) options.ArtifactStore.Container = container;
+        }
+
         if (p.TryGetProperty("blobTrigger", out var bt))
         {
             if (bt.TryGetProperty("enabled", out var en)) options.BlobTrigger.Enabled = en.ValueKind == JsonValueKind.True || (en.ValueKind == JsonValueKind.False ? false : throw Bad("blobTrigger.enabled", "must be true or false"));
@@ -129,7 +149,8 @@ public sealed class PipelineHostOptions
         return options;
     }
 
-    /// <summary>The built-in components plus those of <see cref="ComponentAssemblies"/>.</summary>
+    /// <summary>The built-in components plus those of <see cref="ComponentAssemblies"/>. The hosts (function app, CLI) add the ML
+    /// components with <see cref="MlComponents.Register"/> once the metadata store is open (see <see cref="PipelineRuntime"/>).</summary>
     public ComponentRegistry CreateComponentRegistry()
     {
         var registry = ComponentRegistry.CreateWithBuiltIns();
@@ -144,6 +165,48 @@ public sealed class PipelineHostOptions
 
         return registry;
     }
+
+    /// <summary>Creates the artifact store <see cref="ArtifactStore"/> names.</summary>
+    /// <param name="getSetting">Reads an app setting (environment variable) by name.</param>
+    /// <exception cref="InvalidOperationException">Azure Blob is selected but its connection setting is missing or empty.</exception>
+    public IBlobStore CreateBlobStore(Func<string, string?> getSetting)
+    {
+        ArgumentNullException.ThrowIfNull(getSetting);
+        if (ArtifactStore.Type != ArtifactStoreOptions.AzureBlob)
+        {
+            Directory.CreateDirectory(BlobRoot);
+            return new LocalDirectoryBlobStore(BlobRoot);
+        }
+
+        var connection = getSetting(ArtifactStore.ConnectionStringName);
+        if (string.IsNullOrWhiteSpace(connection))
+        {
+            throw new InvalidOperationException(
+                $"extensions.pipelines.artifactStore is azureBlob but the app setting '{ArtifactStore.ConnectionStringName}' (its connectionStringName) is not set; " +
+                "set it to a storage connection string, e.g. UseDevelopmentStorage=true for Azurite.");
+        }
+
+        return new AzureBlobStore(connection, ArtifactStore.Container);
+    }
+}
+
+/// <summary>The artifact store: a local directory (the embedded default) or an Azure Blob Storage container.</summary>
+public sealed class ArtifactStoreOptions
+{
+    /// <summary>The local-directory store at <see cref="PipelineHostOptions.BlobRoot"/>.</summary>
+    public const string Local = "local";
+
+    /// <summary>Azure Blob Storage (Azurite locally).</summary>
+    public const string AzureBlob = "azureBlob";
+
+    /// <summary><see cref="Local"/> (default) or <see cref="AzureBlob"/>.</summary>
+    public string Type { get; set; } = Local;
+
+    /// <summary>The app setting (environment variable) holding the storage connection string. Default <c>AzureWebJobsStorage</c>, as Functions uses.</summary>
+    public string ConnectionStringName { get; set; } = "AzureWebJobsStorage";
+
+    /// <summary>The blob container, created on first use. Default <c>artifacts</c>.</summary>
+    public string Container { get; set; } = "artifacts";
 }
 
 /// <summary>Blob trigger settings.</summary>

@@ -2,6 +2,7 @@ using System.Security.Cryptography;
 using System.Text;
 using Serverless.Durable;
 using Serverless.Metadata;
+using Serverless.Ml.Components;
 using Serverless.Pipelines;
 using Serverless.Pipelines.Orchestration;
 using Serverless.Storage;
@@ -16,18 +17,30 @@ public sealed class PipelineRuntime : IDisposable
 {
     private readonly SqliteMetadataStore metadata;
 
+    /// <summary>Adds the ML components (CsvExampleGen ... Trainer, <see cref="MlComponents.Register"/>) with this runtime's
+    /// metadata store; what the function app and the CLI do after creating the runtime.</summary>
+    /// <returns>This runtime.</returns>
+    public PipelineRuntime WithMlComponents()
+    {
+        MlComponents.Register(Components, metadata);
+        return this;
+    }
+
     /// <summary>Opens the stores named by <paramref name="options"/> (creating folders and files as needed).</summary>
-    public PipelineRuntime(PipelineHostOptions options, DurableTaskClient client, TimeProvider? time = null)
+    /// <param name="options">The settings.</param>
+    /// <param name="client">The durable client runs are started with.</param>
+    /// <param name="time">The clock of triggers and run ids; the system clock by default.</param>
+    /// <param name="getSetting">Reads app settings (the artifact store's connection string); environment variables by default.</param>
+    public PipelineRuntime(PipelineHostOptions options, DurableTaskClient client, TimeProvider? time = null, Func<string, string?>? getSetting = null)
     {
         ArgumentNullException.ThrowIfNull(options);
         ArgumentNullException.ThrowIfNull(client);
         Options = options;
         Time = time ?? TimeProvider.System;
-        Components = options.CreateComponentRegistry();
         Directory.CreateDirectory(Path.GetDirectoryName(Path.GetFullPath(options.MetadataPath))!);
-        Directory.CreateDirectory(options.BlobRoot);
         metadata = SqliteMetadataStore.Open(options.MetadataPath);
-        Blobs = new LocalDirectoryBlobStore(options.BlobRoot);
+        Components = options.CreateComponentRegistry();
+        Blobs = options.CreateBlobStore(getSetting ?? Environment.GetEnvironmentVariable);
         Runner = new NodeRunner(Components, metadata, Blobs);
         Client = client;
         Starter = new PipelineRunStarter(client, Components);
