@@ -41,7 +41,12 @@ public sealed class TrainerWorker : IAsyncDisposable
         backend = DurableBackendFactory.CreateBackend(settings, Environment.GetEnvironmentVariable);
         var client = new DurableTaskClient(backend, workerOptions.DataConverter, name: settings.HubName);
         runtime = new PipelineRuntime(PipelineHostOptions.Load(options.HostJsonPath, options.HomeDirectory), client);
-        MlComponents.Register(runtime.Components, runtime.Metadata);
+        if (!runtime.Components.TryGet(Ml.Components.Trainer.TrainerComponent.TypeName, out _))
+        {
+            // The runtime may already carry them (the function app's PipelineRuntime can register them itself).
+            MlComponents.Register(runtime.Components, runtime.Metadata);
+        }
+
         var registry = new DurableTaskRegistry().AddNodeActivities(runtime.Runner, options.Pools);
         foreach (var pool in options.Pools)
         {
