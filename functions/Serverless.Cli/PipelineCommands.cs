@@ -28,7 +28,8 @@ internal static class PipelineCommands
         var pipeline = loaded.Definition!;
         var options = CliApp.AppOptions(o, "http://127.0.0.1:0");
         options.EnableTriggers = false;
-        var pools = pipeline.Nodes.Select(n => n.Pool).Append(WorkerPools.Default).Distinct(StringComparer.Ordinal).ToList();
+        // One machine, no set-up: this process serves the default and gpu pools (Trainer, Tuner trials) and any pool a node names.
+        var pools = pipeline.Nodes.Select(n => n.Pool).Append(WorkerPools.Default).Append(WorkerPools.Gpu).Distinct(StringComparer.Ordinal).ToList();
         options.ConfigureWorker = w =>
         {
             w.Pools = pools; // the embedded default serves every pool the pipeline uses

@@ -8,6 +8,7 @@ using Serverless.Durable.Http;
 using Serverless.Durable.Http.Configuration;
 using Serverless.FunctionApp.Pipelines;
 using Serverless.FunctionApp.Triggers;
+using Serverless.Ml.Components.Tuner;
 using Serverless.Pipelines.Orchestration;
 
 namespace Serverless.FunctionApp;
@@ -70,13 +71,16 @@ public static class FunctionAppHost
         options.ConfigureWorker?.Invoke(workerOptions);
         var backend = DurableBackendFactory.CreateBackend(settings, Environment.GetEnvironmentVariable);
         var client = new DurableTaskClient(backend, workerOptions.DataConverter, name: settings.HubName);
-        var runtime = new PipelineRuntime(pipelineOptions, client, options.Time).WithMlComponents();
+        var runtime = new PipelineRuntime(pipelineOptions, client, options.Time).WithMlComponents(new DurableTrialRunner(client));
 
-        // Node activities: one per served pool; pools served elsewhere (gpu -> the trainer app) are routed there.
+        // Node activities: one per served pool; pools served elsewhere (gpu -> the trainer app) are routed there, and
+        // a node waiting on a pool no live worker serves says so in the run's status (pool watch).
         var registry = new DurableTaskRegistry();
         Samples.SampleFunctions.Register(registry);
-        registry.AddPipelineOrchestration(runtime.Components, runtime.Runner, workerOptions.Pools);
+        registry.AddPipelineOrchestrationWithPoolWatch(runtime.Components, runtime.Runner, workerOptions.Pools, backend, options.Time).AddTunerOrchestration();
         PipelineOrchestration.RoutePools(workerOptions, new[] { WorkerPools.Default, WorkerPools.Gpu }.Except(workerOptions.Pools));
+        if (workerOptions.Pools.Contains(WorkerPools.Gpu)) registry.AddTunerTrialActivity(runtime.Blobs, WorkerPools.Gpu);
+        else TunerTrials.RoutePool(workerOptions);
         options.Register?.Invoke(registry);
 
         builder.Services.AddSingleton(settings);

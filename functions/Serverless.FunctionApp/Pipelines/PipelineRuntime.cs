@@ -17,12 +17,16 @@ public sealed class PipelineRuntime : IDisposable
 {
     private readonly SqliteMetadataStore metadata;
 
-    /// <summary>Adds the ML components (CsvExampleGen ... Trainer, <see cref="MlComponents.Register"/>) with this runtime's
-    /// metadata store; what the function app and the CLI do after creating the runtime.</summary>
+    /// <summary>Adds the ML components (CsvExampleGen ... Trainer, <see cref="MlComponents.Register"/>, and Evaluator,
+    /// InfraValidator, Pusher, <see cref="ShippingComponents.Register"/>) with this runtime's metadata store; what the
+    /// function app and the CLI do after creating the runtime.</summary>
+    /// <param name="trialRunner">How the Tuner runs trials: durable activities in the gpu pool (the function app passes a
+    /// <see cref="Serverless.Ml.Components.Tuner.DurableTrialRunner"/>), or null for trials inside the Tuner's activity.</param>
     /// <returns>This runtime.</returns>
-    public PipelineRuntime WithMlComponents()
+    public PipelineRuntime WithMlComponents(Serverless.Ml.Components.Tuner.ITrialRunner? trialRunner = null)
     {
-        MlComponents.Register(Components, metadata);
+        MlComponents.Register(Components, metadata, trialRunner);
+        ShippingComponents.Register(Components, metadata);
         return this;
     }
 
