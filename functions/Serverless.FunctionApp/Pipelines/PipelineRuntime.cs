@@ -26,7 +26,9 @@ public sealed class PipelineRuntime : IDisposable
     public PipelineRuntime WithMlComponents(Serverless.Ml.Components.Tuner.ITrialRunner? trialRunner = null)
     {
         MlComponents.Register(Components, metadata, trialRunner);
-        ShippingComponents.Register(Components, metadata);
+        // The Pusher's default model repository sits beside the metadata store, in this app's home folder.
+        var home = Path.GetDirectoryName(Path.GetFullPath(Options.MetadataPath))!;
+        ShippingComponents.Register(Components, metadata, new ShippingOptions { PushDestination = Path.Combine(home, "serving_models") });
         return this;
     }
 
