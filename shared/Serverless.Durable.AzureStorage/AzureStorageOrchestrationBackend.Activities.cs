@@ -84,7 +84,15 @@ public sealed partial class AzureStorageOrchestrationBackend
         var single = await ReadResultAsync(env, cancellation).ConfigureAwait(false);
         if (single != null) return (false, single);
         var doc = _cache.TryGetValue(env.Instance, out var cached) ? cached.Document : (await ReadHistoryAsync(env.Instance, cancellation).ConfigureAwait(false)).Doc;
-        if (doc != null && IsApplied(doc, env)) return (true, null);
+        if (doc != null && IsApplied(doc, env))
+        {
+            // Re-sent although applied: the message makes the partition owner load the instance, and that repairs a
+            // turn that committed this result but died before sending its outbox (a local turn has no other message
+            // that would bring the instance back); the owner drops it as consumed.
+            var applied = doc.ExecutionId == env.Execution ? doc.Events.FirstOrDefault(e =>
+                (e is TaskCompletedEvent c && c.TaskScheduledId == env.TaskId) || (e is TaskFailedEvent f && f.TaskScheduledId == env.TaskId)) : null;
+            return (true, applied == null ? null : HistoryJson.Serialize(applied));
+        }
         var task = env.TaskId.ToString(System.Globalization.CultureInfo.InvariantCulture);
         await foreach (var b in _history.GetBlobsAsync(BlobTraits.Metadata, prefix: Names.ResultBatchPrefix(env.Instance, env.Execution), cancellation: cancellation).ConfigureAwait(false))
         {

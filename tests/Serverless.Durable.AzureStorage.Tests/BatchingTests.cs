@@ -110,11 +110,12 @@ public sealed class BatchingTests(SharedAzurite azurite)
         var done = await host.RunAsync("Seq", n, timeoutSeconds: 90);
         Assert.Equal(OrchestrationRuntimeStatus.Completed, done.RuntimeStatus);
         Assert.Equal(Enumerable.Range(0, n).Sum() * 2, done.ReadOutputAs<int>());
-        // Each step's result went straight into the next turn: no result blob, no batch.
+        // The steps' results went straight into the next turn: no result blob, no batch (a step whose completion
+        // raced with its turn's unlock takes the ordinary path, so allow one).
         var container = new BlobServiceClient(azurite.ConnectionString).GetBlobContainerClient($"{hub.TaskHubName.ToLowerInvariant()}-history");
         var records = 0;
         await foreach (var _ in container.GetBlobsAsync(BlobTraits.None, BlobStates.None, Names.Blob(done.InstanceId) + "/results/")) records++;
-        Assert.Equal(0, records);
+        Assert.InRange(records, 0, 1);
         Assert.Equal(0, await QueueCountAsync(hub, $"{hub.TaskHubName.ToLowerInvariant()}-workitems-default"));
 
         // A work item delivered again after its turn committed (a crash before its delete) finds the result in history.
