@@ -86,11 +86,14 @@ public sealed partial class AzureStorageOrchestrationBackend
     private async Task FetchAsync(int[] owned, TimeSpan lockTimeout, CancellationToken cancellation)
     {
         var visibility = TimeSpan.FromSeconds(Math.Clamp(Math.Ceiling(lockTimeout.TotalSeconds), 1, MaxVisibility.TotalSeconds));
+        owned = HotPartitions(owned);
+        if (owned.Length == 0) return;
         var batches = await Task.WhenAll(owned.Select(async p =>
         {
             var queue = _control[p];
             var r = await WithRecreateAsync(() => queue.ReceiveMessagesAsync(32, visibility, cancellation),
                 () => queue.CreateIfNotExistsAsync(cancellation: cancellation)).ConfigureAwait(false);
+            if (r.Value.Length >= 32) MarkHot(p); // more may be waiting
             return (Partition: p, Messages: r.Value);
         })).ConfigureAwait(false);
         var hide = new List<MessageEntry>();
@@ -162,6 +165,31 @@ public sealed partial class AzureStorageOrchestrationBackend
                 // Received again meanwhile; the newer receipt is already in the entry.
             }
         })).ConfigureAwait(false);
+    }
+
+    /// <summary>Which owned partitions to receive from now: all of them at most every
+    /// <see cref="FullFetchInterval"/> (messages from other processes), in between only those this process sent to
+    /// since their last receive (a pulse after a local send would otherwise cost a receive on every partition).</summary>
+    private int[] HotPartitions(int[] owned)
+    {
+        var now = Stopwatch.GetTimestamp();
+        lock (_hot)
+        {
+            int[] targets;
+            if (Stopwatch.GetElapsedTime(_lastFullFetch, now) >= FullFetchInterval)
+            {
+                _lastFullFetch = now;
+                targets = owned;
+            }
+            else targets = owned.Where(_hot.Contains).ToArray();
+            _hot.Clear();
+            return targets;
+        }
+    }
+
+    private void MarkHot(int partition)
+    {
+        lock (_hot) _hot.Add(partition);
     }
 
     private List<(string Instance, List<MessageEntry> Entries)> Pick(int maxCount)

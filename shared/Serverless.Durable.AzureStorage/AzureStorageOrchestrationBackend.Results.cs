@@ -82,9 +82,11 @@ public sealed partial class AzureStorageOrchestrationBackend
         var text = Json.Serialize(env);
         if (System.Text.Encoding.UTF8.GetByteCount(text) <= _options.MaxMessageBytes)
         {
-            var queue = _control[Names.Partition(instance, _partitionCount)];
+            var partition = Names.Partition(instance, _partitionCount);
+            var queue = _control[partition];
             await WithRecreateAsync(() => queue.SendMessageAsync(text, null, TimeSpan.FromSeconds(-1), CancellationToken.None),
                 () => queue.CreateIfNotExistsAsync(cancellation: CancellationToken.None)).ConfigureAwait(false);
+            MarkHot(partition);
         }
         else
         {

@@ -52,6 +52,11 @@ public sealed partial class AzureStorageOrchestrationBackend : IOrchestrationBac
     private readonly Dictionary<string, long> _notBefore = new(StringComparer.Ordinal);
     private long _arrival;
 
+    // Partitions this process sent to since their last receive; all owned partitions are polled every FullFetchInterval.
+    private static readonly TimeSpan FullFetchInterval = TimeSpan.FromMilliseconds(250);
+    private readonly HashSet<int> _hot = [];
+    private long _lastFullFetch;
+
     // Activities this process is running, by envelope id: a redelivery of one of them is not run a second time here.
     private readonly ConcurrentDictionary<string, ActivityLease> _runningActivities = new(StringComparer.Ordinal);
 
@@ -283,9 +288,11 @@ public sealed partial class AzureStorageOrchestrationBackend : IOrchestrationBac
     private async Task SendControlAsync(ControlEnvelope env, CancellationToken cancellation)
     {
         var text = await PackAsync(env.Instance, env.Id, () => Json.Serialize(env), () => env.Event, (e, b) => { env.Event = e; env.Blob = b; }, cancellation).ConfigureAwait(false);
-        var queue = _control[Names.Partition(env.Instance, _partitionCount)];
+        var partition = Names.Partition(env.Instance, _partitionCount);
+        var queue = _control[partition];
         await WithRecreateAsync(() => queue.SendMessageAsync(text, null, TimeSpan.FromSeconds(-1), cancellation),
             () => queue.CreateIfNotExistsAsync(cancellation: cancellation)).ConfigureAwait(false);
+        MarkHot(partition);
     }
 
     private async Task<Response<SendReceipt>> SendActivityAsync(string pool, ActivityEnvelope env, TimeSpan? invisibleFor, CancellationToken cancellation)
