@@ -24,12 +24,32 @@ var logLock = new object();
 
 void Append(string line)
 {
+    // Several worker processes append to one log: without a lock between processes two of them can write at the same
+    // end-of-file offset and one line is lost. A lock file opened with FileShare.None (flock on Linux) serializes the
+    // writers; readers of the log itself are not blocked.
+    var bytes = System.Text.Encoding.UTF8.GetBytes(line + "\n");
     lock (logLock)
     {
-        using var f = new FileStream(log, FileMode.Append, FileAccess.Write, FileShare.ReadWrite);
-        var bytes = System.Text.Encoding.UTF8.GetBytes(line + "\n");
-        f.Write(bytes);
-        f.Flush(true);
+        for (var attempt = 0; ; attempt++)
+        {
+            FileStream? guard = null;
+            try
+            {
+                guard = new FileStream(log + ".lock", FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.None);
+            }
+            catch (IOException) when (attempt < 5000)
+            {
+                Thread.Sleep(1);
+                continue;
+            }
+            using (guard)
+            {
+                using var f = new FileStream(log, FileMode.Append, FileAccess.Write, FileShare.ReadWrite);
+                f.Write(bytes);
+                f.Flush(true);
+            }
+            return;
+        }
     }
 }
 
