@@ -181,17 +181,21 @@ public static class CliApp
             await app.DisposeAsync();
         }
 
-        // Then the sample pipeline (samples/penguins.yaml, copied beside the binary): cold, then fully cached.
-        var pipeline = Path.Combine(AppContext.BaseDirectory, "samples", "penguins.yaml");
-        if (!File.Exists(pipeline)) return 0;
+        // Then the sample pipeline (samples/penguins_full.yaml, copied beside the binary: the whole TFX pipeline from
+        // ExampleGen to Pusher): cold, then fully cached.
+        var pipeline = Path.Combine(AppContext.BaseDirectory, "samples", "penguins_full.yaml");
+        if (!File.Exists(pipeline)) throw new IOException($"the sample pipeline {pipeline} is missing from the build output");
         foreach (var label in new[] { "cold", "cached" })
         {
-            var runId = Serverless.Pipelines.Orchestration.PipelineRunStarter.NewRunId("penguins", DateTimeOffset.UtcNow) + "-" + label;
+            var runId = Serverless.Pipelines.Orchestration.PipelineRunStarter.NewRunId("penguins_full", DateTimeOffset.UtcNow) + "-" + label;
             await stdout.WriteLineAsync($"sample pipeline ({label} run):");
             var o2 = new Dictionary<string, string>(o) { ["run-id"] = runId };
             var code = await PipelineCommands.RunAsync(pipeline, new Dictionary<string, string>(), o2, stdout, stdout);
             if (code != 0) return code;
         }
+        var repository = Path.Combine(options.HomeDirectory, "serving_models");
+        await stdout.WriteLineAsync($"the blessed model was pushed to {repository}/penguins; serve it with:");
+        await stdout.WriteLineAsync($"  dotnet run --project functions/Serverless.ModelServer -- --repository {repository}");
         return 0;
     }
 }

@@ -27,6 +27,11 @@ public sealed class CliTests : IDisposable
         var letters = "Hello Oslo!Hello Quito!".Count(char.IsLetter); // counted by the fan-out activities
         Assert.Contains($"\"TotalLetters\": {letters}", text, StringComparison.Ordinal);
         Assert.True(File.Exists(Path.Combine(_home, "durable", "SampleHub.db")));
+        // The sample pipeline ran the whole TFX pipeline, then again fully cached, and pushed a blessed model.
+        Assert.Contains("8 executed, 0 cached", text, StringComparison.Ordinal);
+        Assert.Contains("0 executed, 8 cached", text, StringComparison.Ordinal);
+        Assert.True(File.Exists(Path.Combine(_home, "serving_models", "penguins", "1", "model.onnx")), text);
+        Assert.True(File.Exists(Path.Combine(_home, "serving_models", "penguins", "1", "_READY")), text);
     }
 
     [Fact]
