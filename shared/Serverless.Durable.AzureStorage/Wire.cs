@@ -62,26 +62,16 @@ internal sealed class OutboxEntry
 /// finish an interrupted turn (its outbox) and to drop redelivered messages (ids already consumed). Writing it is
 /// the commit point of a turn; the state blob is a projection of it.
 /// </summary>
-internal sealed class HistoryDocument
+internal sealed class HistoryDocument : StateDocument
 {
-    public int Version { get; set; }
-    public string Name { get; set; } = "";
-    public string? ExecutionId { get; set; }
-    public OrchestrationRuntimeStatus Status { get; set; }
-    public DateTime CreatedAt { get; set; }
-    public DateTime UpdatedAt { get; set; }
-    public string? Input { get; set; }
-    public string? Output { get; set; }
-    public string? CustomStatus { get; set; }
-    public TaskFailureDetails? Failure { get; set; }
-    public string? ParentInstanceId { get; set; }
     public List<HistoryEvent> Events { get; set; } = [];
     public List<string> Consumed { get; set; } = [];
     public List<OutboxEntry> Outbox { get; set; } = [];
 }
 
-/// <summary>The per-instance state blob (what clients read); <see cref="Version"/> = the history version it reflects.</summary>
-internal sealed class StateDocument
+/// <summary>The per-instance state blob (what clients read); <see cref="Version"/> = the history version it reflects.
+/// The history blob carries the same fields plus its events, consumed ids and outbox.</summary>
+internal class StateDocument
 {
     public int Version { get; set; }
     public string Name { get; set; } = "";
