@@ -74,24 +74,16 @@ internal static class StatusJson
                     if (r.Reason != null) w.WriteString("Reason", r.Reason);
                     break;
                 case TaskCompletedEvent tc:
-                    WriteScheduled(w, scheduled, tc.TaskScheduledId);
-                    if (showOutput) WriteRaw(w, "Result", tc.Result);
-                    break;
-                case TaskFailedEvent tf:
-                    WriteScheduled(w, scheduled, tf.TaskScheduledId);
-                    w.WriteString("Reason", tf.FailureDetails.ErrorMessage);
-                    w.WritePropertyName("FailureDetails");
-                    WriteFailure(w, tf.FailureDetails);
+                    WriteCompleted(w, scheduled, tc.TaskScheduledId, tc.Result, showOutput);
                     break;
                 case SubOrchestrationInstanceCompletedEvent soc:
-                    WriteScheduled(w, scheduled, soc.TaskScheduledId);
-                    if (showOutput) WriteRaw(w, "Result", soc.Result);
+                    WriteCompleted(w, scheduled, soc.TaskScheduledId, soc.Result, showOutput);
+                    break;
+                case TaskFailedEvent tf:
+                    WriteFailed(w, scheduled, tf.TaskScheduledId, tf.FailureDetails);
                     break;
                 case SubOrchestrationInstanceFailedEvent sof:
-                    WriteScheduled(w, scheduled, sof.TaskScheduledId);
-                    w.WriteString("Reason", sof.FailureDetails.ErrorMessage);
-                    w.WritePropertyName("FailureDetails");
-                    WriteFailure(w, sof.FailureDetails);
+                    WriteFailed(w, scheduled, sof.TaskScheduledId, sof.FailureDetails);
                     break;
                 case TimerCreatedEvent tcr:
                     w.WriteString("FireAt", Precise(tcr.FireAt));
@@ -124,6 +116,21 @@ internal static class StatusJson
         if (!scheduled.TryGetValue(id, out var s)) return;
         w.WriteString("FunctionName", s.Name);
         w.WriteString("ScheduledTime", Precise(s.At));
+    }
+
+    // Activities and sub-orchestrations complete and fail with the same fields, as Durable Functions shows them.
+    private static void WriteCompleted(Utf8JsonWriter w, Dictionary<int, (string Name, DateTime At)> scheduled, int id, string? result, bool showOutput)
+    {
+        WriteScheduled(w, scheduled, id);
+        if (showOutput) WriteRaw(w, "Result", result);
+    }
+
+    private static void WriteFailed(Utf8JsonWriter w, Dictionary<int, (string Name, DateTime At)> scheduled, int id, TaskFailureDetails failure)
+    {
+        WriteScheduled(w, scheduled, id);
+        w.WriteString("Reason", failure.ErrorMessage);
+        w.WritePropertyName("FailureDetails");
+        WriteFailure(w, failure);
     }
 
     private static void WriteFailure(Utf8JsonWriter w, TaskFailureDetails f)
