@@ -195,10 +195,26 @@ public sealed class Trainer
         state.Reason = StopReason.EarlyStopped;
     }
 
-    private void FillOrder(int[] order, int epoch)
+    /// <summary>
+    /// The row order of epoch <paramref name="epoch"/> (0-based) in a shuffled run with <paramref name="seed"/>: batch b
+    /// holds rows [b * BatchSize, (b + 1) * BatchSize) of it. Public so another framework can replay exactly the batches
+    /// this trainer sees (the benchmark trains PyTorch from our initial weights in our order to compare step by step).
+    /// </summary>
+    public static int[] EpochOrder(int rows, ulong seed, int epoch)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegative(rows);
+        ArgumentOutOfRangeException.ThrowIfNegative(epoch);
+        var order = new int[rows];
+        FillOrder(order, seed, epoch, shuffle: true);
+        return order;
+    }
+
+    private void FillOrder(int[] order, int epoch) => FillOrder(order, _options.Seed, epoch, _options.Shuffle);
+
+    private static void FillOrder(int[] order, ulong seed, int epoch, bool shuffle)
     {
         for (var i = 0; i < order.Length; i++) order[i] = i;
-        if (_options.Shuffle) DeterministicRandom.Derive(_options.Seed, ShuffleStream, (ulong)epoch).Shuffle(order);
+        if (shuffle) DeterministicRandom.Derive(seed, ShuffleStream, (ulong)epoch).Shuffle(order);
     }
 
     private void Save(string path, Optimizer optimizer, State state)
