@@ -106,7 +106,7 @@ internal static class FeatureMath
         var table = f.StringTable!;
         var codeIndex = new long[s.Dictionary.Count];
         for (var c = 0; c < codeIndex.Length; c++)
-            codeIndex[c] = table.TryGetValue(s.Dictionary[c], out var v) ? v : f.DefaultIndex;
+            codeIndex[c] = table.TryGetValue(s.Dictionary[c], out var v) ? v : f.UnseenStringIndex(s.Dictionary[c]);
         var result = new long[s.Length];
         for (var i = 0; i < result.Length; i++) result[i] = s.Missing[i] ? f.MissingIndex : codeIndex[s.Codes[i]];
         return result;

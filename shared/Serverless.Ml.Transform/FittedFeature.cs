@@ -48,13 +48,28 @@ public sealed record FittedFeature
     public long[]? IntVocabulary { get; init; }
 
     /// <summary>
-    /// String -> index table: vocabulary entries, strings seen at fit time outside the vocabulary (their OOV bucket,
-    /// when there are two or more), every seen string for hash buckets, and "" (missing) -> <see cref="MissingIndex"/>.
+    /// String -> index table: the vocabulary entries and "" (missing) -> <see cref="MissingIndex"/>. Any other string
+    /// goes to <see cref="UnseenStringIndex"/>: hashed, so the graph and this table never need every string seen.
     /// </summary>
     public Dictionary<string, long>? StringTable { get; init; }
 
-    /// <summary>Index of a value the table does not know (first OOV bucket, 0 for string hashes, or -1).</summary>
+    /// <summary>
+    /// Index of a value the table does not know when it is not hashed (the OOV bucket when there is one, or -1);
+    /// for hash buckets, the index of a missing value without a fill (0).
+    /// </summary>
     public long DefaultIndex { get; init; } = -1;
+
+    /// <summary>Whether strings outside <see cref="StringTable"/> are hashed (hash buckets, or OOV buckets).</summary>
+    public bool HashesUnseenStrings => Spec.Kind == FeatureKind.Hash || (Spec.Kind == FeatureKind.Vocabulary && Spec.NumOovBuckets > 0);
+
+    /// <summary>
+    /// Index of a string outside <see cref="StringTable"/>: <c>StableHash.StringBucket</c> for hash buckets, vocabulary
+    /// size + its hashed OOV bucket for a vocabulary with OOV buckets (TFT's rule), else <see cref="DefaultIndex"/>.
+    /// </summary>
+    public long UnseenStringIndex(string value) =>
+        Spec.Kind == FeatureKind.Hash ? StableHash.StringBucket(value, Spec.HashBuckets!.Value)
+        : HashesUnseenStrings ? Vocabulary!.Length + StableHash.StringBucket(value, Spec.NumOovBuckets)
+        : DefaultIndex;
 
     /// <summary>Index of a missing value (its fill value's index, else <see cref="DefaultIndex"/>).</summary>
     public long MissingIndex { get; init; } = -1;

@@ -111,16 +111,26 @@ public sealed partial class FittedTransform
         return g.Where(g.IsNaN(y), zero, y);
     }
 
-    /// <summary>String -> index through one LabelEncoder holding the whole fitted table ("" = missing included).</summary>
+    /// <summary>
+    /// String -> index: one ai.onnx.ml LabelEncoder holding the fitted table ("" = missing included); strings outside
+    /// it, when the feature hashes them, go through ONNX Runtime's MurmurHash3 (twin of FittedFeature.UnseenStringIndex).
+    /// </summary>
     private static OnnxValue StringIndex(OnnxGraphBuilder g, FittedFeature f, OnnxValue input)
     {
+        const long unseen = long.MinValue; // no table value is negative below -1
         var table = f.StringTable!.OrderBy(kv => kv.Value).ThenBy(kv => kv.Key, StringComparer.Ordinal).ToArray();
-        return g.Node("LabelEncoder", [input], OnnxElementType.Int64,
+        var idx = g.Node("LabelEncoder", [input], OnnxElementType.Int64,
         [
             OnnxAttribute.Strings("keys_strings", table.Select(kv => kv.Key)),
             OnnxAttribute.Ints("values_int64s", table.Select(kv => kv.Value)),
-            OnnxAttribute.Int("default_int64", f.DefaultIndex),
+            OnnxAttribute.Int("default_int64", f.HashesUnseenStrings ? unseen : f.DefaultIndex),
         ], OnnxVersions.MlDomain);
+        if (!f.HashesUnseenStrings) return idx;
+        var hash = g.Cast(g.MurmurHash3(input), OnnxElementType.Int64);
+        var bucket = f.Spec.Kind == FeatureKind.Hash
+            ? Mod(g, hash, f.Spec.HashBuckets!.Value)
+            : g.Add(Mod(g, hash, f.Spec.NumOovBuckets), g.Constant((long)f.Vocabulary!.Length));
+        return g.Where(g.Equal(idx, g.Constant(unseen)), bucket, idx);
     }
 
     /// <summary>Int64 -> index: vocabulary LabelEncoder, hashed OOV buckets, or plain hash buckets; missing by the sentinel.</summary>

@@ -1,3 +1,4 @@
+using System.Buffers.Binary;
 using System.Globalization;
 using System.Text;
 
@@ -10,10 +11,9 @@ namespace Serverless.Ml.Transform;
 /// <item><b>Int64</b>: the Carter-Wegman universal hash <c>h(x) = ((A * (x mod P) + B) mod P)</c> with
 /// P = 2^31 - 1, A = 48271, B = 11, and <c>mod</c> the floor modulo (result in [0, P)). Every intermediate stays
 /// below 2^62, so ONNX's int64 Mul/Add/Mod (fmod = 0) compute exactly the same numbers inside ONNX Runtime.</item>
-/// <item><b>String</b>: FNV-1a 64 over the UTF-8 bytes, taken as unsigned. Standard ONNX has no operator that hashes a
-/// string (no string-to-bytes or string-to-number op at any opset), so graphs cannot compute it: string hashes are
-/// computed at fit time for every string seen in the train split and shipped as a LabelEncoder table; strings
-/// never seen at fit time get a fixed fallback bucket (see the README's deviations).</item>
+/// <item><b>String</b>: MurmurHash3 x86 32-bit (seed 0) of the UTF-8 bytes, taken as unsigned: the hash ONNX Runtime's
+/// contrib op <c>com.microsoft::MurmurHash3</c> computes, so the serving graph hashes strings it never saw at fit
+/// time exactly as this class does (standard ONNX has no operator that turns a string into bytes or a number).</item>
 /// </list>
 /// </summary>
 public static class StableHash
@@ -42,28 +42,45 @@ public static class StableHash
         return Int64(x) % buckets;
     }
 
-    /// <summary>FNV-1a 64 of the UTF-8 bytes.</summary>
-    public static ulong String(string s)
+    /// <summary>MurmurHash3 x86 32-bit (seed 0) of the UTF-8 bytes.</summary>
+    public static uint String(string s)
     {
         ArgumentNullException.ThrowIfNull(s);
-        const ulong offsetBasis = 14695981039346656037UL;
-        const ulong prime = 1099511628211UL;
-        var h = offsetBasis;
-        Span<byte> buffer = s.Length <= 256 ? stackalloc byte[Encoding.UTF8.GetMaxByteCount(s.Length)] : new byte[Encoding.UTF8.GetMaxByteCount(s.Length)];
+        var max = Encoding.UTF8.GetMaxByteCount(s.Length);
+        Span<byte> buffer = max <= 1024 ? stackalloc byte[max] : new byte[max];
         var n = Encoding.UTF8.GetBytes(s, buffer);
-        foreach (var b in buffer[..n])
+        return Murmur3(buffer[..n], 0);
+    }
+
+    /// <summary>MurmurHash3 x86 32-bit (Austin Appleby's public-domain algorithm) of <paramref name="data"/>.</summary>
+    public static uint Murmur3(ReadOnlySpan<byte> data, uint seed)
+    {
+        const uint c1 = 0xCC9E2D51, c2 = 0x1B873593;
+        var h = seed;
+        var blocks = data.Length / 4;
+        for (var i = 0; i < blocks; i++)
         {
-            h ^= b;
-            h *= prime;
+            var k = BinaryPrimitives.ReadUInt32LittleEndian(data.Slice(i * 4, 4));
+            h ^= uint.RotateLeft(k * c1, 15) * c2;
+            h = uint.RotateLeft(h, 13) * 5 + 0xE6546B64;
         }
-        return h;
+        var tail = data[(blocks * 4)..];
+        uint t = 0;
+        for (var i = tail.Length - 1; i >= 0; i--) t = (t << 8) | tail[i];
+        if (tail.Length > 0) h ^= uint.RotateLeft(t * c1, 15) * c2;
+        h ^= (uint)data.Length;
+        h ^= h >> 16;
+        h *= 0x85EBCA6B;
+        h ^= h >> 13;
+        h *= 0xC2B2AE35;
+        return h ^ (h >> 16);
     }
 
     /// <summary>The bucket of a string: <c>String(s) mod buckets</c>.</summary>
     public static long StringBucket(string s, long buckets)
     {
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(buckets);
-        return (long)(String(s) % (ulong)buckets);
+        return String(s) % buckets;
     }
 
     /// <summary>

@@ -147,10 +147,7 @@ internal static class TransformFinisher
         string[]? vocabulary = null;
         if (s.Kind == FeatureKind.Hash)
         {
-            var n = s.HashBuckets!.Value;
-            foreach (var t in counts.Keys) table[t] = StableHash.StringBucket(t, n);
-            if (fill is not null) table[fill] = StableHash.StringBucket(fill, n);
-            cardinality = n;
+            cardinality = s.HashBuckets!.Value;
             defaultIndex = 0;
         }
         else
@@ -160,19 +157,17 @@ internal static class TransformFinisher
             if (vocabulary.Length == 0 && oov == 0)
                 throw new InvalidOperationException($"feature '{s.Name}' (vocabulary): the vocabulary is empty after topK/frequencyThreshold; lower the threshold or add numOovBuckets");
             for (var i = 0; i < vocabulary.Length; i++) table[vocabulary[i]] = i;
-            if (oov > 1)
-                foreach (var t in counts.Keys)
-                    if (!table.ContainsKey(t)) table[t] = vocabulary.Length + StableHash.StringBucket(t, oov);
             cardinality = vocabulary.Length + oov;
             defaultIndex = oov > 0 ? vocabulary.Length : -1;
         }
-        var missingIndex = fill is not null ? table.GetValueOrDefault(fill, defaultIndex) : defaultIndex;
-        table[""] = missingIndex; // "" is the serving graph's missing string
-        return new FittedFeature
+        var fitted = new FittedFeature
         {
             Spec = s, InputKind = ColumnKind.String, FillText = fill, Vocabulary = vocabulary, StringTable = table,
-            Cardinality = cardinality, DefaultIndex = defaultIndex, MissingIndex = missingIndex,
+            Cardinality = cardinality, DefaultIndex = defaultIndex,
         };
+        var missingIndex = fill is null ? defaultIndex : table.TryGetValue(fill, out var known) ? known : fitted.UnseenStringIndex(fill);
+        table[""] = missingIndex; // "" is the serving graph's missing string
+        return fitted with { MissingIndex = missingIndex };
     }
 
     private static FittedFeature IntCategorical(FeaturePlan plan, FeatureAccumulator a)

@@ -21,6 +21,23 @@ public sealed class FeatureWorkoutTests
     }
 
     [Fact]
+    public void MurmurHash3_Strings_MatchReferenceVectorsInOnnxRuntime()
+    {
+        // MurmurHash3 x86 32 reference values (SMHasher's: "" seed 1 = 0x514E28B7); "héllo" has multi-byte UTF-8.
+        string[] x = ["", "a", "hello", "héllo"];
+        var g = new OnnxGraphBuilder("hash");
+        var s = g.Input("s", OnnxElementType.String, OnnxDim.Batch, 1);
+        g.Output(g.Cast(g.MurmurHash3(s), OnnxElementType.Int64), "h0");
+        g.Output(g.Cast(g.MurmurHash3(s, seed: 1), OnnxElementType.Int64), "h1");
+        var model = g.Build();
+        Assert.Contains(model.OpsetImport, o => o.Domain == OnnxVersions.MicrosoftDomain && o.Version == OnnxVersions.MicrosoftOpset);
+        using var session = InferenceSession.FromBytes(Google.Protobuf.MessageExtensions.ToByteArray(model));
+        var result = session.Run([NamedTensor.Create("s", x, x.Length, 1)]);
+        Assert.Equal([0L, 1009084850L, 613153351L, 3164577896L], result.Get("h0").GetData<long>());
+        Assert.Equal(0x514E28B7L, result.Get("h1").GetData<long>()[0]);
+    }
+
+    [Fact]
     public void Lookup_Int64VocabularyWithUnknowns_ReturnsIndexOrDefault()
     {
         long[] vocab = [3, 10, 42, (1L << 53) + 1];

@@ -26,7 +26,7 @@ public sealed class OnnxCheckerCrossCheckTests
     [Fact]
     public async Task CheckModel_EveryHelperAndMergedModel_AcceptedByOnnxChecker()
     {
-        var models = new List<ModelProto> { KitchenSink(), OnnxModelMerger.Merge(Transform().Build(), Models.Mlp(inputs: 4, inputName: "features").Builder.Build()) };
+        var models = new List<ModelProto> { KitchenSink(), OnnxModelMerger.Merge(Transform().Build(), Models.Mlp(inputs: 5, inputName: "features").Builder.Build()) };
         var dir = Directory.CreateTempSubdirectory("onnx-checker-");
         try
         {
@@ -87,8 +87,9 @@ public sealed class OnnxCheckerCrossCheckTests
         var g = new OnnxGraphBuilder("transform");
         var city = g.Input("city", OnnxElementType.String, OnnxDim.Batch, 1);
         var age = g.Input("age", OnnxElementType.Double, OnnxDim.Batch, 1);
-        var features = g.Concat(1, g.OneHot(city, ["a", "b", "c"]), g.Cast(g.Standardize(age, 40, 10), OnnxElementType.Float));
-        g.Output(features, "features", OnnxDim.Batch, 4);
+        var hashed = g.Cast(g.MurmurHash3(city), OnnxElementType.Float); // the com.microsoft contrib domain
+        var features = g.Concat(1, g.OneHot(city, ["a", "b", "c"]), g.Cast(g.Standardize(age, 40, 10), OnnxElementType.Float), hashed);
+        g.Output(features, "features", OnnxDim.Batch, 5);
         return g;
     }
 }

@@ -42,16 +42,17 @@ public sealed class AnalyzerTests
     }
 
     [Fact]
-    public void Vocabulary_SeveralOovBuckets_SeenTokensHashedUnseenToFirstBucket()
+    public void Vocabulary_SeveralOovBuckets_SeenAndUnseenTokensHashedMissingToFirstBucket()
     {
         var col = Strings("s", "a", "a", "b", "c", "d", "e");
         var t = FitOne(new() { Name = "s", Kind = FeatureKind.Vocabulary, TopK = 1, NumOovBuckets = 3, Encode = CategoricalEncoding.Index }, col);
-        var got = ApplyOne(t, Strings("s", "a", "b", "c", "d", "e", "unseen", null));
+        string[] outside = ["b", "c", "d", "e", "unseen", "never", "zebra", "x1", "x2", "x3", "x4", "x5"]; // seen at fit, then unseen
+        var got = ApplyOne(t, Strings("s", ["a", .. outside, null]));
         Assert.Equal(0f, got[0]);
-        foreach (var (tok, i) in new[] { ("b", 1), ("c", 2), ("d", 3), ("e", 4) })
-            Assert.Equal(1 + StableHash.StringBucket(tok, 3), (long)got[i]);
-        Assert.Equal(1f, got[5]);
-        Assert.Equal(1f, got[6]);
+        for (var i = 0; i < outside.Length; i++) Assert.Equal(1 + StableHash.StringBucket(outside[i], 3), (long)got[i + 1]);
+        // TFT's rule: tokens outside the vocabulary, seen at fit or not, spread over the OOV buckets by their hash.
+        Assert.True(got[5..^1].Distinct().Count() > 1, string.Join(",", got));
+        Assert.Equal(1f, got[^1]);
     }
 
     [Fact]
@@ -127,8 +128,14 @@ public sealed class AnalyzerTests
     [Fact]
     public void Hash_StableValues_MatchDocumentedFunctions()
     {
-        Assert.Equal(0xcbf29ce484222325UL, StableHash.String(""));
-        Assert.Equal(0xaf63dc4c8601ec8cUL, StableHash.String("a"));
+        // MurmurHash3 x86 32, seed 0; "héllo" (multi-byte UTF-8, a 2-byte tail) as ONNX Runtime's MurmurHash3 op gives it.
+        Assert.Equal(0u, StableHash.String(""));
+        Assert.Equal(1009084850u, StableHash.String("a"));
+        Assert.Equal(613153351u, StableHash.String("hello"));
+        Assert.Equal(3164577896u, StableHash.String("héllo"));
+        Assert.Equal(1257481891u, StableHash.String("Adelie"));
+        var s = FitOne(new() { Name = "s", Kind = FeatureKind.Hash, HashBuckets = 1000, Encode = CategoricalEncoding.Index }, Strings("s", "x", "y"));
+        Assert.Equal(new float[] { 1009084850u % 1000, 613153351u % 1000, 0 }, ApplyOne(s, Strings("s", "a", "hello", null)));
         Assert.Equal((48271L * 5 + 11) % 2147483647L, StableHash.Int64(5));
         Assert.Equal((48271L * (2147483647L - 5) + 11) % 2147483647L, StableHash.Int64(-5));
         var t = FitOne(new() { Name = "n", Kind = FeatureKind.Hash, HashBuckets = 10, Encode = CategoricalEncoding.Index }, Longs("n", 5, -5));

@@ -17,7 +17,7 @@ public sealed class TransformComponent : Component
     public static ComponentSpec Declaration { get; } = new()
     {
         Type = TypeName,
-        Version = "1",
+        Version = "2", // 2: strings outside the vocabulary hash into their OOV / hash bucket (MurmurHash3), seen at fit or not
         Description = "Fits a preprocessing spec on the train split; exports it as ONNX and transforms every split.",
         Inputs =
         [

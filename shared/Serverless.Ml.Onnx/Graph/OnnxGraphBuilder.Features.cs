@@ -50,6 +50,19 @@ public sealed partial class OnnxGraphBuilder
     }
 
     /// <summary>
+    /// MurmurHash3 x86 32-bit of each string's UTF-8 bytes (or each number's bytes) with <paramref name="seed"/>,
+    /// as uint32, same shape as x. Hash buckets need a hash of strings never seen at fit time, and no standard
+    /// operator turns a string into bytes or numbers, so this is ONNX Runtime's contrib op <c>com.microsoft</c>
+    /// MurmurHash3: the model then runs in ONNX Runtime only.
+    /// </summary>
+    public OnnxValue MurmurHash3(OnnxValue x, uint seed = 0) =>
+        Node("MurmurHash3", [x], OnnxElementType.UInt32,
+        [
+            OnnxAttribute.Int("seed", seed),
+            OnnxAttribute.Int("positive", 1),
+        ], OnnxVersions.MicrosoftDomain);
+
+    /// <summary>
     /// Index of each value of x [batch, 1] in the numeric <paramref name="vocabulary"/> [K], as int64
     /// [batch, 1], or <paramref name="defaultIndex"/> when absent: Equal against the vocabulary, ArgMax
     /// for the position, a ReduceSum of the matches to detect absence. O(K) per row, fine for the

@@ -19,7 +19,7 @@ public sealed partial class OnnxGraphBuilder
     private readonly Dictionary<string, string> _metadata = new(StringComparer.Ordinal);
     private readonly Dictionary<string, OnnxElementType> _inputTypes = new(StringComparer.Ordinal);
     private int _counter;
-    private bool _usesMlDomain;
+    private readonly SortedSet<string> _domains = new(StringComparer.Ordinal);
 
     /// <summary>Starts an empty graph.</summary>
     /// <param name="graphName">The graph's name, stored in the model.</param>
@@ -102,8 +102,8 @@ public sealed partial class OnnxGraphBuilder
             Graph = _graph.Clone(),
         };
         model.OpsetImport.Add(new OperatorSetIdProto { Domain = "", Version = Opset });
-        if (_usesMlDomain)
-            model.OpsetImport.Add(new OperatorSetIdProto { Domain = OnnxVersions.MlDomain, Version = OnnxVersions.MlOpset });
+        foreach (var domain in _domains)
+            model.OpsetImport.Add(new OperatorSetIdProto { Domain = domain, Version = OnnxVersions.DomainOpset(domain)!.Value });
         foreach (var (k, v) in _metadata)
             model.MetadataProps.Add(new StringStringEntryProto { Key = k, Value = v });
         return model;
@@ -199,10 +199,12 @@ public sealed partial class OnnxGraphBuilder
             throw new ArgumentException("A node needs at least one output.", nameof(outputTypes));
         foreach (var input in inputs)
             if (input is { } v) RequireExists(v);
-        if (domain == OnnxVersions.MlDomain)
-            _usesMlDomain = true;
-        else if (domain.Length != 0)
-            throw new ArgumentException($"Only the ai.onnx and {OnnxVersions.MlDomain} domains are imported; got '{domain}'.", nameof(domain));
+        if (domain.Length != 0)
+        {
+            if (OnnxVersions.DomainOpset(domain) is null)
+                throw new ArgumentException($"Only the ai.onnx, {OnnxVersions.MlDomain} and {OnnxVersions.MicrosoftDomain} domains are imported; got '{domain}'.", nameof(domain));
+            _domains.Add(domain);
+        }
 
         var outputs = new OnnxValue[outputTypes.Count];
         var stem = opType.ToLowerInvariant();

@@ -22,6 +22,23 @@ public static class OnnxVersions
     /// <summary>The domain name of the classical-ML operator set.</summary>
     public const string MlDomain = "ai.onnx.ml";
 
+    /// <summary>
+    /// ONNX Runtime's contrib operator domain. Only <c>MurmurHash3</c> is used from it (string hashing, which no
+    /// standard operator can do); a model that uses it runs in ONNX Runtime, not in other ONNX runtimes.
+    /// </summary>
+    public const string MicrosoftDomain = "com.microsoft";
+
+    /// <summary>The com.microsoft opset imported when a graph uses a contrib op.</summary>
+    public const int MicrosoftOpset = 1;
+
+    /// <summary>The opset imported for a non-default <paramref name="domain"/>, or null when this library does not write that domain.</summary>
+    public static int? DomainOpset(string domain) => domain switch
+    {
+        MlDomain => MlOpset,
+        MicrosoftDomain => MicrosoftOpset,
+        _ => null,
+    };
+
     /// <summary>Producer name written into models.</summary>
     public const string ProducerName = "Serverless.Ml.Onnx";
 
