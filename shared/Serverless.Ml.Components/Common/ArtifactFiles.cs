@@ -111,6 +111,17 @@ internal static class ArtifactFiles
         }
     }
 
+    /// <summary>
+    /// <paramref name="splits"/> minus TFX's <c>exclude_splits</c> parameter (a comma-separated list), in order, with the
+    /// excluded names for error messages.
+    /// </summary>
+    public static (List<string> Included, IReadOnlySet<string> Excluded) ExcludeSplits(IEnumerable<string> splits, ComponentParameters parameters)
+    {
+        ArgumentNullException.ThrowIfNull(parameters);
+        var excluded = List(parameters.GetString("exclude_splits")).ToHashSet(StringComparer.Ordinal);
+        return (splits.Where(s => !excluded.Contains(s)).ToList(), excluded);
+    }
+
     /// <summary>Splits a comma-separated list parameter (empty entries dropped, whitespace trimmed).</summary>
     public static IReadOnlyList<string> List(string text) =>
         text.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);

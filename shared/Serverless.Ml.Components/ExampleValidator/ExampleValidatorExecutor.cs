@@ -35,8 +35,7 @@ public sealed class ExampleValidatorExecutor : IComponentExecutor
         ArgumentNullException.ThrowIfNull(context);
         var statistics = inputs["statistics"];
         var schema = DatasetSchema.FromJson(await ArtifactFiles.ReadTextAsync(inputs["schema"], SchemaGenExecutor.SchemaPath, cancellation).ConfigureAwait(false));
-        var excluded = ArtifactFiles.List(parameters.GetString("exclude_splits")).ToHashSet(StringComparer.Ordinal);
-        var splits = ArtifactFiles.SplitNames(statistics.Artifact).Where(s => !excluded.Contains(s)).ToList();
+        var (splits, _) = ArtifactFiles.ExcludeSplits(ArtifactFiles.SplitNames(statistics.Artifact), parameters);
         if (splits.Count == 0)
         {
             throw new InvalidDataException($"statistics '{statistics.Artifact.Uri}' have no split to validate");

@@ -45,7 +45,6 @@ public sealed class StatisticsGenExecutor : IComponentExecutor
         ArgumentNullException.ThrowIfNull(parameters);
         ArgumentNullException.ThrowIfNull(context);
         var examples = inputs["examples"];
-        var excluded = ArtifactFiles.List(parameters.GetString("exclude_splits")).ToHashSet(StringComparer.Ordinal);
         var splits = ArtifactFiles.SplitNames(examples.Artifact);
         if (splits.Count == 0)
         {
@@ -53,7 +52,7 @@ public sealed class StatisticsGenExecutor : IComponentExecutor
                 .Select(p => p["Split-".Length..]).Distinct(StringComparer.Ordinal).ToList();
         }
 
-        splits = splits.Where(s => !excluded.Contains(s)).ToList();
+        (splits, var excluded) = ArtifactFiles.ExcludeSplits(splits, parameters);
         if (splits.Count == 0)
         {
             throw new InvalidDataException($"examples '{examples.Artifact.Uri}' have no split to compute statistics of (splits excluded: {string.Join(", ", excluded)})");
