@@ -81,6 +81,15 @@ public sealed class ExampleValidatorExecutorTests : IDisposable
     }
 
     [Fact]
+    public async Task Execute_OnlySplitExcluded_FailsSayingNoSplitIsLeft()
+    {
+        var (result, _) = await ValidateAsync("excl", PenguinVariants.NewCategory, new() { ["exclude_splits"] = "eval, train", ["fail_on_anomalies"] = true });
+        Assert.False(result.Succeeded);
+        Assert.Contains("no split to validate", result.Error, StringComparison.Ordinal);
+        Assert.DoesNotContain("ENUM_TYPE_UNEXPECTED_STRING_VALUES", result.Error, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task Execute_FailOnAnomalies_FailsTheNodeListingThem()
     {
         var (result, _) = await ValidateAsync("stop", PenguinVariants.NewCategory, new() { ["fail_on_anomalies"] = true });
