@@ -5,7 +5,7 @@ using Serverless.Storage;
 
 namespace Serverless.Ml.Components.Tests;
 
-/// <summary>Where the shared data lives: walk up from the test folder to the folder holding <c>shared/datasets</c>.</summary>
+/// <summary>Where the test data lives: the repository's own <c>samples/data</c> folder.</summary>
 internal static class TestData
 {
     public static string DatasetsFolder { get; } = Find();
@@ -37,19 +37,10 @@ internal static class TestData
 
     private static string Find()
     {
-        foreach (var start in new[] { AppContext.BaseDirectory, RepositoryRoot() })
-        {
-            for (var dir = new DirectoryInfo(start); dir is not null; dir = dir.Parent)
-            {
-                var candidate = Path.Combine(dir.FullName, "shared", "datasets");
-                if (File.Exists(Path.Combine(candidate, "penguins.csv")))
-                {
-                    return candidate;
-                }
-            }
-        }
-
-        throw new DirectoryNotFoundException("no shared/datasets/penguins.csv above the test folder (expected the repository's sibling 'shared' folder)");
+        var folder = Path.Combine(RepositoryRoot(), "samples", "data");
+        return File.Exists(Path.Combine(folder, "penguins.csv"))
+            ? folder
+            : throw new DirectoryNotFoundException($"{folder}/penguins.csv is missing from the repository");
     }
 }
 

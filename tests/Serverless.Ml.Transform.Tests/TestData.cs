@@ -9,15 +9,18 @@ namespace Serverless.Ml.Transform.Tests;
 /// <summary>Builds small tables and runs the skew check.</summary>
 internal static class TestData
 {
-    /// <summary>Walks up from the test directory to the folder that holds shared/datasets (the sibling ../shared of the repo).</summary>
+    /// <summary>A data file of the repository's <c>samples/data</c> folder (a clone needs no sibling folders).</summary>
     public static string Dataset(string name)
     {
         for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
         {
-            var candidate = Path.Combine(dir.FullName, "shared", "datasets", name);
-            if (File.Exists(candidate)) return candidate;
+            if (File.Exists(Path.Combine(dir.FullName, "Serverless.sln")))
+            {
+                var candidate = Path.Combine(dir.FullName, "samples", "data", name);
+                return File.Exists(candidate) ? candidate : throw new FileNotFoundException($"dataset '{name}' not found in {Path.GetDirectoryName(candidate)}", candidate);
+            }
         }
-        throw new FileNotFoundException($"dataset '{name}' not found in any <ancestor>/shared/datasets above {AppContext.BaseDirectory}");
+        throw new FileNotFoundException($"Serverless.sln not found above {AppContext.BaseDirectory}");
     }
 
     public static CsvReader Penguins() => CsvReader.Open(Dataset("penguins.csv"));
