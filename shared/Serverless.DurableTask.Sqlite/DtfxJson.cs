@@ -1,0 +1,83 @@
+using System.Globalization;
+using System.Text;
+using DurableTask.Core;
+using DurableTask.Core.History;
+using Newtonsoft.Json;
+using Newtonsoft.Json.Serialization;
+
+namespace Serverless.DurableTask.Sqlite;
+
+/// <summary>
+/// How history events and task messages are written to the database: DTFx's own JSON form (Newtonsoft with
+/// <c>$type</c> names, as DTFx's <c>JsonDataConverter</c> and the Azure Storage provider write them), so every field of
+/// every event type round-trips, including the ones a future DTFx adds. Type names are only resolved inside DTFx's
+/// assembly and for generic string collections, so a crafted database cannot make the process load other types.
+/// </summary>
+internal static class DtfxJson
+{
+    private static readonly JsonSerializer Serializer = JsonSerializer.Create(new JsonSerializerSettings
+    {
+        TypeNameHandling = TypeNameHandling.Objects,
+        DateParseHandling = DateParseHandling.None,
+        DateTimeZoneHandling = DateTimeZoneHandling.Utc,
+        SerializationBinder = new RestrictedBinder(),
+    });
+
+    public static string Serialize(object value)
+    {
+        var sb = new StringBuilder(256);
+        using var writer = new StringWriter(sb, CultureInfo.InvariantCulture);
+        using var json = new JsonTextWriter(writer);
+        Serializer.Serialize(json, value);
+        json.Flush();
+        return sb.ToString();
+    }
+
+    public static T Deserialize<T>(string text)
+    {
+        using var reader = new StringReader(text);
+        using var json = new JsonTextReader(reader);
+        return Serializer.Deserialize<T>(json) ?? throw new InvalidDataException($"A stored {typeof(T).Name} was null.");
+    }
+
+    public static string SerializeEvent(HistoryEvent e) => Serialize(e);
+
+    public static HistoryEvent DeserializeEvent(string text) => Deserialize<HistoryEvent>(text);
+
+    public static string SerializeMessage(TaskMessage m) => Serialize(m);
+
+    public static TaskMessage DeserializeMessage(string text) => Deserialize<TaskMessage>(text);
+
+    /// <summary>The history as DTFx's clients expect it from <c>GetOrchestrationHistoryAsync</c>: a JSON array.</summary>
+    public static string SerializeHistory(IReadOnlyList<HistoryEvent> events) => Serialize(events);
+
+    private sealed class RestrictedBinder : ISerializationBinder
+    {
+        private static readonly System.Reflection.Assembly Core = typeof(HistoryEvent).Assembly;
+        private readonly DefaultSerializationBinder _default = new();
+
+        public Type BindToType(string? assemblyName, string typeName)
+        {
+            if (assemblyName == Core.GetName().Name)
+                return Core.GetType(typeName, throwOnError: false) ?? throw new JsonSerializationException($"Unknown DTFx type '{typeName}' in stored data.");
+            if (assemblyName is "System.Private.CoreLib" or "mscorlib" && IsPlainCollection(typeName))
+                return _default.BindToType(assemblyName, typeName);
+            throw new JsonSerializationException($"Type '{typeName}, {assemblyName}' is not allowed in stored DTFx data.");
+        }
+
+        private static readonly string[] PlainArguments =
+            ["System.String,", "System.Object,", "System.Int32,", "System.Int64,", "System.Boolean,", "System.Double,"];
+
+        /// <summary>Tags, failure properties and similar fields: generic collections of strings, numbers and objects.</summary>
+        private static bool IsPlainCollection(string typeName)
+        {
+            if (!typeName.StartsWith("System.Collections.Generic.", StringComparison.Ordinal)) return false;
+            var args = typeName.Split("[");
+            return args.Skip(1).Where(a => a.Length > 0)
+                .All(a => PlainArguments.Any(p => a.StartsWith(p, StringComparison.Ordinal)));
+        }
+
+        public void BindToName(Type serializedType, out string? assemblyName, out string? typeName) =>
+            _default.BindToName(serializedType, out assemblyName, out typeName);
+    }
+}

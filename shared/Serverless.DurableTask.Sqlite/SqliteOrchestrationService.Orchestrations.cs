@@ -1,0 +1,406 @@
+using DurableTask.Core;
+using DurableTask.Core.Exceptions;
+using DurableTask.Core.History;
+using Connection = Serverless.DurableTask.Sqlite.SqliteStore.Connection;
+
+namespace Serverless.DurableTask.Sqlite;
+
+// The orchestration side of IOrchestrationService: locking an instance that has visible messages, committing a turn,
+// extended sessions, renewal, abandon and release.
+public sealed partial class SqliteOrchestrationService
+{
+    /// <summary>The longest a waiting dispatcher or session sleeps without looking at the database.</summary>
+    private TimeSpan MaxIdleWait => _settings.PollingInterval * 10;
+
+    /// <summary>How long an abandoned orchestration stays invisible before it is retried.</summary>
+    private static readonly TimeSpan AbandonedOrchestrationDelay = TimeSpan.FromSeconds(1);
+
+    private const string LockInstanceSql = """
+        UPDATE instances SET lock_owner = @p3, lock_token = @p4, lock_expires = @p5
+        WHERE rowid = (
+            SELECT rowid FROM instances
+            WHERE hub = @p0 AND ready_at IS NOT NULL AND ready_at <= @p1 AND lock_expires <= @p1
+              AND (status <> @p2 OR scheduled_start IS NULL OR scheduled_start <= @p1)
+            ORDER BY ready_at LIMIT 1)
+        RETURNING instance_id, status
+        """;
+
+    private const string FirstReadySql = """
+        SELECT 1 FROM instances
+        WHERE hub = @p0 AND ready_at IS NOT NULL AND ready_at <= @p1 AND lock_expires <= @p1
+          AND (status <> @p2 OR scheduled_start IS NULL OR scheduled_start <= @p1)
+        ORDER BY ready_at LIMIT 1
+        """;
+
+    // Only when nothing is due: when the earliest ready instance can be locked (its messages visible, its lock expired,
+    // its scheduled start reached).
+    private const string NextReadySql = """
+        SELECT min(max(ready_at, lock_expires, CASE WHEN status = @p2 THEN ifnull(scheduled_start, 0) ELSE 0 END))
+        FROM instances WHERE hub = @p0 AND ready_at IS NOT NULL
+        """;
+
+    /// <summary>
+    /// Waits up to <paramref name="receiveTimeout"/> for an instance with visible messages, locks it and returns its
+    /// history and messages. Work committed in this process wakes the wait at once; timers wake it when they fall due;
+    /// other processes' work is noticed within the polling interval.
+    /// </summary>
+    public async Task<TaskOrchestrationWorkItem?> LockNextTaskOrchestrationWorkItemAsync(TimeSpan receiveTimeout, CancellationToken cancellationToken)
+    {
+        var signals = Signals;
+        // DTFx cancels this token only when its dispatcher stops: end idle sessions then, so that the dispatcher's
+        // graceful stop (which waits for every work item, sessions included) does not wait for their idle timeout.
+        using var stopRegistration = cancellationToken.Register(static s => ((SqliteOrchestrationService)s!).EndSessions(), this);
+        var deadline = _time.GetUtcNow() + receiveTimeout;
+        while (!cancellationToken.IsCancellationRequested)
+        {
+            var (item, nextDue) = await TryLockOrchestrationAsync().ConfigureAwait(false);
+            if (item != null) return item;
+            var now = _time.GetUtcNow();
+            var wait = deadline - now;
+            if (wait <= TimeSpan.Zero) return null;
+            if (wait > MaxIdleWait) wait = MaxIdleWait;
+            if (nextDue is { } due)
+            {
+                var untilDue = new DateTime(due, DateTimeKind.Utc) - now.UtcDateTime;
+                if (untilDue < wait) wait = untilDue < TimeSpan.Zero ? TimeSpan.Zero : untilDue;
+            }
+            if (wait > TimeSpan.Zero) await signals.Orchestrations.WaitAsync(wait, cancellationToken).ConfigureAwait(false);
+        }
+        return null;
+    }
+
+    private void EndSessions()
+    {
+        try
+        {
+            _sessionsEnding.Cancel();
+        }
+        catch (ObjectDisposedException)
+        {
+        }
+    }
+
+    /// <summary>One attempt: a read that finds the earliest ready instance, then (only if one is due) the locking write.</summary>
+    private async Task<(SqliteOrchestrationWorkItem? Item, long? NextDue)> TryLockOrchestrationAsync()
+    {
+        var store = Store;
+        while (true)
+        {
+            var now = NowTicks;
+            var nextDue = store.Read(c => c.Scalar(FirstReadySql, _hub, now, StatusPending) != null
+                ? (long?)null
+                : c.Scalar(NextReadySql, _hub, now, StatusPending) as long? ?? long.MaxValue);
+            if (nextDue is { } due) return (null, due == long.MaxValue ? null : due);
+            var token = NextToken();
+            var until = now + _settings.WorkItemLockTimeout.Ticks;
+            var locked = await store.WriteAsync(c =>
+            {
+                using var r = c.Query(LockInstanceSql, _hub, now, StatusPending, _owner, token, until);
+                return r.Read() ? (r.GetString(0), r.GetInt64(1)) : ((string, long)?)null;
+            }).ConfigureAwait(false);
+            if (locked is not var (instanceId, status)) return (null, null); // another dispatcher or process was faster
+
+            var (messageIds, messages, history) = store.Read(c => LoadInstance(c, instanceId));
+            if (IsTerminal(status) || messages.Count == 0)
+            {
+                // Messages for a finished instance (late activity results, events raised after the end): DTFx would
+                // only drop them one by one; delete them with the lock released in the same transaction.
+                await store.WriteAsync(c =>
+                {
+                    DeleteMessages(c, messageIds);
+                    ReleaseInstance(c, instanceId, token, 0);
+                    return 0;
+                }).ConfigureAwait(false);
+                continue;
+            }
+            var runtimeState = new OrchestrationRuntimeState(history);
+            var item = new SqliteOrchestrationWorkItem
+            {
+                InstanceId = instanceId,
+                OrchestrationRuntimeState = runtimeState,
+                LockedUntilUtc = new DateTime(until, DateTimeKind.Utc),
+                NewMessages = messages,
+                LockToken = token,
+                MessageIds = messageIds,
+                PersistedEvents = history.Count,
+                PersistedExecutionId = runtimeState.ExecutionStartedEvent != null ? runtimeState.OrchestrationInstance?.ExecutionId : null,
+            };
+            if (_settings.ExtendedSessionsEnabled)
+            {
+                var session = new SqliteOrchestrationSession(this, item, Signals.RegisterSession(instanceId));
+                item.SqliteSession = session;
+                item.Session = session;
+            }
+            _lockedInstances[instanceId] = item;
+            return (item, null);
+        }
+    }
+
+    /// <summary>The visible messages (in arrival order) and the stored history of a locked instance.</summary>
+    private (List<long> Ids, List<TaskMessage> Messages, List<HistoryEvent> History) LoadInstance(Connection c, string instanceId)
+    {
+        var (ids, messages) = ReadVisibleMessages(c, instanceId, NowTicks);
+        var history = new List<HistoryEvent>();
+        using var r = c.Query("SELECT data FROM history WHERE hub = @p0 AND instance_id = @p1 ORDER BY seq", _hub, instanceId);
+        while (r.Read()) history.Add(DtfxJson.DeserializeEvent(r.GetString(0)));
+        return (ids, messages, history);
+    }
+
+    private (List<long> Ids, List<TaskMessage> Messages) ReadVisibleMessages(Connection c, string instanceId, long now)
+    {
+        var ids = new List<long>();
+        var messages = new List<TaskMessage>();
+        using var r = c.Query("SELECT id, data FROM messages WHERE hub = @p0 AND instance_id = @p1 AND visible_at <= @p2 ORDER BY id", _hub, instanceId, now);
+        while (r.Read())
+        {
+            ids.Add(r.GetInt64(0));
+            messages.Add(DtfxJson.DeserializeMessage(r.GetString(1)));
+        }
+        return (ids, messages);
+    }
+
+    private static void DeleteMessages(Connection c, List<long> ids)
+    {
+        foreach (var id in ids) c.Execute("DELETE FROM messages WHERE id = @p0", id);
+    }
+
+    /// <summary>Unlocks an instance we hold (token check) and recomputes its ready time; false if the lock was not ours.</summary>
+    private bool ReleaseInstance(Connection c, string instanceId, long token, long retryAt) =>
+        c.Execute("""
+            UPDATE instances SET lock_owner = NULL, lock_token = NULL, lock_expires = @p3,
+                ready_at = (SELECT min(visible_at) FROM messages m WHERE m.hub = @p0 AND m.instance_id = @p1)
+            WHERE hub = @p0 AND instance_id = @p1 AND lock_token = @p2
+            """, _hub, instanceId, token, retryAt) > 0;
+
+    /// <summary>Extends the lock of one work item (DTFx calls this every few seconds during a long turn).</summary>
+    public async Task RenewTaskOrchestrationWorkItemLockAsync(TaskOrchestrationWorkItem workItem)
+    {
+        var item = (SqliteOrchestrationWorkItem)workItem;
+        var until = NowTicks + _settings.WorkItemLockTimeout.Ticks;
+        var renewed = await Store.WriteAsync(c =>
+            c.Execute("UPDATE instances SET lock_expires = @p3 WHERE hub = @p0 AND instance_id = @p1 AND lock_token = @p2", _hub, item.InstanceId, item.LockToken, until) > 0)
+            .ConfigureAwait(false);
+        if (!renewed)
+        {
+            item.LockHeld = false;
+            throw new SessionAbortedException($"The lock on orchestration instance '{item.InstanceId}' was lost (it expired and another worker took it).");
+        }
+        item.LockedUntilUtc = new DateTime(until, DateTimeKind.Utc);
+    }
+
+    /// <summary>
+    /// Commits a turn in one transaction: the consumed messages are deleted, the new history appended (or, after
+    /// ContinueAsNew, the history replaced), activity tasks, timers and messages to other instances inserted, and the
+    /// instance row updated. The lock is kept when DTFx continues an extended session, and released otherwise. A lock
+    /// lost meanwhile aborts the commit with <see cref="SessionAbortedException"/> (DTFx then abandons the work item).
+    /// </summary>
+    public async Task CompleteTaskOrchestrationWorkItemAsync(
+        TaskOrchestrationWorkItem workItem,
+        OrchestrationRuntimeState newOrchestrationRuntimeState,
+        IList<TaskMessage> outboundMessages,
+        IList<TaskMessage> orchestratorMessages,
+        IList<TaskMessage> timerMessages,
+        TaskMessage continuedAsNewMessage,
+        OrchestrationState orchestrationState)
+    {
+        var item = (SqliteOrchestrationWorkItem)workItem;
+        if (!item.LockHeld) throw new SessionAbortedException($"The lock on orchestration instance '{item.InstanceId}' was lost.");
+        var instanceId = item.InstanceId;
+        var state = newOrchestrationRuntimeState;
+        var now = NowTicks;
+        var valid = orchestrationState != null && state is { IsValid: true };
+
+        // Everything that can be prepared off the single writer thread is prepared here: serialization dominates.
+        string? executionId = null;
+        var replaceHistory = false;
+        var firstNewEvent = 0;
+        List<(int Seq, int Type, string Json)>? events = null;
+        List<OutMessage>? messages = null;
+        List<string>? tasks = null;
+        if (valid)
+        {
+            executionId = state.OrchestrationInstance?.ExecutionId;
+            replaceHistory = item.PersistedExecutionId != null && executionId != item.PersistedExecutionId;
+            firstNewEvent = replaceHistory ? 0 : item.PersistedEvents;
+            events = new List<(int, int, string)>(state.Events.Count - firstNewEvent);
+            for (var i = firstNewEvent; i < state.Events.Count; i++)
+                events.Add((i, (int)state.Events[i].EventType, DtfxJson.SerializeEvent(state.Events[i])));
+            messages = new List<OutMessage>(orchestratorMessages.Count + timerMessages.Count + 1);
+            foreach (var m in orchestratorMessages) messages.Add(Prepare(m, now));
+            foreach (var m in timerMessages) messages.Add(Prepare(m, now));
+            if (continuedAsNewMessage != null) messages.Add(Prepare(continuedAsNewMessage, now));
+            tasks = new List<string>(outboundMessages.Count);
+            foreach (var m in outboundMessages) tasks.Add(DtfxJson.SerializeMessage(m));
+        }
+        var status = valid ? orchestrationState!.OrchestrationStatus : OrchestrationStatus.Running;
+        var terminal = valid && IsTerminal(status);
+        var keepLock = valid && !terminal && item.Session != null && item.IsExtendedSession && !_sessionsEnding.IsCancellationRequested;
+        var until = now + _settings.WorkItemLockTimeout.Ticks;
+        var inputChanged = valid && (replaceHistory || item.PersistedExecutionId == null);
+        var failure = valid && orchestrationState!.FailureDetails is { } f ? DtfxJson.Serialize(f) : null;
+
+        var touched = new List<string>();
+        var fetchedAhead = new List<SqliteActivityWorkItem>();
+        var wroteTasks = false;
+        try
+        {
+            await Store.WriteAsync(c =>
+            {
+                touched.Clear();
+                fetchedAhead.Clear();
+                if (c.Scalar("SELECT lock_token FROM instances WHERE hub = @p0 AND instance_id = @p1", _hub, instanceId) as long? != item.LockToken)
+                    throw new SessionAbortedException($"The lock on orchestration instance '{instanceId}' was lost before its turn was committed; the turn is discarded and will run again.");
+                DeleteMessages(c, item.MessageIds);
+                if (!valid)
+                {
+                    ReleaseInstance(c, instanceId, item.LockToken, 0);
+                    return 0;
+                }
+                if (replaceHistory) c.Execute("DELETE FROM history WHERE hub = @p0 AND instance_id = @p1", _hub, instanceId);
+                foreach (var (seq, type, json) in events!)
+                    c.Execute("INSERT INTO history(hub, instance_id, seq, event_type, data) VALUES (@p0, @p1, @p2, @p3, @p4)", _hub, instanceId, seq, type, json);
+                if (tasks!.Count > 0)
+                {
+                    wroteTasks = true;
+                    InsertTasks(c, instanceId, tasks, outboundMessages, now, fetchedAhead);
+                }
+                foreach (var m in messages!) Route(c, m, now, touched);
+                var s = orchestrationState!;
+                c.Execute("""
+                    UPDATE instances SET execution_id = @p2, name = @p3, version = @p4, status = @p5, custom_status = @p6,
+                        created_at = @p7, updated_at = @p8, completed_at = @p9, history_count = @p10, failure = @p11,
+                        output = @p12, input = CASE WHEN @p13 THEN @p14 ELSE input END,
+                        tags = CASE WHEN @p13 THEN @p15 ELSE tags END, generation = ifnull(@p16, generation),
+                        lock_owner = CASE WHEN @p17 THEN lock_owner ELSE NULL END,
+                        lock_token = CASE WHEN @p17 THEN lock_token ELSE NULL END,
+                        lock_expires = CASE WHEN @p17 THEN @p18 ELSE 0 END,
+                        ready_at = (SELECT min(visible_at) FROM messages m WHERE m.hub = @p0 AND m.instance_id = @p1)
+                    WHERE hub = @p0 AND instance_id = @p1
+                    """,
+                    _hub, instanceId, executionId, s.Name ?? "", s.Version, (int)status, s.Status,
+                    Ticks(s.CreatedTime), now, terminal ? Ticks(s.CompletedTime) : null, state.Events.Count, failure,
+                    terminal ? s.Output : null, inputChanged, s.Input,
+                    s.Tags is { Count: > 0 } tags ? DtfxJson.Serialize(tags) : null, s.Generation,
+                    keepLock, until);
+                return 0;
+            }, _ => AfterTurnCommitted(instanceId, touched, fetchedAhead, wroteTasks, released: !keepLock)).ConfigureAwait(false);
+        }
+        catch (Exception ex)
+        {
+            if (fetchedAhead.Count > 0) FreeActivitySlots(fetchedAhead.Count); // rolled back: nothing was handed out
+            if (ex is SessionAbortedException) item.LockHeld = false;
+            throw;
+        }
+        item.MessageIds = [];
+        if (valid)
+        {
+            item.PersistedEvents = state.Events.Count;
+            item.PersistedExecutionId = executionId;
+        }
+        if (keepLock)
+        {
+            item.LockedUntilUtc = new DateTime(until, DateTimeKind.Utc);
+        }
+        else
+        {
+            item.LockHeld = false;
+            Unregister(item);
+        }
+    }
+
+    /// <summary>Wake-ups after a committed turn, run on the writer thread (no thread hop before the wake).</summary>
+    private void AfterTurnCommitted(string instanceId, List<string> touched, List<SqliteActivityWorkItem> fetchedAhead, bool wroteTasks, bool released)
+    {
+        var signals = _signals!;
+        if (released) signals.Orchestrations.Pulse(); // messages that arrived during the turn now need a dispatcher
+        foreach (var a in fetchedAhead) _fetchedActivities.Enqueue(a);
+        if (wroteTasks) signals.Activities.Pulse();
+        foreach (var id in touched)
+        {
+            if (id != instanceId) signals.MessageArrived(id);
+            signals.InstanceChanged(id);
+        }
+        signals.InstanceChanged(instanceId);
+    }
+
+    private void Unregister(SqliteOrchestrationWorkItem item)
+    {
+        _lockedInstances.TryRemove(new KeyValuePair<string, SqliteOrchestrationWorkItem>(item.InstanceId, item));
+        if (item.SqliteSession is { } session) _signals?.UnregisterSession(item.InstanceId, session.Signal);
+    }
+
+    /// <summary>
+    /// The extended session's wait for the instance's next messages (see <see cref="SqliteOrchestrationSession"/>).
+    /// Null ends the session: idle timeout, lock lost, or the worker stopping.
+    /// </summary>
+    internal async Task<IList<TaskMessage>?> FetchSessionMessagesAsync(SqliteOrchestrationWorkItem item, SqliteOrchestrationSession session)
+    {
+        var ending = _sessionsEnding.Token;
+        var deadline = _time.GetUtcNow() + _settings.ExtendedSessionIdleTimeout;
+        while (item.LockHeld && !ending.IsCancellationRequested)
+        {
+            var now = NowTicks;
+            var (owned, ids, messages, nextDue) = Store.Read<(bool, List<long>?, List<TaskMessage>?, long?)>(c =>
+            {
+                if (c.Scalar("SELECT lock_token FROM instances WHERE hub = @p0 AND instance_id = @p1", _hub, item.InstanceId) as long? != item.LockToken)
+                    return (false, null, null, null);
+                var (i, m) = ReadVisibleMessages(c, item.InstanceId, now);
+                var due = m.Count == 0 ? c.Scalar("SELECT min(visible_at) FROM messages WHERE hub = @p0 AND instance_id = @p1", _hub, item.InstanceId) as long? : null;
+                return (true, i, m, due);
+            });
+            if (!owned)
+            {
+                item.LockHeld = false; // lost: another worker took the instance after our lock expired
+                return null;
+            }
+            if (messages!.Count > 0)
+            {
+                item.MessageIds = ids!;
+                return messages;
+            }
+            var wait = deadline - _time.GetUtcNow();
+            if (wait <= TimeSpan.Zero) return null; // idle timeout
+            if (wait > MaxIdleWait) wait = MaxIdleWait;
+            if (nextDue is { } due)
+            {
+                var untilDue = TimeSpan.FromTicks(due - NowTicks);
+                if (untilDue < wait) wait = untilDue < TimeSpan.Zero ? TimeSpan.Zero : untilDue;
+            }
+            if (wait > TimeSpan.Zero) await session.Signal.WaitAsync(wait, ending).ConfigureAwait(false);
+        }
+        return null;
+    }
+
+    /// <summary>DTFx ends the session; the lock itself goes with <see cref="ReleaseTaskOrchestrationWorkItemAsync"/>.</summary>
+    internal void EndSession(SqliteOrchestrationWorkItem item, SqliteOrchestrationSession session) =>
+        _signals?.UnregisterSession(item.InstanceId, session.Signal);
+
+    /// <summary>
+    /// Gives up a work item after a failure: the lock is released and the instance stays invisible for a second, so that
+    /// a failing instance is retried without spinning (the consumed messages were not deleted, so nothing is lost).
+    /// </summary>
+    public async Task AbandonTaskOrchestrationWorkItemAsync(TaskOrchestrationWorkItem workItem)
+    {
+        var item = (SqliteOrchestrationWorkItem)workItem;
+        Unregister(item);
+        if (!item.LockHeld) return;
+        item.LockHeld = false;
+        var retryAt = NowTicks + AbandonedOrchestrationDelay.Ticks;
+        await Store.WriteAsync(c => ReleaseInstance(c, item.InstanceId, item.LockToken, retryAt)).ConfigureAwait(false);
+    }
+
+    /// <summary>Releases the lock of a work item that DTFx is done with (after its last turn, or when a session ends).</summary>
+    public async Task ReleaseTaskOrchestrationWorkItemAsync(TaskOrchestrationWorkItem workItem)
+    {
+        var item = (SqliteOrchestrationWorkItem)workItem;
+        Unregister(item);
+        if (!item.LockHeld) return;
+        item.LockHeld = false;
+        var signals = Signals;
+        await Store.WriteAsync(c => ReleaseInstance(c, item.InstanceId, item.LockToken, 0), released =>
+        {
+            // Messages that arrived while the session was ending now need a dispatcher.
+            if (released) signals.Orchestrations.Pulse();
+        }).ConfigureAwait(false);
+    }
+}
