@@ -10,6 +10,7 @@ namespace Serverless.DurableTask.Sqlite;
 public sealed partial class SqliteOrchestrationService
 {
     private readonly ConcurrentQueue<SqliteActivityWorkItem> _fetchedActivities = new();
+    private readonly ConcurrentDictionary<long, SqliteActivityWorkItem> _heldTasks = new(); // locked by us: renewed
     private int _activitySlotsTaken; // tasks fetched ahead plus tasks handed to DTFx and not yet finished
 
     private const string LockTasksSql = """
@@ -133,6 +134,7 @@ public sealed partial class SqliteOrchestrationService
         }
         FreeActivitySlots(slots - items.Count);
         if (items.Count == 0) return null;
+        foreach (var item in items) _heldTasks[item.RowId] = item;
         for (var i = 1; i < items.Count; i++) _fetchedActivities.Enqueue(items[i]);
         return items[0];
     }
@@ -170,6 +172,7 @@ public sealed partial class SqliteOrchestrationService
         }
         finally
         {
+            _heldTasks.TryRemove(item.RowId, out _);
             FreeActivitySlots(1);
         }
     }
@@ -191,6 +194,7 @@ public sealed partial class SqliteOrchestrationService
         }
         finally
         {
+            _heldTasks.TryRemove(item.RowId, out _);
             FreeActivitySlots(1);
         }
     }
@@ -199,7 +203,11 @@ public sealed partial class SqliteOrchestrationService
     private async Task ReleaseFetchedActivitiesAsync()
     {
         var items = new List<SqliteActivityWorkItem>();
-        while (_fetchedActivities.TryDequeue(out var item)) items.Add(item);
+        while (_fetchedActivities.TryDequeue(out var item))
+        {
+            items.Add(item);
+            _heldTasks.TryRemove(item.RowId, out _);
+        }
         if (items.Count == 0) return;
         FreeActivitySlots(items.Count);
         var signals = Signals;

@@ -122,7 +122,7 @@ public sealed partial class SqliteOrchestrationService
         ArgumentException.ThrowIfNullOrEmpty(instanceId);
         var state = Store.Read(c =>
         {
-            using var r = c.Query($"SELECT {StateColumnsWithData} FROM instances WHERE hub = @p0 AND instance_id = @p1", _hub, instanceId);
+            using var r = c.Query($"{StateFrom(withData: true)} WHERE i.hub = @p0 AND i.instance_id = @p1", _hub, instanceId);
             return r.Read() ? ReadState(r, withData: true) : null;
         });
         if (state != null && !string.IsNullOrEmpty(executionId) && state.OrchestrationInstance.ExecutionId != executionId) state = null;
@@ -239,7 +239,7 @@ public sealed partial class SqliteOrchestrationService
         ArgumentOutOfRangeException.ThrowIfLessThan(query.PageSize, 1, nameof(query.PageSize));
         if (query.TaskHubNames is { Count: > 0 } hubs && !hubs.Contains(_hub, StringComparer.Ordinal))
             return Task.FromResult(new OrchestrationQueryResult([], null));
-        var where = new StringBuilder("hub = @p0");
+        var where = new StringBuilder("i.hub = @p0");
         var args = new List<object?> { _hub };
         void Add(string condition, object? value)
         {
@@ -247,19 +247,19 @@ public sealed partial class SqliteOrchestrationService
             where.Append(" AND ").Append(condition.Replace("@@", "@p" + (args.Count - 1).ToString(CultureInfo.InvariantCulture), StringComparison.Ordinal));
         }
         if (query.RuntimeStatus is { Count: > 0 } statuses)
-            where.Append(CultureInfo.InvariantCulture, $" AND status IN ({string.Join(", ", statuses.Select(s => ((int)s).ToString(CultureInfo.InvariantCulture)))})");
-        if (query.CreatedTimeFrom is { } from) Add("created_at >= @@", Ticks(from));
-        if (query.CreatedTimeTo is { } to) Add("created_at <= @@", Ticks(to));
+            where.Append(CultureInfo.InvariantCulture, $" AND i.status IN ({string.Join(", ", statuses.Select(s => ((int)s).ToString(CultureInfo.InvariantCulture)))})");
+        if (query.CreatedTimeFrom is { } from) Add("i.created_at >= @@", Ticks(from));
+        if (query.CreatedTimeTo is { } to) Add("i.created_at <= @@", Ticks(to));
         if (!string.IsNullOrEmpty(query.InstanceIdPrefix))
         {
             // The range condition lets SQLite seek the primary key; the substr condition is the exact prefix test.
-            Add("instance_id >= @@", query.InstanceIdPrefix);
+            Add("i.instance_id >= @@", query.InstanceIdPrefix);
             var p = "@p" + (args.Count - 1).ToString(CultureInfo.InvariantCulture);
-            where.Append(CultureInfo.InvariantCulture, $" AND substr(instance_id, 1, length({p})) = {p}");
+            where.Append(CultureInfo.InvariantCulture, $" AND substr(i.instance_id, 1, length({p})) = {p}");
         }
-        if (!string.IsNullOrEmpty(query.ContinuationToken)) Add("instance_id > @@", DecodeToken(query.ContinuationToken));
+        if (!string.IsNullOrEmpty(query.ContinuationToken)) Add("i.instance_id > @@", DecodeToken(query.ContinuationToken));
         args.Add(query.PageSize + 1);
-        var sql = $"SELECT {(query.FetchInputsAndOutputs ? StateColumnsWithData : StateColumns)} FROM instances WHERE {where} ORDER BY instance_id LIMIT @p{args.Count - 1}";
+        var sql = $"{StateFrom(query.FetchInputsAndOutputs)} WHERE {where} ORDER BY i.instance_id LIMIT @p{args.Count - 1}";
         var page = Store.Read(c =>
         {
             var list = new List<OrchestrationState>();

@@ -91,13 +91,14 @@ public sealed partial class SqliteOrchestrationService
         var start = started.ScheduledStartTime is { } s ? Ticks(s) : (long?)null;
         c.Execute("""
             INSERT INTO instances(hub, instance_id, execution_id, name, version, status, created_at, updated_at, scheduled_start,
-                parent_instance_id, generation, ready_at, tags, parent, input)
-            VALUES (@p0, @p1, @p2, @p3, @p4, @p5, @p6, @p7, @p8, @p9, @p10, @p11, @p12, @p13, @p14)
+                parent_instance_id, generation, ready_at, tags, parent)
+            VALUES (@p0, @p1, @p2, @p3, @p4, @p5, @p6, @p7, @p8, @p9, @p10, @p11, @p12, @p13)
             """,
             _hub, id, started.OrchestrationInstance?.ExecutionId, started.Name ?? "", started.Version, StatusPending, Ticks(started.Timestamp), now, start,
             started.ParentInstance?.OrchestrationInstance?.InstanceId, started.Generation, m.VisibleAt,
             started.Tags is { Count: > 0 } tags ? DtfxJson.Serialize(tags) : null,
-            started.ParentInstance is { } p ? DtfxJson.Serialize(p) : null, started.Input);
+            started.ParentInstance is { } p ? DtfxJson.Serialize(p) : null);
+        c.Execute("INSERT INTO payloads(hub, instance_id, input) VALUES (@p0, @p1, @p2)", _hub, id, started.Input);
         c.Execute("INSERT INTO messages(hub, instance_id, visible_at, event_type, data) VALUES (@p0, @p1, @p2, @p3, @p4)",
             _hub, id, m.VisibleAt, (int)EventType.ExecutionStarted, m.Json);
         return true;
@@ -115,9 +116,10 @@ public sealed partial class SqliteOrchestrationService
         }
         c.Execute("DELETE FROM messages WHERE hub = @p0 AND instance_id = @p1", _hub, instanceId);
         c.Execute("""
-            UPDATE instances SET status = @p2, output = @p3, updated_at = @p4, completed_at = @p4, ready_at = NULL
+            UPDATE instances SET status = @p2, updated_at = @p3, completed_at = @p3, ready_at = NULL
             WHERE hub = @p0 AND instance_id = @p1
-            """, _hub, instanceId, (int)OrchestrationStatus.Terminated, terminated.Input, now);
+            """, _hub, instanceId, (int)OrchestrationStatus.Terminated, now);
+        c.Execute("UPDATE payloads SET output = @p2 WHERE hub = @p0 AND instance_id = @p1", _hub, instanceId, terminated.Input);
         return true;
     }
 
@@ -126,15 +128,19 @@ public sealed partial class SqliteOrchestrationService
         c.Execute("DELETE FROM history WHERE hub = @p0 AND instance_id = @p1", _hub, instanceId);
         c.Execute("DELETE FROM messages WHERE hub = @p0 AND instance_id = @p1", _hub, instanceId);
         c.Execute("DELETE FROM tasks WHERE hub = @p0 AND instance_id = @p1", _hub, instanceId);
+        c.Execute("DELETE FROM payloads WHERE hub = @p0 AND instance_id = @p1", _hub, instanceId);
         c.Execute("DELETE FROM instances WHERE hub = @p0 AND instance_id = @p1", _hub, instanceId);
     }
 
     // ---------------- instance rows as OrchestrationState ----------------
 
     private const string StateColumns =
-        "instance_id, execution_id, name, version, status, created_at, updated_at, completed_at, scheduled_start, generation, tags, parent, failure, custom_status";
+        "i.instance_id, i.execution_id, i.name, i.version, i.status, i.created_at, i.updated_at, i.completed_at, i.scheduled_start, i.generation, i.tags, i.parent, i.failure, i.custom_status";
 
-    private const string StateColumnsWithData = StateColumns + ", input, output";
+    /// <summary>Instance rows (alias <c>i</c>), with or without the input and output columns.</summary>
+    private static string StateFrom(bool withData) => withData
+        ? $"SELECT {StateColumns}, p.input, p.output FROM instances i LEFT JOIN payloads p ON p.hub = i.hub AND p.instance_id = i.instance_id"
+        : $"SELECT {StateColumns} FROM instances i";
 
     private static OrchestrationState ReadState(SqliteDataReader r, bool withData) => new()
     {

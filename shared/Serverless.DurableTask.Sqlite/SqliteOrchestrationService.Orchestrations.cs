@@ -22,7 +22,7 @@ public sealed partial class SqliteOrchestrationService
             WHERE hub = @p0 AND ready_at IS NOT NULL AND ready_at <= @p1 AND lock_expires <= @p1
               AND (status <> @p2 OR scheduled_start IS NULL OR scheduled_start <= @p1)
             ORDER BY ready_at LIMIT 1)
-        RETURNING instance_id, status
+        RETURNING instance_id, status, execution_id
         """;
 
     private const string FirstReadySql = """
@@ -96,9 +96,9 @@ public sealed partial class SqliteOrchestrationService
             var locked = await store.WriteAsync(c =>
             {
                 using var r = c.Query(LockInstanceSql, _hub, now, StatusPending, _owner, token, until);
-                return r.Read() ? (r.GetString(0), r.GetInt64(1)) : ((string, long)?)null;
+                return r.Read() ? (r.GetString(0), r.GetInt64(1), r.IsDBNull(2) ? null : r.GetString(2)) : ((string, long, string?)?)null;
             }).ConfigureAwait(false);
-            if (locked is not var (instanceId, status)) return (null, null); // another dispatcher or process was faster
+            if (locked is not var (instanceId, status, rowExecutionId)) return (null, null); // another dispatcher or process was faster
 
             var (messageIds, messages, history) = store.Read(c => LoadInstance(c, instanceId));
             if (IsTerminal(status) || messages.Count == 0)
@@ -123,6 +123,7 @@ public sealed partial class SqliteOrchestrationService
                 LockToken = token,
                 MessageIds = messageIds,
                 PersistedEvents = history.Count,
+                RowExecutionId = rowExecutionId,
                 PersistedExecutionId = runtimeState.ExecutionStartedEvent != null ? runtimeState.OrchestrationInstance?.ExecutionId : null,
             };
             if (_settings.ExtendedSessionsEnabled)
@@ -236,7 +237,7 @@ public sealed partial class SqliteOrchestrationService
         var terminal = valid && IsTerminal(status);
         var keepLock = valid && !terminal && item.Session != null && item.IsExtendedSession && !_sessionsEnding.IsCancellationRequested;
         var until = now + _settings.WorkItemLockTimeout.Ticks;
-        var inputChanged = valid && (replaceHistory || item.PersistedExecutionId == null);
+        var inputChanged = valid && executionId != item.RowExecutionId; // a new execution (ContinueAsNew) brings a new input
         var failure = valid && orchestrationState!.FailureDetails is { } f ? DtfxJson.Serialize(f) : null;
 
         var touched = new List<string>();
@@ -266,22 +267,26 @@ public sealed partial class SqliteOrchestrationService
                 }
                 foreach (var m in messages!) Route(c, m, now, touched);
                 var s = orchestrationState!;
+                // Only what a turn changes: columns in an index (created_at) and the payloads table are written only
+                // when their values change, because SQLite rewrites an index entry for every column it is told to set.
                 c.Execute("""
                     UPDATE instances SET execution_id = @p2, name = @p3, version = @p4, status = @p5, custom_status = @p6,
-                        created_at = @p7, updated_at = @p8, completed_at = @p9, history_count = @p10, failure = @p11,
-                        output = @p12, input = CASE WHEN @p13 THEN @p14 ELSE input END,
-                        tags = CASE WHEN @p13 THEN @p15 ELSE tags END, generation = ifnull(@p16, generation),
-                        lock_owner = CASE WHEN @p17 THEN lock_owner ELSE NULL END,
-                        lock_token = CASE WHEN @p17 THEN lock_token ELSE NULL END,
-                        lock_expires = CASE WHEN @p17 THEN @p18 ELSE 0 END,
+                        updated_at = @p7, completed_at = @p8, history_count = @p9, failure = @p10, generation = ifnull(@p11, generation),
+                        lock_owner = CASE WHEN @p12 THEN lock_owner ELSE NULL END,
+                        lock_token = CASE WHEN @p12 THEN lock_token ELSE NULL END,
+                        lock_expires = CASE WHEN @p12 THEN @p13 ELSE 0 END,
                         ready_at = (SELECT min(visible_at) FROM messages m WHERE m.hub = @p0 AND m.instance_id = @p1)
                     WHERE hub = @p0 AND instance_id = @p1
                     """,
                     _hub, instanceId, executionId, s.Name ?? "", s.Version, (int)status, s.Status,
-                    Ticks(s.CreatedTime), now, terminal ? Ticks(s.CompletedTime) : null, state.Events.Count, failure,
-                    terminal ? s.Output : null, inputChanged, s.Input,
-                    s.Tags is { Count: > 0 } tags ? DtfxJson.Serialize(tags) : null, s.Generation,
-                    keepLock, until);
+                    now, terminal ? Ticks(s.CompletedTime) : null, state.Events.Count, failure, s.Generation, keepLock, until);
+                if (inputChanged)
+                {
+                    c.Execute("UPDATE instances SET created_at = @p2, tags = @p3 WHERE hub = @p0 AND instance_id = @p1",
+                        _hub, instanceId, Ticks(s.CreatedTime), s.Tags is { Count: > 0 } tags ? DtfxJson.Serialize(tags) : null);
+                    c.Execute("UPDATE payloads SET input = @p2, output = NULL WHERE hub = @p0 AND instance_id = @p1", _hub, instanceId, s.Input);
+                }
+                if (terminal) c.Execute("UPDATE payloads SET output = @p2 WHERE hub = @p0 AND instance_id = @p1", _hub, instanceId, s.Output);
                 return 0;
             }, _ => AfterTurnCommitted(instanceId, touched, fetchedAhead, wroteTasks, released: !keepLock)).ConfigureAwait(false);
         }
@@ -296,6 +301,7 @@ public sealed partial class SqliteOrchestrationService
         {
             item.PersistedEvents = state.Events.Count;
             item.PersistedExecutionId = executionId;
+            item.RowExecutionId = executionId;
         }
         if (keepLock)
         {
@@ -313,7 +319,11 @@ public sealed partial class SqliteOrchestrationService
     {
         var signals = _signals!;
         if (released) signals.Orchestrations.Pulse(); // messages that arrived during the turn now need a dispatcher
-        foreach (var a in fetchedAhead) _fetchedActivities.Enqueue(a);
+        foreach (var a in fetchedAhead)
+        {
+            _heldTasks[a.RowId] = a;
+            _fetchedActivities.Enqueue(a);
+        }
         if (wroteTasks) signals.Activities.Pulse();
         foreach (var id in touched)
         {
@@ -337,6 +347,20 @@ public sealed partial class SqliteOrchestrationService
     {
         var ending = _sessionsEnding.Token;
         var deadline = _time.GetUtcNow() + _settings.ExtendedSessionIdleTimeout;
+        item.InSessionWait = true;
+        try
+        {
+            return await WaitForSessionMessagesAsync(item, session, deadline, ending).ConfigureAwait(false);
+        }
+        finally
+        {
+            item.InSessionWait = false;
+        }
+    }
+
+    private async Task<IList<TaskMessage>?> WaitForSessionMessagesAsync(SqliteOrchestrationWorkItem item, SqliteOrchestrationSession session, DateTimeOffset deadline,
+        CancellationToken ending)
+    {
         while (item.LockHeld && !ending.IsCancellationRequested)
         {
             var now = NowTicks;

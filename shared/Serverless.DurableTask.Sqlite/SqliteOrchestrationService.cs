@@ -196,7 +196,39 @@ public sealed partial class SqliteOrchestrationService :
             _sessionsEnding.Cancel();
         }
         if (loop != null) await loop.ConfigureAwait(false);
-        if (_store != null) await ReleaseFetchedActivitiesAsync().ConfigureAwait(false);
+        if (_store == null) return;
+        await ReleaseFetchedActivitiesAsync().ConfigureAwait(false);
+        await ReleaseSessionLocksAsync().ConfigureAwait(false);
+    }
+
+    /// <summary>
+    /// Gives back the locks of extended sessions, so that the next worker does not wait for them to expire. Idle sessions
+    /// are released here; a session in the middle of a turn gets up to a second to commit and be released by DTFx.
+    /// </summary>
+    private async Task ReleaseSessionLocksAsync()
+    {
+        var deadline = Environment.TickCount64 + 1000;
+        while (!_lockedInstances.IsEmpty && Environment.TickCount64 < deadline)
+        {
+            var idle = new List<SqliteOrchestrationWorkItem>();
+            foreach (var item in _lockedInstances.Values)
+            {
+                if (!item.InSessionWait || !item.LockHeld) continue;
+                item.LockHeld = false; // the waiting session returns null, and DTFx's release finds nothing to do
+                Unregister(item);
+                idle.Add(item);
+            }
+            if (idle.Count > 0)
+            {
+                var signals = Signals;
+                await Store.WriteAsync(c =>
+                {
+                    foreach (var item in idle) ReleaseInstance(c, item.InstanceId, item.LockToken, 0);
+                    return 0;
+                }, _ => signals.Orchestrations.Pulse()).ConfigureAwait(false);
+            }
+            if (!_lockedInstances.IsEmpty) await Task.Delay(10).ConfigureAwait(false);
+        }
     }
 
     /// <summary>Stops the service and closes the file (the last service of the process on a file closes it).</summary>
@@ -219,7 +251,10 @@ public sealed partial class SqliteOrchestrationService :
     /// <summary>Synchronous <see cref="DisposeAsync"/>.</summary>
     public void Dispose() => DisposeAsync().AsTask().GetAwaiter().GetResult();
 
-    /// <summary>Extends every lock this service holds, in one statement per table, until the service stops.</summary>
+    /// <summary>
+    /// Extends every lock this service holds until the service stops: the instances it has locked (turns in progress and
+    /// idle extended sessions) and the activity tasks it has fetched or is running, each by primary key and token.
+    /// </summary>
     private async Task RenewLocksLoopAsync(CancellationToken stop)
     {
         using var timer = new PeriodicTimer(_settings.EffectiveRenewalInterval);
@@ -228,16 +263,34 @@ public sealed partial class SqliteOrchestrationService :
             while (await timer.WaitForNextTickAsync(stop).ConfigureAwait(false))
             {
                 var until = NowTicks + _settings.WorkItemLockTimeout.Ticks;
+                var instances = _lockedInstances.Values.Where(i => i.LockHeld).ToList();
+                var tasks = _heldTasks.Values.ToList();
+                if (instances.Count == 0 && tasks.Count == 0) continue;
                 try
                 {
-                    await Store.WriteAsync(c =>
+                    var lost = await Store.WriteAsync(c =>
                     {
-                        c.Execute("UPDATE instances SET lock_expires = @p0 WHERE lock_owner = @p1 AND hub = @p2", until, _owner, _hub);
-                        c.Execute("UPDATE tasks SET lock_expires = @p0 WHERE lock_owner = @p1 AND hub = @p2", until, _owner, _hub);
-                        return 0;
+                        var lostInstances = new List<SqliteOrchestrationWorkItem>();
+                        foreach (var item in instances)
+                        {
+                            if (c.Execute("UPDATE instances SET lock_expires = @p0 WHERE hub = @p1 AND instance_id = @p2 AND lock_token = @p3",
+                                    until, _hub, item.InstanceId, item.LockToken) == 0)
+                                lostInstances.Add(item);
+                        }
+                        foreach (var task in tasks)
+                            c.Execute("UPDATE tasks SET lock_expires = @p0 WHERE id = @p1 AND lock_token = @p2", until, task.RowId, task.LockToken);
+                        return lostInstances;
                     }).ConfigureAwait(false);
                     var lockedUntil = new DateTime(until, DateTimeKind.Utc);
-                    foreach (var item in _lockedInstances.Values) item.LockedUntilUtc = lockedUntil;
+                    foreach (var item in instances) item.LockedUntilUtc = lockedUntil;
+                    foreach (var task in tasks) task.LockedUntilUtc = lockedUntil;
+                    foreach (var item in lost)
+                    {
+                        // Taken over by another worker after our lock expired: an idle session ends now; a turn in
+                        // progress will fail its commit.
+                        item.LockHeld = false;
+                        item.SqliteSession?.Signal.Pulse();
+                    }
                 }
                 catch (Exception ex) when (ex is Microsoft.Data.Sqlite.SqliteException or ObjectDisposedException)
                 {

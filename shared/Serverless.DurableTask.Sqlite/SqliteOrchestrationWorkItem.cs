@@ -17,8 +17,14 @@ internal sealed class SqliteOrchestrationWorkItem : TaskOrchestrationWorkItem
     /// <summary>The execution whose history is stored; a commit of another execution (ContinueAsNew) replaces it.</summary>
     public string? PersistedExecutionId { get; set; }
 
+    /// <summary>The execution id in the instance row; a commit of another execution writes the new input.</summary>
+    public string? RowExecutionId { get; set; }
+
     /// <summary>False once the lock was released, given up or found lost.</summary>
     public volatile bool LockHeld = true;
+
+    /// <summary>True while an extended session waits for messages (no turn in progress): the lock can be given back.</summary>
+    public volatile bool InSessionWait;
 
     /// <summary>The extended session of this work item, if sessions are on.</summary>
     public SqliteOrchestrationSession? SqliteSession { get; set; }

@@ -18,6 +18,12 @@ internal static class SqliteSchema
 
     private static readonly byte[] SqliteMagic = "SQLite format 3\0"u8.ToArray();
 
+    // Every index costs a page write per commit that changes it, so there are only the indexes that the hot paths
+    // need: locks are renewed by primary key from the ids a service holds in memory, not through an owner index.
+    // Task ids never repeat (AUTOINCREMENT): a late completion of a task whose lock expired must not delete a newer task
+    // that reused its id. Message ids may repeat: only the holder of an instance's lock deletes its messages.
+    // An instance's input and output live in their own table: SQLite rewrites a whole row (with its overflow pages) on
+    // every UPDATE, and the instance row is updated by every turn, while the input is written once per execution.
     // Large text columns come last in each table: SQLite stores a row's columns in order and spills the tail of a long
     // row to overflow pages, so the small columns that locks and queries read stay on the row's first page.
     public const string Ddl = """
@@ -43,12 +49,15 @@ internal static class SqliteSchema
             parent TEXT,
             failure TEXT,
             custom_status TEXT,
-            input TEXT,
-            output TEXT,
             PRIMARY KEY(hub, instance_id));
         CREATE INDEX IF NOT EXISTS ix_instances_ready ON instances(hub, ready_at) WHERE ready_at IS NOT NULL;
         CREATE INDEX IF NOT EXISTS ix_instances_created ON instances(hub, created_at);
-        CREATE INDEX IF NOT EXISTS ix_instances_owner ON instances(lock_owner) WHERE lock_owner IS NOT NULL;
+        CREATE TABLE IF NOT EXISTS payloads(
+            hub TEXT NOT NULL,
+            instance_id TEXT NOT NULL,
+            input TEXT,
+            output TEXT,
+            PRIMARY KEY(hub, instance_id));
         CREATE TABLE IF NOT EXISTS history(
             hub TEXT NOT NULL,
             instance_id TEXT NOT NULL,
@@ -57,7 +66,7 @@ internal static class SqliteSchema
             data TEXT NOT NULL,
             PRIMARY KEY(hub, instance_id, seq));
         CREATE TABLE IF NOT EXISTS messages(
-            id INTEGER PRIMARY KEY AUTOINCREMENT,
+            id INTEGER PRIMARY KEY,
             hub TEXT NOT NULL,
             instance_id TEXT NOT NULL,
             visible_at INTEGER NOT NULL,
@@ -74,8 +83,6 @@ internal static class SqliteSchema
             dequeue_count INTEGER NOT NULL DEFAULT 0,
             data TEXT NOT NULL);
         CREATE INDEX IF NOT EXISTS ix_tasks_ready ON tasks(hub, lock_expires, id);
-        CREATE INDEX IF NOT EXISTS ix_tasks_instance ON tasks(hub, instance_id);
-        CREATE INDEX IF NOT EXISTS ix_tasks_owner ON tasks(lock_owner) WHERE lock_owner IS NOT NULL;
         """;
 
     /// <summary>
