@@ -51,22 +51,29 @@ internal static class DtfxJson
     /// <summary>The history as DTFx's clients expect it from <c>GetOrchestrationHistoryAsync</c>: a JSON array.</summary>
     public static string SerializeHistory(IReadOnlyList<HistoryEvent> events) => Serialize(events);
 
+    /// <summary>Resolves (and caches: Newtonsoft asks for every object) the types allowed in stored data.</summary>
     private sealed class RestrictedBinder : ISerializationBinder
     {
         private static readonly System.Reflection.Assembly Core = typeof(HistoryEvent).Assembly;
-        private readonly DefaultSerializationBinder _default = new();
+        private static readonly string CoreName = Core.GetName().Name!;
+        private static readonly string[] PlainArguments =
+            ["System.String,", "System.Object,", "System.Int32,", "System.Int64,", "System.Boolean,", "System.Double,"];
 
-        public Type BindToType(string? assemblyName, string typeName)
+        private readonly DefaultSerializationBinder _default = new();
+        private readonly System.Collections.Concurrent.ConcurrentDictionary<(string?, string), Type> _types = new();
+        private readonly System.Collections.Concurrent.ConcurrentDictionary<Type, (string?, string?)> _names = new();
+
+        public Type BindToType(string? assemblyName, string typeName) =>
+            _types.TryGetValue((assemblyName, typeName), out var type) ? type : _types.GetOrAdd((assemblyName, typeName), Resolve(assemblyName, typeName));
+
+        private Type Resolve(string? assemblyName, string typeName)
         {
-            if (assemblyName == Core.GetName().Name)
+            if (assemblyName == CoreName)
                 return Core.GetType(typeName, throwOnError: false) ?? throw new JsonSerializationException($"Unknown DTFx type '{typeName}' in stored data.");
             if (assemblyName is "System.Private.CoreLib" or "mscorlib" && IsPlainCollection(typeName))
                 return _default.BindToType(assemblyName, typeName);
             throw new JsonSerializationException($"Type '{typeName}, {assemblyName}' is not allowed in stored DTFx data.");
         }
-
-        private static readonly string[] PlainArguments =
-            ["System.String,", "System.Object,", "System.Int32,", "System.Int64,", "System.Boolean,", "System.Double,"];
 
         /// <summary>Tags, failure properties and similar fields: generic collections of strings, numbers and objects.</summary>
         private static bool IsPlainCollection(string typeName)
@@ -77,7 +84,14 @@ internal static class DtfxJson
                 .All(a => PlainArguments.Any(p => a.StartsWith(p, StringComparison.Ordinal)));
         }
 
-        public void BindToName(Type serializedType, out string? assemblyName, out string? typeName) =>
-            _default.BindToName(serializedType, out assemblyName, out typeName);
+        public void BindToName(Type serializedType, out string? assemblyName, out string? typeName)
+        {
+            if (!_names.TryGetValue(serializedType, out var names))
+            {
+                _default.BindToName(serializedType, out var a, out var t);
+                names = _names.GetOrAdd(serializedType, (a, t));
+            }
+            (assemblyName, typeName) = names;
+        }
     }
 }

@@ -77,13 +77,13 @@ public sealed partial class SqliteOrchestrationService
     public async Task<TaskActivityWorkItem?> LockNextTaskActivityWorkItem(TimeSpan receiveTimeout, CancellationToken cancellationToken)
     {
         var signals = Signals;
-        var deadline = _time.GetUtcNow() + receiveTimeout;
+        var deadline = new Deadline(receiveTimeout);
         while (!cancellationToken.IsCancellationRequested)
         {
             if (_fetchedActivities.TryDequeue(out var ready)) return ready; // its slot was reserved when it was fetched
             var locked = await TryLockTasksAsync().ConfigureAwait(false);
             if (locked != null) return locked;
-            var wait = deadline - _time.GetUtcNow();
+            var wait = deadline.Remaining;
             if (wait <= TimeSpan.Zero) return null;
             if (wait > MaxIdleWait) wait = MaxIdleWait;
             await signals.Activities.WaitAsync(wait, cancellationToken).ConfigureAwait(false);

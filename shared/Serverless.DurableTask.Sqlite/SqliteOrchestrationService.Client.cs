@@ -84,14 +84,14 @@ public sealed partial class SqliteOrchestrationService
     {
         ArgumentException.ThrowIfNullOrEmpty(instanceId);
         var signals = Signals;
-        var deadline = timeout == TimeSpan.MaxValue || timeout < TimeSpan.Zero ? DateTimeOffset.MaxValue : _time.GetUtcNow() + timeout;
+        var deadline = new Deadline(timeout);
         while (true)
         {
             cancellationToken.ThrowIfCancellationRequested();
             var changed = signals.StateChanged(instanceId);
             var state = await GetOrchestrationStateAsync(instanceId, (string?)null).ConfigureAwait(false);
             if (state != null && IsTerminal(state.OrchestrationStatus)) return state;
-            var wait = deadline == DateTimeOffset.MaxValue ? MaxIdleWait : deadline - _time.GetUtcNow();
+            var wait = deadline.Remaining;
             if (wait <= TimeSpan.Zero) return null;
             if (wait > MaxIdleWait) wait = MaxIdleWait;
             await changed.WaitAsync(wait, cancellationToken).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
@@ -205,12 +205,12 @@ public sealed partial class SqliteOrchestrationService
     private async Task<PurgeResult> PurgeWhereAsync(string where, List<object?> args, TimeSpan? timeout)
     {
         var signals = Signals;
-        var started = _time.GetUtcNow();
+        var deadline = new Deadline(timeout ?? TimeSpan.MaxValue);
         var total = 0;
         var sql = $"SELECT instance_id FROM instances WHERE hub = @p0 AND {where} LIMIT 100";
         while (true)
         {
-            if (timeout is { } t && _time.GetUtcNow() - started >= t) return new PurgeResult(total, isComplete: false);
+            if (deadline.Remaining <= TimeSpan.Zero) return new PurgeResult(total, isComplete: false);
             var ids = await Store.WriteAsync(c =>
             {
                 var batch = new List<string>();

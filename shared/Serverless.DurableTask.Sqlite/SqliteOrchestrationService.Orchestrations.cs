@@ -50,18 +50,17 @@ public sealed partial class SqliteOrchestrationService
         // DTFx cancels this token only when its dispatcher stops: end idle sessions then, so that the dispatcher's
         // graceful stop (which waits for every work item, sessions included) does not wait for their idle timeout.
         using var stopRegistration = cancellationToken.Register(static s => ((SqliteOrchestrationService)s!).EndSessions(), this);
-        var deadline = _time.GetUtcNow() + receiveTimeout;
+        var deadline = new Deadline(receiveTimeout);
         while (!cancellationToken.IsCancellationRequested)
         {
             var (item, nextDue) = await TryLockOrchestrationAsync().ConfigureAwait(false);
             if (item != null) return item;
-            var now = _time.GetUtcNow();
-            var wait = deadline - now;
+            var wait = deadline.Remaining;
             if (wait <= TimeSpan.Zero) return null;
             if (wait > MaxIdleWait) wait = MaxIdleWait;
             if (nextDue is { } due)
             {
-                var untilDue = new DateTime(due, DateTimeKind.Utc) - now.UtcDateTime;
+                var untilDue = TimeSpan.FromTicks(due - NowTicks);
                 if (untilDue < wait) wait = untilDue < TimeSpan.Zero ? TimeSpan.Zero : untilDue;
             }
             if (wait > TimeSpan.Zero) await signals.Orchestrations.WaitAsync(wait, cancellationToken).ConfigureAwait(false);
@@ -346,7 +345,7 @@ public sealed partial class SqliteOrchestrationService
     internal async Task<IList<TaskMessage>?> FetchSessionMessagesAsync(SqliteOrchestrationWorkItem item, SqliteOrchestrationSession session)
     {
         var ending = _sessionsEnding.Token;
-        var deadline = _time.GetUtcNow() + _settings.ExtendedSessionIdleTimeout;
+        var deadline = new Deadline(_settings.ExtendedSessionIdleTimeout);
         item.InSessionWait = true;
         try
         {
@@ -358,7 +357,7 @@ public sealed partial class SqliteOrchestrationService
         }
     }
 
-    private async Task<IList<TaskMessage>?> WaitForSessionMessagesAsync(SqliteOrchestrationWorkItem item, SqliteOrchestrationSession session, DateTimeOffset deadline,
+    private async Task<IList<TaskMessage>?> WaitForSessionMessagesAsync(SqliteOrchestrationWorkItem item, SqliteOrchestrationSession session, Deadline deadline,
         CancellationToken ending)
     {
         while (item.LockHeld && !ending.IsCancellationRequested)
@@ -382,7 +381,7 @@ public sealed partial class SqliteOrchestrationService
                 item.MessageIds = ids!;
                 return messages;
             }
-            var wait = deadline - _time.GetUtcNow();
+            var wait = deadline.Remaining;
             if (wait <= TimeSpan.Zero) return null; // idle timeout
             if (wait > MaxIdleWait) wait = MaxIdleWait;
             if (nextDue is { } due)

@@ -56,8 +56,6 @@ public sealed partial class SqliteOrchestrationService :
 
     private long NowTicks => _time.GetUtcNow().UtcTicks;
 
-    private DateTime UtcNow => _time.GetUtcNow().UtcDateTime;
-
     /// <summary>Opens (or joins) the file's store; a bad file throws <see cref="SqliteDatabaseFileException"/> here.</summary>
     private SqliteStore Store
     {

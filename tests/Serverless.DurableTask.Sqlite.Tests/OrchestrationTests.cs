@@ -8,13 +8,7 @@ namespace Serverless.DurableTask.Sqlite.Tests;
 /// </summary>
 public sealed class OrchestrationTests
 {
-    private static Func<SqliteOrchestrationServiceSettings, SqliteOrchestrationServiceSettings> Sessions(bool on) =>
-        s => new SqliteOrchestrationServiceSettings
-        {
-            DatabasePath = s.DatabasePath,
-            PollingInterval = s.PollingInterval,
-            ExtendedSessionsEnabled = on,
-        };
+    private static Func<SqliteOrchestrationServiceSettings, SqliteOrchestrationServiceSettings> Sessions(bool on) => TestHub.Sessions(on);
 
     [Theory]
     [InlineData(true)]

@@ -56,6 +56,16 @@ public sealed class TestHub : IAsyncDisposable
         return configure?.Invoke(settings) ?? settings;
     }
 
+    /// <summary>Test settings with extended sessions on or off (and an idle timeout).</summary>
+    public static Func<SqliteOrchestrationServiceSettings, SqliteOrchestrationServiceSettings> Sessions(bool on, TimeSpan? idleTimeout = null) =>
+        s => new SqliteOrchestrationServiceSettings
+        {
+            DatabasePath = s.DatabasePath,
+            PollingInterval = s.PollingInterval,
+            ExtendedSessionsEnabled = on,
+            ExtendedSessionIdleTimeout = idleTimeout ?? s.ExtendedSessionIdleTimeout,
+        };
+
     /// <summary>Another service on the same file (another worker in this process).</summary>
     public SqliteOrchestrationService AddService(Func<SqliteOrchestrationServiceSettings, SqliteOrchestrationServiceSettings>? configure = null)
     {

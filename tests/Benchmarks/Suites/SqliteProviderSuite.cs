@@ -14,7 +14,8 @@ namespace Benchmarks.Suites;
 /// 10,000-event history by a freshly started worker process. Settings are the provider's defaults (extended sessions on,
 /// 10 x cores concurrent work items, synchronous=NORMAL in WAL) unless an option says otherwise:
 /// <c>--full-sync true</c> (synchronous=FULL), <c>--sessions false</c>, <c>--only sequential|fanout|hello|replay</c>,
-/// <c>--quick</c> (smaller counts).
+/// <c>--quick</c> (smaller counts), <c>--profile true</c> (a stopwatch breakdown of each sequential step, see
+/// <see cref="ProfilingOrchestrationService"/>, and the process CPU time per step).
 /// </summary>
 public sealed class SqliteProviderSuite : IBenchmarkSuite
 {
@@ -35,6 +36,7 @@ public sealed class SqliteProviderSuite : IBenchmarkSuite
         bool Run(string phase) => only == "all" || only == phase;
         var fullSync = options.Get("full-sync", "false") == "true";
         var sessions = options.Get("sessions", "true") == "true";
+        var profile = options.Get("profile", "false") == "true";
         var extra = new Dictionary<string, object>
         {
             ["provider"] = "sqlite",
@@ -54,12 +56,22 @@ public sealed class SqliteProviderSuite : IBenchmarkSuite
 
             if (Run("sequential"))
             {
-                var n = quick ? 300 : 2000;
-                await using var h = await Hub.StartAsync(Settings("seq"));
+                var n = int.Parse(options.Get("sequential-count", quick ? "300" : "2000"), CultureInfo.InvariantCulture);
+                await using var h = await Hub.StartAsync(Settings("seq"), profile);
                 await h.RunAsync("Sequential", 20);
+                h.Profiler?.Reset();
+                var cpu = Process.GetCurrentProcess().TotalProcessorTime;
                 var sw = Stopwatch.StartNew();
                 await h.RunAsync("Sequential", n);
                 context.Report("sequential_activities_per_s", n / sw.Elapsed.TotalSeconds, "1/s", With(extra, "activities", n));
+                if (h.Profiler != null)
+                {
+                    var cpuPerStep = (Process.GetCurrentProcess().TotalProcessorTime - cpu).TotalMicroseconds / n;
+                    context.Report("profile_sequential_wall_us_per_step", sw.Elapsed.TotalMicroseconds / n, "us");
+                    context.Report("profile_sequential_cpu_us_per_step", cpuPerStep, "us");
+                    foreach (var (segment, count, mean) in h.Profiler.Report())
+                        context.Report("profile_sequential_segment_us", mean, "us", new Dictionary<string, object> { ["segment"] = segment, ["count"] = count });
+                }
             }
             if (Run("fanout"))
             {
@@ -172,23 +184,27 @@ public sealed class SqliteProviderSuite : IBenchmarkSuite
         private readonly SqliteOrchestrationService _service;
         private readonly TaskHubWorker _worker;
 
-        private Hub(SqliteOrchestrationService service, TaskHubWorker worker)
+        private Hub(SqliteOrchestrationService service, TaskHubWorker worker, ProfilingOrchestrationService? profiler)
         {
             _service = service;
             _worker = worker;
+            Profiler = profiler;
             Client = new TaskHubClient(service, new JsonDataConverter(new Newtonsoft.Json.JsonSerializerSettings()));
         }
 
         public TaskHubClient Client { get; }
 
-        public static async Task<Hub> StartAsync(SqliteOrchestrationServiceSettings settings)
+        public ProfilingOrchestrationService? Profiler { get; }
+
+        public static async Task<Hub> StartAsync(SqliteOrchestrationServiceSettings settings, bool profile = false)
         {
             var service = new SqliteOrchestrationService(settings);
             await service.CreateIfNotExistsAsync();
-            var worker = new TaskHubWorker(service) { ErrorPropagationMode = ErrorPropagationMode.UseFailureDetails };
+            var profiler = profile ? new ProfilingOrchestrationService(service) : null;
+            var worker = new TaskHubWorker((IOrchestrationService?)profiler ?? service) { ErrorPropagationMode = ErrorPropagationMode.UseFailureDetails };
             Register(worker);
             await worker.StartAsync();
-            return new Hub(service, worker);
+            return new Hub(service, worker, profiler);
         }
 
         public async Task RunAsync(string name, object input)

@@ -1,0 +1,114 @@
+using System.Collections.Concurrent;
+using System.Diagnostics;
+using DurableTask.Core;
+
+namespace Benchmarks.Suites;
+
+/// <summary>
+/// A stopwatch breakdown of one orchestration's critical path (<c>durable-sqlite --profile true</c>): wraps a provider,
+/// forwards every call, and splits each step of a sequential orchestration into the time spent in DTFx (turn, activity
+/// dispatch), in the provider's calls, and in the wake-ups between them. Only meaningful with one instance running.
+/// </summary>
+internal sealed class ProfilingOrchestrationService(IOrchestrationService inner) : IOrchestrationService
+{
+    private readonly ConcurrentDictionary<string, (long Count, long Ticks)> _segments = new();
+    private long _orchestrationCommitted; // timestamps (Stopwatch ticks) of the last event of each kind
+    private long _activityCommitted;
+
+    private void Add(string segment, long fromTicks)
+    {
+        var elapsed = Stopwatch.GetTimestamp() - fromTicks;
+        if (fromTicks == 0 || elapsed < 0) return;
+        _segments.AddOrUpdate(segment, (1, elapsed), (_, v) => (v.Count + 1, v.Ticks + elapsed));
+    }
+
+    /// <summary>Forgets what was measured so far (after a warm-up).</summary>
+    public void Reset() => _segments.Clear();
+
+    /// <summary>Segment name, count, mean microseconds.</summary>
+    public IEnumerable<(string Segment, long Count, double MeanMicroseconds)> Report() =>
+        _segments.OrderBy(kv => kv.Key, StringComparer.Ordinal)
+            .Select(kv => (kv.Key, kv.Value.Count, kv.Value.Ticks * 1e6 / Stopwatch.Frequency / kv.Value.Count));
+
+    public async Task<TaskOrchestrationWorkItem> LockNextTaskOrchestrationWorkItemAsync(TimeSpan receiveTimeout, CancellationToken cancellationToken)
+    {
+        var item = await inner.LockNextTaskOrchestrationWorkItemAsync(receiveTimeout, cancellationToken);
+        if (item == null) return item!;
+        Add("3 wake: activity commit -> orchestration locked (no session)", Interlocked.Exchange(ref _activityCommitted, 0));
+        item.Session = item.Session == null ? null : new Session(this, item.Session);
+        Volatile.Write(ref _turnStart, Stopwatch.GetTimestamp());
+        return item;
+    }
+
+    private long _turnStart;
+    private long _activityStart;
+
+    public async Task CompleteTaskOrchestrationWorkItemAsync(TaskOrchestrationWorkItem workItem, OrchestrationRuntimeState newOrchestrationRuntimeState,
+        IList<TaskMessage> outboundMessages, IList<TaskMessage> orchestratorMessages, IList<TaskMessage> timerMessages, TaskMessage continuedAsNewMessage,
+        OrchestrationState orchestrationState)
+    {
+        Add("4 DTFx turn (replay or resume + orchestrator code)", Interlocked.Exchange(ref _turnStart, 0));
+        var start = Stopwatch.GetTimestamp();
+        await inner.CompleteTaskOrchestrationWorkItemAsync(workItem, newOrchestrationRuntimeState, outboundMessages, orchestratorMessages, timerMessages,
+            continuedAsNewMessage, orchestrationState);
+        Add("5 provider: commit turn", start);
+        Volatile.Write(ref _orchestrationCommitted, Stopwatch.GetTimestamp());
+    }
+
+    public async Task<TaskActivityWorkItem> LockNextTaskActivityWorkItem(TimeSpan receiveTimeout, CancellationToken cancellationToken)
+    {
+        var item = await inner.LockNextTaskActivityWorkItem(receiveTimeout, cancellationToken);
+        if (item == null) return item!;
+        Add("0 wake: turn commit -> activity handed to DTFx", Interlocked.Exchange(ref _orchestrationCommitted, 0));
+        Volatile.Write(ref _activityStart, Stopwatch.GetTimestamp());
+        return item;
+    }
+
+    public async Task CompleteTaskActivityWorkItemAsync(TaskActivityWorkItem workItem, TaskMessage responseMessage)
+    {
+        Add("1 DTFx activity dispatch + activity code", Interlocked.Exchange(ref _activityStart, 0));
+        var start = Stopwatch.GetTimestamp();
+        await inner.CompleteTaskActivityWorkItemAsync(workItem, responseMessage);
+        Add("2 provider: commit activity result", start);
+        Volatile.Write(ref _activityCommitted, Stopwatch.GetTimestamp());
+    }
+
+    private sealed class Session(ProfilingOrchestrationService owner, IOrchestrationSession inner) : IOrchestrationSession
+    {
+        public async Task<IList<TaskMessage>?> FetchNewOrchestrationMessagesAsync(TaskOrchestrationWorkItem workItem)
+        {
+            var messages = await inner.FetchNewOrchestrationMessagesAsync(workItem);
+            if (messages != null)
+            {
+                owner.Add("3 wake: activity commit -> session has the result", Interlocked.Exchange(ref owner._activityCommitted, 0));
+                Volatile.Write(ref owner._turnStart, Stopwatch.GetTimestamp());
+            }
+            return messages;
+        }
+
+        public Task EndSessionAsync() => inner.EndSessionAsync();
+    }
+
+    // Everything else is forwarded unchanged.
+    public int TaskOrchestrationDispatcherCount => inner.TaskOrchestrationDispatcherCount;
+    public int MaxConcurrentTaskOrchestrationWorkItems => inner.MaxConcurrentTaskOrchestrationWorkItems;
+    public BehaviorOnContinueAsNew EventBehaviourForContinueAsNew => inner.EventBehaviourForContinueAsNew;
+    public int TaskActivityDispatcherCount => inner.TaskActivityDispatcherCount;
+    public int MaxConcurrentTaskActivityWorkItems => inner.MaxConcurrentTaskActivityWorkItems;
+    public Task StartAsync() => inner.StartAsync();
+    public Task StopAsync() => inner.StopAsync();
+    public Task StopAsync(bool isForced) => inner.StopAsync(isForced);
+    public Task CreateAsync() => inner.CreateAsync();
+    public Task CreateAsync(bool recreateInstanceStore) => inner.CreateAsync(recreateInstanceStore);
+    public Task CreateIfNotExistsAsync() => inner.CreateIfNotExistsAsync();
+    public Task DeleteAsync() => inner.DeleteAsync();
+    public Task DeleteAsync(bool deleteInstanceStore) => inner.DeleteAsync(deleteInstanceStore);
+    public bool IsMaxMessageCountExceeded(int currentMessageCount, OrchestrationRuntimeState runtimeState) => inner.IsMaxMessageCountExceeded(currentMessageCount, runtimeState);
+    public int GetDelayInSecondsAfterOnProcessException(Exception exception) => inner.GetDelayInSecondsAfterOnProcessException(exception);
+    public int GetDelayInSecondsAfterOnFetchException(Exception exception) => inner.GetDelayInSecondsAfterOnFetchException(exception);
+    public Task RenewTaskOrchestrationWorkItemLockAsync(TaskOrchestrationWorkItem workItem) => inner.RenewTaskOrchestrationWorkItemLockAsync(workItem);
+    public Task AbandonTaskOrchestrationWorkItemAsync(TaskOrchestrationWorkItem workItem) => inner.AbandonTaskOrchestrationWorkItemAsync(workItem);
+    public Task ReleaseTaskOrchestrationWorkItemAsync(TaskOrchestrationWorkItem workItem) => inner.ReleaseTaskOrchestrationWorkItemAsync(workItem);
+    public Task<TaskActivityWorkItem> RenewTaskActivityWorkItemLockAsync(TaskActivityWorkItem workItem) => inner.RenewTaskActivityWorkItemLockAsync(workItem);
+    public Task AbandonTaskActivityWorkItemAsync(TaskActivityWorkItem workItem) => inner.AbandonTaskActivityWorkItemAsync(workItem);
+}
