@@ -9,10 +9,18 @@ internal sealed class AsyncSignal
     private readonly Lock _lock = new();
     private TaskCompletionSource? _waiter;
     private bool _set;
+    private long _version;
+
+    /// <summary>
+    /// Counts pulses. A reader that saw nothing to do at version v need not look again while the version is still v:
+    /// nothing was announced since (read the version before looking, so that a pulse during the look is not missed).
+    /// </summary>
+    public long Version => Volatile.Read(ref _version);
 
     /// <summary>Wakes one current waiter, or the next one to arrive.</summary>
     public void Pulse()
     {
+        Interlocked.Increment(ref _version);
         TaskCompletionSource? toWake;
         lock (_lock)
         {

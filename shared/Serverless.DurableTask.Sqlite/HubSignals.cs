@@ -9,7 +9,8 @@ namespace Serverless.DurableTask.Sqlite;
 /// </summary>
 internal sealed class HubSignals
 {
-    private readonly ConcurrentDictionary<string, AsyncSignal> _sessions = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<string, SessionInbox> _sessions = new(StringComparer.Ordinal);
+    private long _externalVersion;
     private readonly ConcurrentDictionary<string, TaskCompletionSource> _stateChanges = new(StringComparer.Ordinal);
 
     /// <summary>Pulsed when an orchestration may have become ready.</summary>
@@ -18,23 +19,36 @@ internal sealed class HubSignals
     /// <summary>Pulsed when an activity task may be waiting.</summary>
     public AsyncSignal Activities { get; } = new();
 
-    /// <summary>Registers the extended session of a locked instance; its messages then wake the session, not a dispatcher.</summary>
-    public AsyncSignal RegisterSession(string instanceId)
+    /// <summary>Counts the commits of other processes seen so far: a session re-reads the file when it changed.</summary>
+    public long ExternalVersion => Volatile.Read(ref _externalVersion);
+
+    /// <summary>Registers the extended session of a locked instance; its messages then go to the session, not a dispatcher.</summary>
+    public SessionInbox RegisterSession(string instanceId)
     {
-        var signal = new AsyncSignal();
-        _sessions[instanceId] = signal;
-        return signal;
+        var inbox = new SessionInbox();
+        _sessions[instanceId] = inbox;
+        return inbox;
     }
 
     /// <summary>Removes a session registration (only the given one: a newer session of the same instance stays).</summary>
-    public void UnregisterSession(string instanceId, AsyncSignal signal) =>
-        _sessions.TryRemove(new KeyValuePair<string, AsyncSignal>(instanceId, signal));
+    public void UnregisterSession(string instanceId, SessionInbox inbox) =>
+        _sessions.TryRemove(new KeyValuePair<string, SessionInbox>(instanceId, inbox));
 
-    /// <summary>A message for <paramref name="instanceId"/> was committed.</summary>
-    public void MessageArrived(string instanceId)
+    /// <summary>
+    /// Something for <paramref name="instanceId"/> was committed: a stored message (handed to its session, if it has one
+    /// in this process) or a change without one (a new instance, a termination): then a dispatcher is woken.
+    /// </summary>
+    public void MessageArrived(string instanceId, PendingMessage? message = null)
     {
-        if (_sessions.TryGetValue(instanceId, out var session)) session.Pulse();
-        else Orchestrations.Pulse();
+        if (_sessions.TryGetValue(instanceId, out var session))
+        {
+            if (message is { } m) session.Queue.Enqueue(m);
+            session.Signal.Pulse();
+        }
+        else
+        {
+            Orchestrations.Pulse();
+        }
     }
 
     /// <summary>A task that waits until the next state change of the instance that this process commits.</summary>
@@ -50,9 +64,10 @@ internal sealed class HubSignals
     /// <summary>Another process (or another store of this process) committed: everyone re-reads.</summary>
     public void ExternalChange()
     {
+        Interlocked.Increment(ref _externalVersion);
         Orchestrations.Pulse();
         Activities.Pulse();
-        foreach (var s in _sessions.Values) s.Pulse();
+        foreach (var s in _sessions.Values) s.Signal.Pulse();
         foreach (var id in _stateChanges.Keys) InstanceChanged(id);
     }
 }

@@ -78,18 +78,28 @@ public sealed partial class SqliteOrchestrationService
     {
         var signals = Signals;
         var deadline = new Deadline(receiveTimeout);
+        var signal = signals.Activities;
         while (!cancellationToken.IsCancellationRequested)
         {
             if (_fetchedActivities.TryDequeue(out var ready)) return ready; // its slot was reserved when it was fetched
-            var locked = await TryLockTasksAsync().ConfigureAwait(false);
-            if (locked != null) return locked;
+            // Look in the file only if tasks were announced since the last empty look (see the orchestration side).
+            var version = signal.Version;
+            var empty = _activitiesEmpty;
+            if (version != empty.Version || Environment.TickCount64 - empty.Tick >= (long)MaxIdleWait.TotalMilliseconds)
+            {
+                var locked = await TryLockTasksAsync().ConfigureAwait(false);
+                if (locked != null) return locked;
+                _activitiesEmpty = empty = new EmptyLook(version, Environment.TickCount64, long.MaxValue);
+            }
             var wait = deadline.Remaining;
             if (wait <= TimeSpan.Zero) return null;
             if (wait > MaxIdleWait) wait = MaxIdleWait;
-            await signals.Activities.WaitAsync(wait, cancellationToken).ConfigureAwait(false);
+            await signal.WaitAsync(wait, cancellationToken).ConfigureAwait(false);
         }
         return null;
     }
+
+    private EmptyLook _activitiesEmpty = new(-1, 0, long.MaxValue);
 
     private async Task<SqliteActivityWorkItem?> TryLockTasksAsync()
     {
@@ -132,6 +142,14 @@ public sealed partial class SqliteOrchestrationService
             FreeActivitySlots(slots);
             throw;
         }
+        // A task of ours whose lock had expired (a stall longer than the lock timeout) keeps running once, under the new lock.
+        var fresh = new List<SqliteActivityWorkItem>(items.Count);
+        foreach (var i in items)
+        {
+            if (_heldTasks.TryGetValue(i.RowId, out var mine)) mine.LockToken = i.LockToken;
+            else fresh.Add(i);
+        }
+        items = fresh;
         FreeActivitySlots(slots - items.Count);
         if (items.Count == 0) return null;
         foreach (var item in items) _heldTasks[item.RowId] = item;
@@ -161,14 +179,14 @@ public sealed partial class SqliteOrchestrationService
         var now = NowTicks;
         var m = Prepare(responseMessage, now);
         var signals = Signals;
+        var delivered = new List<Delivery>(1);
         try
         {
             await Store.WriteAsync(c =>
-                c.Execute("DELETE FROM tasks WHERE id = @p0", item.RowId) > 0 && InsertMessage(c, m),
-                delivered =>
-                {
-                    if (delivered) signals.MessageArrived(m.InstanceId);
-                }).ConfigureAwait(false);
+            {
+                delivered.Clear();
+                return c.Execute("DELETE FROM tasks WHERE id = @p0", item.RowId) > 0 && InsertMessage(c, m, delivered);
+            }, _ => Announce(signals, delivered)).ConfigureAwait(false);
         }
         finally
         {

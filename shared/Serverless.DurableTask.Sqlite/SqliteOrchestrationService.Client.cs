@@ -30,11 +30,11 @@ public sealed partial class SqliteOrchestrationService
         var now = NowTicks;
         var m = Prepare(creationMessage, now);
         var signals = Signals;
-        var touched = new List<string>();
+        var delivered = new List<Delivery>();
         await Store.WriteAsync(c =>
         {
-            touched.Clear();
-            return StartInstance(c, m, started, now, dedupeStatuses, touched, fromClient: true);
+            delivered.Clear();
+            return StartInstance(c, m, started, now, dedupeStatuses, delivered, fromClient: true);
         }, _ =>
         {
             signals.MessageArrived(m.InstanceId);
@@ -58,20 +58,13 @@ public sealed partial class SqliteOrchestrationService
         var now = NowTicks;
         var prepared = messages.Select(m => Prepare(m, now)).ToList();
         var signals = Signals;
-        var touched = new List<string>();
+        var delivered = new List<Delivery>();
         await Store.WriteAsync(c =>
         {
-            touched.Clear();
-            foreach (var m in prepared) Route(c, m, now, touched);
+            delivered.Clear();
+            foreach (var m in prepared) Route(c, m, now, delivered);
             return 0;
-        }, _ =>
-        {
-            foreach (var id in touched)
-            {
-                signals.MessageArrived(id);
-                signals.InstanceChanged(id);
-            }
-        }).ConfigureAwait(false);
+        }, _ => Announce(signals, delivered)).ConfigureAwait(false);
     }
 
     /// <summary>

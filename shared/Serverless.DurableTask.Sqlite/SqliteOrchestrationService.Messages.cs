@@ -7,10 +7,10 @@ using Connection = Serverless.DurableTask.Sqlite.SqliteStore.Connection;
 namespace Serverless.DurableTask.Sqlite;
 
 // Messages between instances: how a message is stored, how an instance is created or replaced, and how instance rows
-// become DTFx's OrchestrationState. Everything taking a Connection runs on the writer thread inside a transaction.
+// become DTFx's OrchestrationState. Everything taking a Connection runs with the writer connection inside a transaction.
 public sealed partial class SqliteOrchestrationService
 {
-    /// <summary>A message serialized off the writer thread, with the time it becomes visible.</summary>
+    /// <summary>A message serialized before the write, with the time it becomes visible.</summary>
     private sealed record OutMessage(string InstanceId, TaskMessage Message, string Json, long VisibleAt);
 
     private OutMessage Prepare(TaskMessage message, long now)
@@ -25,36 +25,48 @@ public sealed partial class SqliteOrchestrationService
         return new OutMessage(message.OrchestrationInstance.InstanceId, message, DtfxJson.SerializeMessage(message), visible);
     }
 
+    /// <summary>What a commit delivered to an instance: a stored message, or (null) a change without one.</summary>
+    private readonly record struct Delivery(string InstanceId, PendingMessage? Message);
+
     /// <summary>
     /// Stores a message for an existing instance and moves the instance's ready time forward; a message for an
-    /// instance that does not exist (never created, or purged) is dropped, as DTFx's other providers drop it.
+    /// instance that does not exist (never created, or purged) is dropped (null), as DTFx's other providers drop it.
     /// </summary>
-    private bool InsertMessage(Connection c, string instanceId, int eventType, string json, long visibleAt)
+    private long? InsertMessage(Connection c, string instanceId, int eventType, string json, long visibleAt)
     {
         if (c.Execute("UPDATE instances SET ready_at = min(ifnull(ready_at, @p2), @p2) WHERE hub = @p0 AND instance_id = @p1", _hub, instanceId, visibleAt) == 0)
-            return false;
-        c.Execute("INSERT INTO messages(hub, instance_id, visible_at, event_type, data) VALUES (@p0, @p1, @p2, @p3, @p4)",
-            _hub, instanceId, visibleAt, eventType, json);
-        return true;
+            return null;
+        return (long)c.Scalar("INSERT INTO messages(hub, instance_id, visible_at, event_type, data) VALUES (@p0, @p1, @p2, @p3, @p4) RETURNING id",
+            _hub, instanceId, visibleAt, eventType, json)!;
     }
 
-    private bool InsertMessage(Connection c, OutMessage m) => InsertMessage(c, m.InstanceId, (int)m.Message.Event.EventType, m.Json, m.VisibleAt);
+    /// <summary>Stores <paramref name="m"/> and records its delivery; false if its instance does not exist.</summary>
+    private bool InsertMessage(Connection c, OutMessage m, List<Delivery> delivered)
+    {
+        if (InsertMessage(c, m.InstanceId, (int)m.Message.Event.EventType, m.Json, m.VisibleAt) is not { } id) return false;
+        delivered.Add(new Delivery(m.InstanceId, new PendingMessage(id, m.Message, m.VisibleAt)));
+        return true;
+    }
 
     /// <summary>
     /// Delivers a message from an orchestration or a client. A start message creates the instance (see
     /// <see cref="StartInstance"/>); a termination of an instance whose scheduled start is still ahead ends it at once;
-    /// anything else is queued for the instance. Returns whether an instance received or changed something.
+    /// anything else is queued for the instance.
     /// </summary>
-    private bool Route(Connection c, OutMessage m, long now, List<string> touched)
+    private void Route(Connection c, OutMessage m, long now, List<Delivery> delivered)
     {
-        var delivered = m.Message.Event switch
+        switch (m.Message.Event)
         {
-            ExecutionStartedEvent started => StartInstance(c, m, started, now, dedupeStatuses: null, touched),
-            ExecutionTerminatedEvent terminated when TerminateBeforeStart(c, m.InstanceId, terminated, now) => true,
-            _ => InsertMessage(c, m),
-        };
-        if (delivered) touched.Add(m.InstanceId);
-        return delivered;
+            case ExecutionStartedEvent started:
+                if (StartInstance(c, m, started, now, dedupeStatuses: null, delivered)) delivered.Add(new Delivery(m.InstanceId, null));
+                break;
+            case ExecutionTerminatedEvent terminated when TerminateBeforeStart(c, m.InstanceId, terminated, now):
+                delivered.Add(new Delivery(m.InstanceId, null));
+                break;
+            default:
+                InsertMessage(c, m, delivered);
+                break;
+        }
     }
 
     /// <summary>
@@ -64,7 +76,8 @@ public sealed partial class SqliteOrchestrationService
     /// instance is replaced (its history, messages and tasks deleted). A sub-orchestration start that meets a live
     /// instance fails the parent's sub-orchestration task instead of hanging it.
     /// </summary>
-    private bool StartInstance(Connection c, OutMessage m, ExecutionStartedEvent started, long now, OrchestrationStatus[]? dedupeStatuses, List<string> touched, bool fromClient = false)
+    private bool StartInstance(Connection c, OutMessage m, ExecutionStartedEvent started, long now, OrchestrationStatus[]? dedupeStatuses, List<Delivery> delivered,
+        bool fromClient = false)
     {
         var id = m.InstanceId;
         if (c.Scalar("SELECT status FROM instances WHERE hub = @p0 AND instance_id = @p1", _hub, id) is long existing)
@@ -79,8 +92,7 @@ public sealed partial class SqliteOrchestrationService
                     var failed = new SubOrchestrationInstanceFailedEvent(-1, parent.TaskScheduleId, message, null,
                         new FailureDetails(typeof(OrchestrationAlreadyExistsException).FullName!, message, null, null, isNonRetriable: true));
                     var reply = new TaskMessage { OrchestrationInstance = parent.OrchestrationInstance, Event = failed };
-                    if (InsertMessage(c, parent.OrchestrationInstance.InstanceId, (int)failed.EventType, DtfxJson.SerializeMessage(reply), now))
-                        touched.Add(parent.OrchestrationInstance.InstanceId);
+                    InsertMessage(c, new OutMessage(parent.OrchestrationInstance.InstanceId, reply, DtfxJson.SerializeMessage(reply), now), delivered);
                     return false;
                 }
                 if (dedupeStatuses == null && !fromClient) return false; // an orchestration's start without a parent: dropped, never a failed turn

@@ -51,22 +51,37 @@ public sealed partial class SqliteOrchestrationService
         // graceful stop (which waits for every work item, sessions included) does not wait for their idle timeout.
         using var stopRegistration = cancellationToken.Register(static s => ((SqliteOrchestrationService)s!).EndSessions(), this);
         var deadline = new Deadline(receiveTimeout);
+        var signal = signals.Orchestrations;
         while (!cancellationToken.IsCancellationRequested)
         {
-            var (item, nextDue) = await TryLockOrchestrationAsync().ConfigureAwait(false);
-            if (item != null) return item;
+            // Look in the file only if something was announced since the last empty look, a timer fell due, or the
+            // look is old (a missed announcement costs at most MaxIdleWait).
+            var version = signal.Version;
+            var empty = _orchestrationsEmpty;
+            if (version != empty.Version || NowTicks >= empty.NextDue || Environment.TickCount64 - empty.Tick >= (long)MaxIdleWait.TotalMilliseconds)
+            {
+                var (item, nextDue, raced) = await TryLockOrchestrationAsync().ConfigureAwait(false);
+                if (item != null) return item;
+                if (raced) continue;
+                _orchestrationsEmpty = empty = new EmptyLook(version, Environment.TickCount64, nextDue ?? long.MaxValue);
+            }
             var wait = deadline.Remaining;
             if (wait <= TimeSpan.Zero) return null;
             if (wait > MaxIdleWait) wait = MaxIdleWait;
-            if (nextDue is { } due)
+            if (empty.NextDue != long.MaxValue)
             {
-                var untilDue = TimeSpan.FromTicks(due - NowTicks);
+                var untilDue = TimeSpan.FromTicks(empty.NextDue - NowTicks);
                 if (untilDue < wait) wait = untilDue < TimeSpan.Zero ? TimeSpan.Zero : untilDue;
             }
-            if (wait > TimeSpan.Zero) await signals.Orchestrations.WaitAsync(wait, cancellationToken).ConfigureAwait(false);
+            if (wait > TimeSpan.Zero) await signal.WaitAsync(wait, cancellationToken).ConfigureAwait(false);
         }
         return null;
     }
+
+    /// <summary>The last look that found nothing: the signal version before it, when, and the next due time it saw.</summary>
+    private readonly record struct EmptyLook(long Version, long Tick, long NextDue);
+
+    private EmptyLook _orchestrationsEmpty = new(-1, 0, 0);
 
     private void EndSessions()
     {
@@ -80,7 +95,7 @@ public sealed partial class SqliteOrchestrationService
     }
 
     /// <summary>One attempt: a read that finds the earliest ready instance, then (only if one is due) the locking write.</summary>
-    private async Task<(SqliteOrchestrationWorkItem? Item, long? NextDue)> TryLockOrchestrationAsync()
+    private async Task<(SqliteOrchestrationWorkItem? Item, long? NextDue, bool Raced)> TryLockOrchestrationAsync()
     {
         var store = Store;
         while (true)
@@ -89,7 +104,7 @@ public sealed partial class SqliteOrchestrationService
             var nextDue = store.Read(c => c.Scalar(FirstReadySql, _hub, now, StatusPending) != null
                 ? (long?)null
                 : c.Scalar(NextReadySql, _hub, now, StatusPending) as long? ?? long.MaxValue);
-            if (nextDue is { } due) return (null, due == long.MaxValue ? null : due);
+            if (nextDue is { } due) return (null, due == long.MaxValue ? null : due, false);
             var token = NextToken();
             var until = now + _settings.WorkItemLockTimeout.Ticks;
             var locked = await store.WriteAsync(c =>
@@ -97,7 +112,12 @@ public sealed partial class SqliteOrchestrationService
                 using var r = c.Query(LockInstanceSql, _hub, now, StatusPending, _owner, token, until);
                 return r.Read() ? (r.GetString(0), r.GetInt64(1), r.IsDBNull(2) ? null : r.GetString(2)) : ((string, long, string?)?)null;
             }).ConfigureAwait(false);
-            if (locked is not var (instanceId, status, rowExecutionId)) return (null, null); // another dispatcher or process was faster
+            if (locked is not var (instanceId, status, rowExecutionId)) return (null, null, true); // another process was faster
+            if (_lockedInstances.TryGetValue(instanceId, out var mine) && mine.LockHeld)
+            {
+                mine.LockToken = token; // our own lock had expired: the work item in progress keeps the instance
+                continue;
+            }
 
             var (messageIds, messages, history) = store.Read(c => LoadInstance(c, instanceId));
             if (IsTerminal(status) || messages.Count == 0)
@@ -128,11 +148,12 @@ public sealed partial class SqliteOrchestrationService
             if (_settings.ExtendedSessionsEnabled)
             {
                 var session = new SqliteOrchestrationSession(this, item, Signals.RegisterSession(instanceId));
+                foreach (var id in messageIds) item.SessionDelivered.Add(id);
                 item.SqliteSession = session;
                 item.Session = session;
             }
             _lockedInstances[instanceId] = item;
-            return (item, null);
+            return (item, null, false);
         }
     }
 
@@ -144,19 +165,6 @@ public sealed partial class SqliteOrchestrationService
         using var r = c.Query("SELECT data FROM history WHERE hub = @p0 AND instance_id = @p1 ORDER BY seq", _hub, instanceId);
         while (r.Read()) history.Add(DtfxJson.DeserializeEvent(r.GetString(0)));
         return (ids, messages, history);
-    }
-
-    private (List<long> Ids, List<TaskMessage> Messages) ReadVisibleMessages(Connection c, string instanceId, long now)
-    {
-        var ids = new List<long>();
-        var messages = new List<TaskMessage>();
-        using var r = c.Query("SELECT id, data FROM messages WHERE hub = @p0 AND instance_id = @p1 AND visible_at <= @p2 ORDER BY id", _hub, instanceId, now);
-        while (r.Read())
-        {
-            ids.Add(r.GetInt64(0));
-            messages.Add(DtfxJson.DeserializeMessage(r.GetString(1)));
-        }
-        return (ids, messages);
     }
 
     private static void DeleteMessages(Connection c, List<long> ids)
@@ -210,7 +218,8 @@ public sealed partial class SqliteOrchestrationService
         var now = NowTicks;
         var valid = orchestrationState != null && state is { IsValid: true };
 
-        // Everything that can be prepared off the single writer thread is prepared here: serialization dominates.
+        // Everything that can be prepared outside the transaction is prepared here (serialization dominates): writes of
+        // other threads wait while this one holds the writer.
         string? executionId = null;
         var replaceHistory = false;
         var firstNewEvent = 0;
@@ -239,14 +248,14 @@ public sealed partial class SqliteOrchestrationService
         var inputChanged = valid && executionId != item.RowExecutionId; // a new execution (ContinueAsNew) brings a new input
         var failure = valid && orchestrationState!.FailureDetails is { } f ? DtfxJson.Serialize(f) : null;
 
-        var touched = new List<string>();
+        var delivered = new List<Delivery>();
         var fetchedAhead = new List<SqliteActivityWorkItem>();
         var wroteTasks = false;
         try
         {
             await Store.WriteAsync(c =>
             {
-                touched.Clear();
+                delivered.Clear();
                 fetchedAhead.Clear();
                 if (c.Scalar("SELECT lock_token FROM instances WHERE hub = @p0 AND instance_id = @p1", _hub, instanceId) as long? != item.LockToken)
                     throw new SessionAbortedException($"The lock on orchestration instance '{instanceId}' was lost before its turn was committed; the turn is discarded and will run again.");
@@ -264,7 +273,7 @@ public sealed partial class SqliteOrchestrationService
                     wroteTasks = true;
                     InsertTasks(c, instanceId, tasks, outboundMessages, now, fetchedAhead);
                 }
-                foreach (var m in messages!) Route(c, m, now, touched);
+                foreach (var m in messages!) Route(c, m, now, delivered);
                 var s = orchestrationState!;
                 // Only what a turn changes: columns in an index (created_at) and the payloads table are written only
                 // when their values change, because SQLite rewrites an index entry for every column it is told to set.
@@ -287,7 +296,16 @@ public sealed partial class SqliteOrchestrationService
                 }
                 if (terminal) c.Execute("UPDATE payloads SET output = @p2 WHERE hub = @p0 AND instance_id = @p1", _hub, instanceId, s.Output);
                 return 0;
-            }, _ => AfterTurnCommitted(instanceId, touched, fetchedAhead, wroteTasks, released: !keepLock)).ConfigureAwait(false);
+            }, _ =>
+            {
+                if (!keepLock)
+                {
+                    // Before any wake-up: our dispatcher may lock the instance again at once, and must not find it held.
+                    item.LockHeld = false;
+                    Unregister(item);
+                }
+                AfterTurnCommitted(instanceId, delivered, fetchedAhead, wroteTasks, released: !keepLock);
+            }).ConfigureAwait(false);
         }
         catch (Exception ex)
         {
@@ -302,19 +320,11 @@ public sealed partial class SqliteOrchestrationService
             item.PersistedExecutionId = executionId;
             item.RowExecutionId = executionId;
         }
-        if (keepLock)
-        {
-            item.LockedUntilUtc = new DateTime(until, DateTimeKind.Utc);
-        }
-        else
-        {
-            item.LockHeld = false;
-            Unregister(item);
-        }
+        if (keepLock) item.LockedUntilUtc = new DateTime(until, DateTimeKind.Utc);
     }
 
-    /// <summary>Wake-ups after a committed turn, run on the writer thread (no thread hop before the wake).</summary>
-    private void AfterTurnCommitted(string instanceId, List<string> touched, List<SqliteActivityWorkItem> fetchedAhead, bool wroteTasks, bool released)
+    /// <summary>Wake-ups after a committed turn, run by the committing thread right after the commit.</summary>
+    private void AfterTurnCommitted(string instanceId, List<Delivery> delivered, List<SqliteActivityWorkItem> fetchedAhead, bool wroteTasks, bool released)
     {
         var signals = _signals!;
         if (released) signals.Orchestrations.Pulse(); // messages that arrived during the turn now need a dispatcher
@@ -324,18 +334,24 @@ public sealed partial class SqliteOrchestrationService
             _fetchedActivities.Enqueue(a);
         }
         if (wroteTasks) signals.Activities.Pulse();
-        foreach (var id in touched)
-        {
-            if (id != instanceId) signals.MessageArrived(id);
-            signals.InstanceChanged(id);
-        }
+        Announce(signals, delivered); // our own session too: it holds the new timers until they fall due
         signals.InstanceChanged(instanceId);
+    }
+
+    /// <summary>After a commit: hands the stored messages to their sessions (or wakes a dispatcher) and wakes waiting clients.</summary>
+    private static void Announce(HubSignals signals, List<Delivery> delivered)
+    {
+        foreach (var d in delivered)
+        {
+            signals.MessageArrived(d.InstanceId, d.Message);
+            signals.InstanceChanged(d.InstanceId);
+        }
     }
 
     private void Unregister(SqliteOrchestrationWorkItem item)
     {
         _lockedInstances.TryRemove(new KeyValuePair<string, SqliteOrchestrationWorkItem>(item.InstanceId, item));
-        if (item.SqliteSession is { } session) _signals?.UnregisterSession(item.InstanceId, session.Signal);
+        if (item.SqliteSession is { } session) _signals?.UnregisterSession(item.InstanceId, session.Inbox);
     }
 
     /// <summary>
@@ -360,43 +376,90 @@ public sealed partial class SqliteOrchestrationService
     private async Task<IList<TaskMessage>?> WaitForSessionMessagesAsync(SqliteOrchestrationWorkItem item, SqliteOrchestrationSession session, Deadline deadline,
         CancellationToken ending)
     {
+        var inbox = session.Inbox;
+        var signals = Signals;
         while (item.LockHeld && !ending.IsCancellationRequested)
         {
-            var now = NowTicks;
-            var (owned, ids, messages, nextDue) = Store.Read<(bool, List<long>?, List<TaskMessage>?, long?)>(c =>
+            var version = inbox.Signal.Version; // before looking, so that a hand-over during the look is not slept through
+            Drain(inbox, item);
+            // The file is read when the session starts, when another process committed, and after a long wait.
+            var external = signals.ExternalVersion;
+            if (external != item.SessionExternalVersion || Environment.TickCount64 - item.SessionReadTick >= (long)MaxIdleWait.TotalMilliseconds)
             {
-                if (c.Scalar("SELECT lock_token FROM instances WHERE hub = @p0 AND instance_id = @p1", _hub, item.InstanceId) as long? != item.LockToken)
-                    return (false, null, null, null);
-                var (i, m) = ReadVisibleMessages(c, item.InstanceId, now);
-                var due = m.Count == 0 ? c.Scalar("SELECT min(visible_at) FROM messages WHERE hub = @p0 AND instance_id = @p1", _hub, item.InstanceId) as long? : null;
-                return (true, i, m, due);
-            });
-            if (!owned)
-            {
-                item.LockHeld = false; // lost: another worker took the instance after our lock expired
-                return null;
+                var known = item.SessionPending;
+                item.SessionPending = Store.Read(c => ReadPendingMessages(c, item.InstanceId, known, item.SessionDelivered));
+                item.SessionExternalVersion = external;
+                item.SessionReadTick = Environment.TickCount64;
+                Drain(inbox, item); // handed over while the file was read
             }
-            if (messages!.Count > 0)
+            var now = NowTicks;
+            var due = item.SessionPending.Values.Where(p => p.VisibleAt <= now).ToList();
+            if (due.Count > 0)
             {
-                item.MessageIds = ids!;
-                return messages;
+                foreach (var p in due)
+                {
+                    item.SessionPending.Remove(p.Id);
+                    item.SessionDelivered.Add(p.Id);
+                }
+                item.MessageIds = due.Select(p => p.Id).ToList();
+                return due.Select(p => p.Message).ToList();
             }
             var wait = deadline.Remaining;
             if (wait <= TimeSpan.Zero) return null; // idle timeout
             if (wait > MaxIdleWait) wait = MaxIdleWait;
-            if (nextDue is { } due)
+            if (item.SessionPending.Count > 0)
             {
-                var untilDue = TimeSpan.FromTicks(due - NowTicks);
+                var untilDue = TimeSpan.FromTicks(item.SessionPending.Values.Min(p => p.VisibleAt) - now);
                 if (untilDue < wait) wait = untilDue < TimeSpan.Zero ? TimeSpan.Zero : untilDue;
             }
-            if (wait > TimeSpan.Zero) await session.Signal.WaitAsync(wait, ending).ConfigureAwait(false);
+            if (wait > TimeSpan.Zero && inbox.Signal.Version == version) await inbox.Signal.WaitAsync(wait, ending).ConfigureAwait(false);
         }
-        return null;
+        return null; // lock lost (the renewal found another owner) or the worker is stopping
+    }
+
+    /// <summary>Moves handed-over messages into the session's pending set, skipping those it already delivered.</summary>
+    private static void Drain(SessionInbox inbox, SqliteOrchestrationWorkItem item)
+    {
+        while (inbox.Queue.TryDequeue(out var m))
+        {
+            if (!item.SessionDelivered.Contains(m.Id)) item.SessionPending[m.Id] = m;
+        }
+    }
+
+    /// <summary>
+    /// The instance's stored messages not yet delivered, by row id. Messages already known (handed over) are reused
+    /// instead of deserialized again.
+    /// </summary>
+    private SortedDictionary<long, PendingMessage> ReadPendingMessages(Connection c, string instanceId, SortedDictionary<long, PendingMessage> known, HashSet<long> delivered)
+    {
+        var pending = new SortedDictionary<long, PendingMessage>();
+        using var r = c.Query("SELECT id, visible_at, data FROM messages WHERE hub = @p0 AND instance_id = @p1 ORDER BY id", _hub, instanceId);
+        while (r.Read())
+        {
+            var id = r.GetInt64(0);
+            if (delivered.Contains(id)) continue;
+            pending[id] = known.TryGetValue(id, out var m) ? m : new PendingMessage(id, DtfxJson.DeserializeMessage(r.GetString(2)), r.GetInt64(1));
+        }
+        return pending;
+    }
+
+    /// <summary>The visible messages of an instance (arrival order) at lock time.</summary>
+    private (List<long> Ids, List<TaskMessage> Messages) ReadVisibleMessages(Connection c, string instanceId, long now)
+    {
+        var ids = new List<long>();
+        var messages = new List<TaskMessage>();
+        using var r = c.Query("SELECT id, data FROM messages WHERE hub = @p0 AND instance_id = @p1 AND visible_at <= @p2 ORDER BY id", _hub, instanceId, now);
+        while (r.Read())
+        {
+            ids.Add(r.GetInt64(0));
+            messages.Add(DtfxJson.DeserializeMessage(r.GetString(1)));
+        }
+        return (ids, messages);
     }
 
     /// <summary>DTFx ends the session; the lock itself goes with <see cref="ReleaseTaskOrchestrationWorkItemAsync"/>.</summary>
     internal void EndSession(SqliteOrchestrationWorkItem item, SqliteOrchestrationSession session) =>
-        _signals?.UnregisterSession(item.InstanceId, session.Signal);
+        _signals?.UnregisterSession(item.InstanceId, session.Inbox);
 
     /// <summary>
     /// Gives up a work item after a failure: the lock is released and the instance stays invisible for a second, so that

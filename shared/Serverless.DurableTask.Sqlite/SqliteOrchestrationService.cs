@@ -287,7 +287,7 @@ public sealed partial class SqliteOrchestrationService :
                         // Taken over by another worker after our lock expired: an idle session ends now; a turn in
                         // progress will fail its commit.
                         item.LockHeld = false;
-                        item.SqliteSession?.Signal.Pulse();
+                        item.SqliteSession?.Inbox.Signal.Pulse();
                     }
                 }
                 catch (Exception ex) when (ex is Microsoft.Data.Sqlite.SqliteException or ObjectDisposedException)

@@ -5,15 +5,15 @@ namespace Serverless.DurableTask.Sqlite;
 /// <summary>
 /// DTFx's extended session for one locked instance: DTFx keeps the orchestrator loaded between turns and asks the
 /// session for the instance's next messages, which then resume the live orchestrator instead of replaying its history.
-/// The session waits on the instance's in-process signal (pulsed when a message for it is committed here), on the
-/// visibility time of its next timer, and on the polling interval for messages written by other processes. It returns
+/// The session gets the instance's messages committed in this process through its inbox, reads the file when another
+/// process wrote to it, and waits for the visibility time of the instance's next timer. It returns
 /// null (DTFx then unloads the orchestrator and releases the lock) on idle timeout, lock loss or eviction.
 /// </summary>
-internal sealed class SqliteOrchestrationSession(SqliteOrchestrationService service, SqliteOrchestrationWorkItem workItem, AsyncSignal signal)
+internal sealed class SqliteOrchestrationSession(SqliteOrchestrationService service, SqliteOrchestrationWorkItem workItem, SessionInbox inbox)
     : IOrchestrationSession
 {
-    /// <summary>Pulsed when a message for the instance is committed in this process.</summary>
-    public AsyncSignal Signal { get; } = signal;
+    /// <summary>Where this process hands over the instance's messages (see <see cref="SessionInbox"/>).</summary>
+    public SessionInbox Inbox { get; } = inbox;
 
     public Task<IList<TaskMessage>?> FetchNewOrchestrationMessagesAsync(TaskOrchestrationWorkItem workItem1) =>
         service.FetchSessionMessagesAsync(workItem, this);

@@ -20,8 +20,8 @@ internal static class SqliteSchema
 
     // Every index costs a page write per commit that changes it, so there are only the indexes that the hot paths
     // need: locks are renewed by primary key from the ids a service holds in memory, not through an owner index.
-    // Task ids never repeat (AUTOINCREMENT): a late completion of a task whose lock expired must not delete a newer task
-    // that reused its id. Message ids may repeat: only the holder of an instance's lock deletes its messages.
+    // Task and message ids never repeat (AUTOINCREMENT): a late completion of a task whose lock expired must not delete a
+    // newer task that reused its id, and an extended session tells messages it already delivered apart by id.
     // An instance's input and output live in their own table: SQLite rewrites a whole row (with its overflow pages) on
     // every UPDATE, and the instance row is updated by every turn, while the input is written once per execution.
     // Large text columns come last in each table: SQLite stores a row's columns in order and spills the tail of a long
@@ -66,7 +66,7 @@ internal static class SqliteSchema
             data TEXT NOT NULL,
             PRIMARY KEY(hub, instance_id, seq));
         CREATE TABLE IF NOT EXISTS messages(
-            id INTEGER PRIMARY KEY,
+            id INTEGER PRIMARY KEY AUTOINCREMENT,
             hub TEXT NOT NULL,
             instance_id TEXT NOT NULL,
             visible_at INTEGER NOT NULL,

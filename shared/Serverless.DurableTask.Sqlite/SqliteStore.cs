@@ -1,14 +1,15 @@
 using System.Collections.Concurrent;
-using System.Threading.Channels;
 using Microsoft.Data.Sqlite;
 
 namespace Serverless.DurableTask.Sqlite;
 
 /// <summary>
 /// One open database file, shared by every service of this process that uses the file (reference-counted): one writer
-/// connection with a writer thread that group-commits the writes waiting at the same moment, a pool of reader
-/// connections with prepared statements, and the in-process wake-up signals of each task hub. Other processes on the
-/// same file are noticed through SQLite's <c>data_version</c>, which the writer connection checks every polling interval.
+/// connection, a pool of reader connections with prepared statements, and the in-process wake-up signals of each task
+/// hub. Writes are flat-combined: a caller that finds the writer free commits its write on its own thread (no thread
+/// hop); writes that arrive meanwhile queue up and the thread holding the writer commits them all in one transaction
+/// (group commit). Other processes on the same file are noticed through SQLite's <c>data_version</c> of the writer
+/// connection, checked every polling interval.
 /// </summary>
 internal sealed class SqliteStore
 {
@@ -16,11 +17,15 @@ internal sealed class SqliteStore
     private static readonly Lock OpenLock = new();
 
     private readonly string _connectionString;
-    private readonly Channel<WriteOp> _writes = Channel.CreateUnbounded<WriteOp>(new() { SingleReader = true });
+    private readonly ConcurrentQueue<WriteOp> _writes = new();
     private readonly ConcurrentBag<Connection> _readers = [];
     private readonly ConcurrentDictionary<string, HubSignals> _hubs = new(StringComparer.Ordinal);
-    private readonly Thread _writerThread;
     private readonly Connection _writer;
+    private readonly Timer _poller;
+    private readonly List<WriteOp> _batch = new(128);
+    private int _combining; // 1 while a thread holds the writer connection
+    private long _lastDataVersion;
+    private long _lastCheck;
     private TimeSpan _pollingInterval;
     private int _references;
     private volatile bool _fullSync;
@@ -56,8 +61,9 @@ internal sealed class SqliteStore
             _writer.Dispose();
             throw;
         }
-        _writerThread = new Thread(WriterLoop) { IsBackground = true, Name = "sqlite-dtfx-writer " + System.IO.Path.GetFileName(path) };
-        _writerThread.Start();
+        _lastDataVersion = DataVersion();
+        _lastCheck = Environment.TickCount64;
+        _poller = new Timer(_ => Poll(), null, pollingInterval, pollingInterval);
     }
 
     /// <summary>The full path of the database file.</summary>
@@ -78,7 +84,11 @@ internal sealed class SqliteStore
             {
                 // The strictest settings of the services sharing the file win (the writer applies it before its next batch).
                 store._fullSync |= fullSync;
-                if (pollingInterval < store._pollingInterval) store._pollingInterval = pollingInterval;
+                if (pollingInterval < store._pollingInterval)
+                {
+                    store._pollingInterval = pollingInterval;
+                    store._poller.Change(pollingInterval, pollingInterval);
+                }
             }
             store._references++;
             return store;
@@ -94,8 +104,13 @@ internal sealed class SqliteStore
             Open.Remove(Path);
             _closed = true;
         }
-        _writes.Writer.TryComplete();
-        _writerThread.Join();
+        _poller.Dispose();
+        // Commit what is still queued, then wait for a combiner still at work.
+        while (!_writes.IsEmpty || Volatile.Read(ref _combining) != 0)
+        {
+            Combine();
+            Thread.Sleep(1);
+        }
         _writer.Dispose();
         while (_readers.TryTake(out var r)) r.Dispose();
     }
@@ -107,7 +122,7 @@ internal sealed class SqliteStore
     {
         var c = new SqliteConnection(_connectionString);
         c.Open();
-        Pragma(c, "PRAGMA busy_timeout=30000; PRAGMA temp_store=MEMORY; PRAGMA cache_size=-16384;");
+        Pragma(c, "PRAGMA busy_timeout=30000; PRAGMA temp_store=MEMORY; PRAGMA cache_size=-16384; PRAGMA mmap_size=268435456;");
         return c;
     }
 
@@ -142,15 +157,72 @@ internal sealed class SqliteStore
     // ---------------- writes ----------------
 
     /// <summary>
-    /// Runs a write in a transaction on the writer thread. The writes waiting at the same moment commit together (group
-    /// commit), each inside its own savepoint so that a failing one rolls back alone. The task completes after the
-    /// commit. <paramref name="afterCommit"/> runs on the writer thread right after the commit (wake-ups: no thread hop).
+    /// Runs a write in a transaction with the writer connection: on this thread if the writer is free, else by the thread
+    /// holding it. The writes waiting at the same moment commit together (group commit), each inside its own savepoint so
+    /// that a failing one rolls back alone. The task completes after the commit. <paramref name="afterCommit"/> runs right
+    /// after the commit on the committing thread (wake-ups without a thread hop); it must be quick and must not throw.
     /// </summary>
     public Task<T> WriteAsync<T>(Func<Connection, T> work, Action<T>? afterCommit = null)
     {
+        ObjectDisposedException.ThrowIf(_closed, this);
         var op = new WriteOp<T>(work, afterCommit);
-        if (!_writes.Writer.TryWrite(op)) throw new ObjectDisposedException(nameof(SqliteStore), "The SQLite task hub store is closed.");
+        _writes.Enqueue(op);
+        Combine();
         return op.Completion.Task;
+    }
+
+    /// <summary>
+    /// Takes the writer if it is free and commits the queued writes, batch after batch, until the queue is empty (or,
+    /// after a few batches, hands the rest to a pool thread so that one caller does not serve everyone forever).
+    /// Returns at once when another thread holds the writer: that thread commits the write just queued.
+    /// </summary>
+    private void Combine()
+    {
+        while (true)
+        {
+            if (Interlocked.CompareExchange(ref _combining, 1, 0) != 0) return;
+            var batches = 0;
+            try
+            {
+                while (!_writes.IsEmpty && batches++ < 4)
+                {
+                    if (_fullSync && !_appliedFullSync)
+                    {
+                        Pragma(_writer.Sqlite, "PRAGMA synchronous=FULL;");
+                        _appliedFullSync = true;
+                    }
+                    _batch.Clear();
+                    while (_batch.Count < 128 && _writes.TryDequeue(out var op)) _batch.Add(op);
+                    CommitBatch(_batch);
+                }
+                if (Environment.TickCount64 - _lastCheck >= (long)_pollingInterval.TotalMilliseconds) CheckOtherProcesses();
+            }
+            finally
+            {
+                Volatile.Write(ref _combining, 0);
+            }
+            if (_writes.IsEmpty) return; // a write queued after the last look but before the release is taken next
+            if (batches > 4)
+            {
+                ThreadPool.UnsafeQueueUserWorkItem(static s => ((SqliteStore)s!).Combine(), this);
+                return;
+            }
+        }
+    }
+
+    /// <summary>The polling timer: looks for other processes' commits when the writer is idle.</summary>
+    private void Poll()
+    {
+        if (Interlocked.CompareExchange(ref _combining, 1, 0) != 0) return; // the busy combiner checks after its batch
+        try
+        {
+            if (!_closed) CheckOtherProcesses();
+        }
+        finally
+        {
+            Volatile.Write(ref _combining, 0);
+        }
+        if (!_writes.IsEmpty) Combine();
     }
 
     private abstract class WriteOp
@@ -198,46 +270,6 @@ internal sealed class SqliteStore
         }
 
         public override void Fail(Exception ex) => Completion.TrySetException(ex);
-    }
-
-    private void WriterLoop()
-    {
-        var batch = new List<WriteOp>(128);
-        var reader = _writes.Reader;
-        var lastDataVersion = DataVersion();
-        var lastCheck = Environment.TickCount64;
-        Task<bool>? pending = null;
-        while (true)
-        {
-            if (!reader.TryPeek(out _))
-            {
-                // Idle: wake every polling interval to look for commits of other processes.
-                pending ??= reader.WaitToReadAsync().AsTask();
-                if (!pending.Wait(_pollingInterval))
-                {
-                    lastCheck = Environment.TickCount64;
-                    lastDataVersion = CheckOtherProcesses(lastDataVersion);
-                    continue;
-                }
-                var more = pending.Result;
-                pending = null;
-                if (!more) return; // completed and drained: the store is closing
-                continue;
-            }
-            if (Environment.TickCount64 - lastCheck >= (long)_pollingInterval.TotalMilliseconds)
-            {
-                lastCheck = Environment.TickCount64;
-                lastDataVersion = CheckOtherProcesses(lastDataVersion);
-            }
-            if (_fullSync && !_appliedFullSync)
-            {
-                Pragma(_writer.Sqlite, "PRAGMA synchronous=FULL;");
-                _appliedFullSync = true;
-            }
-            batch.Clear();
-            while (batch.Count < 128 && reader.TryRead(out var op)) batch.Add(op);
-            CommitBatch(batch);
-        }
     }
 
     private void CommitBatch(List<WriteOp> batch)
@@ -300,8 +332,9 @@ internal sealed class SqliteStore
         return (long)cmd.ExecuteScalar()!;
     }
 
-    private long CheckOtherProcesses(long last)
+    private void CheckOtherProcesses()
     {
+        _lastCheck = Environment.TickCount64;
         long now;
         try
         {
@@ -309,15 +342,13 @@ internal sealed class SqliteStore
         }
         catch (SqliteException)
         {
-            return last;
+            return;
         }
         // data_version of a connection changes only when another connection commits (SQLite documents this), so the
-        // writer's own commits never trigger this; other processes' commits (and other stores' in this process) do.
-        if (now != last)
-        {
-            foreach (var hub in _hubs.Values) hub.ExternalChange();
-        }
-        return now;
+        // writer's own commits never trigger this; other processes' commits do.
+        if (now == _lastDataVersion) return;
+        _lastDataVersion = now;
+        foreach (var hub in _hubs.Values) hub.ExternalChange();
     }
 
     /// <summary>A connection with its prepared statements; the writer's carries the current transaction.</summary>

@@ -12,7 +12,7 @@ namespace Serverless.DurableTask.Sqlite.Tests;
 /// </summary>
 public sealed class CrashTests : IDisposable
 {
-    private const int LockMs = 2000;
+    private const int LockMs = 3000;
     private readonly string _dir = Directory.CreateTempSubdirectory("dtfx-sqlite-crash-").FullName;
     private readonly List<Process> _processes = [];
 

@@ -12,8 +12,10 @@ namespace Benchmarks.Suites;
 internal sealed class ProfilingOrchestrationService(IOrchestrationService inner) : IOrchestrationService
 {
     private readonly ConcurrentDictionary<string, (long Count, long Ticks)> _segments = new();
-    private long _orchestrationCommitted; // timestamps (Stopwatch ticks) of the last event of each kind
-    private long _activityCommitted;
+    // Timestamps (Stopwatch ticks) of the last point of each kind on the critical path:
+    // turn ends (commit called) -> activity handed to DTFx -> activity result committed (called) -> session/lock has it -> turn ends.
+    private long _turnEnded;
+    private long _activityCompleting;
 
     private void Add(string segment, long fromTicks)
     {
@@ -34,7 +36,7 @@ internal sealed class ProfilingOrchestrationService(IOrchestrationService inner)
     {
         var item = await inner.LockNextTaskOrchestrationWorkItemAsync(receiveTimeout, cancellationToken);
         if (item == null) return item!;
-        Add("3 wake: activity commit -> orchestration locked (no session)", Interlocked.Exchange(ref _activityCommitted, 0));
+        Add("3 commit activity result + wake + lock and load instance (no session)", Interlocked.Exchange(ref _activityCompleting, 0));
         item.Session = item.Session == null ? null : new Session(this, item.Session);
         Volatile.Write(ref _turnStart, Stopwatch.GetTimestamp());
         return item;
@@ -49,28 +51,28 @@ internal sealed class ProfilingOrchestrationService(IOrchestrationService inner)
     {
         Add("4 DTFx turn (replay or resume + orchestrator code)", Interlocked.Exchange(ref _turnStart, 0));
         var start = Stopwatch.GetTimestamp();
+        Volatile.Write(ref _turnEnded, start);
         await inner.CompleteTaskOrchestrationWorkItemAsync(workItem, newOrchestrationRuntimeState, outboundMessages, orchestratorMessages, timerMessages,
             continuedAsNewMessage, orchestrationState);
-        Add("5 provider: commit turn", start);
-        Volatile.Write(ref _orchestrationCommitted, Stopwatch.GetTimestamp());
+        Add("5 (overlaps 1) provider: commit turn, until DTFx resumes", start);
     }
 
     public async Task<TaskActivityWorkItem> LockNextTaskActivityWorkItem(TimeSpan receiveTimeout, CancellationToken cancellationToken)
     {
         var item = await inner.LockNextTaskActivityWorkItem(receiveTimeout, cancellationToken);
         if (item == null) return item!;
-        Add("0 wake: turn commit -> activity handed to DTFx", Interlocked.Exchange(ref _orchestrationCommitted, 0));
+        Add("1 commit turn + wake activity dispatcher", Interlocked.Exchange(ref _turnEnded, 0));
         Volatile.Write(ref _activityStart, Stopwatch.GetTimestamp());
         return item;
     }
 
     public async Task CompleteTaskActivityWorkItemAsync(TaskActivityWorkItem workItem, TaskMessage responseMessage)
     {
-        Add("1 DTFx activity dispatch + activity code", Interlocked.Exchange(ref _activityStart, 0));
+        Add("2 DTFx activity dispatch + activity code", Interlocked.Exchange(ref _activityStart, 0));
         var start = Stopwatch.GetTimestamp();
+        Volatile.Write(ref _activityCompleting, start);
         await inner.CompleteTaskActivityWorkItemAsync(workItem, responseMessage);
-        Add("2 provider: commit activity result", start);
-        Volatile.Write(ref _activityCommitted, Stopwatch.GetTimestamp());
+        Add("6 (overlaps 3) provider: commit activity result, until DTFx resumes", start);
     }
 
     private sealed class Session(ProfilingOrchestrationService owner, IOrchestrationSession inner) : IOrchestrationSession
@@ -80,7 +82,7 @@ internal sealed class ProfilingOrchestrationService(IOrchestrationService inner)
             var messages = await inner.FetchNewOrchestrationMessagesAsync(workItem);
             if (messages != null)
             {
-                owner.Add("3 wake: activity commit -> session has the result", Interlocked.Exchange(ref owner._activityCommitted, 0));
+                owner.Add("3 commit activity result + wake session + read message", Interlocked.Exchange(ref owner._activityCompleting, 0));
                 Volatile.Write(ref owner._turnStart, Stopwatch.GetTimestamp());
             }
             return messages;
