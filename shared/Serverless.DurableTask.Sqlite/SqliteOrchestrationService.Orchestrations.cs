@@ -143,6 +143,7 @@ public sealed partial class SqliteOrchestrationService
                 MessageIds = messageIds,
                 PersistedEvents = history.Count,
                 RowExecutionId = rowExecutionId,
+                RowStatus = (OrchestrationStatus)status,
                 PersistedExecutionId = runtimeState.ExecutionStartedEvent != null ? runtimeState.OrchestrationInstance?.ExecutionId : null,
             };
             if (_settings.ExtendedSessionsEnabled)
@@ -304,7 +305,8 @@ public sealed partial class SqliteOrchestrationService
                     item.LockHeld = false;
                     Unregister(item);
                 }
-                AfterTurnCommitted(instanceId, delivered, fetchedAhead, wroteTasks, released: !keepLock);
+                AfterTurnCommitted(instanceId, delivered, fetchedAhead, wroteTasks, released: !keepLock, statusChanged: status != item.RowStatus);
+                item.RowStatus = status;
             }).ConfigureAwait(false);
         }
         catch (Exception ex)
@@ -324,7 +326,8 @@ public sealed partial class SqliteOrchestrationService
     }
 
     /// <summary>Wake-ups after a committed turn, run by the committing thread right after the commit.</summary>
-    private void AfterTurnCommitted(string instanceId, List<Delivery> delivered, List<SqliteActivityWorkItem> fetchedAhead, bool wroteTasks, bool released)
+    private void AfterTurnCommitted(string instanceId, List<Delivery> delivered, List<SqliteActivityWorkItem> fetchedAhead, bool wroteTasks, bool released,
+        bool statusChanged)
     {
         var signals = _signals!;
         if (released) signals.Orchestrations.Pulse(); // messages that arrived during the turn now need a dispatcher
@@ -335,16 +338,19 @@ public sealed partial class SqliteOrchestrationService
         }
         if (wroteTasks) signals.Activities.Pulse();
         Announce(signals, delivered); // our own session too: it holds the new timers until they fall due
-        signals.InstanceChanged(instanceId);
+        if (statusChanged) signals.InstanceChanged(instanceId); // waiting clients re-read only when the status moved
     }
 
-    /// <summary>After a commit: hands the stored messages to their sessions (or wakes a dispatcher) and wakes waiting clients.</summary>
+    /// <summary>
+    /// After a commit: hands the stored messages to their sessions (or wakes a dispatcher); a delivery without a message
+    /// (an instance created or ended) also wakes the clients waiting for it.
+    /// </summary>
     private static void Announce(HubSignals signals, List<Delivery> delivered)
     {
         foreach (var d in delivered)
         {
             signals.MessageArrived(d.InstanceId, d.Message);
-            signals.InstanceChanged(d.InstanceId);
+            if (d.Message == null) signals.InstanceChanged(d.InstanceId);
         }
     }
 

@@ -24,6 +24,9 @@ internal sealed class SqliteOrchestrationWorkItem : TaskOrchestrationWorkItem
     /// <summary>The execution id in the instance row; a commit of another execution writes the new input.</summary>
     public string? RowExecutionId { get; set; }
 
+    /// <summary>The runtime status in the instance row; clients waiting for the instance are woken when it changes.</summary>
+    public OrchestrationStatus RowStatus { get; set; }
+
     /// <summary>False once the lock was released, given up or found lost.</summary>
     public volatile bool LockHeld = true;
 

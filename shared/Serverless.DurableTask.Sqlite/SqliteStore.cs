@@ -272,53 +272,63 @@ internal sealed class SqliteStore
         public override void Fail(Exception ex) => Completion.TrySetException(ex);
     }
 
+    /// <summary>
+    /// Commits a batch: one transaction, each write in its own savepoint. The transaction statements are run as prepared
+    /// statements of the writer connection (Microsoft.Data.Sqlite's transaction objects prepare them anew every time).
+    /// </summary>
     private void CommitBatch(List<WriteOp> batch)
     {
+        var open = false;
         try
         {
-            using var tx = _writer.Sqlite.BeginTransaction(); // BEGIN IMMEDIATE: waits (busy_timeout) for other processes' writers
-            _writer.Transaction = tx;
-            try
+            _writer.Execute("BEGIN IMMEDIATE"); // waits (busy_timeout) for other processes' writers
+            open = true;
+            if (batch.Count == 1)
             {
-                if (batch.Count == 1)
+                try
                 {
+                    batch[0].Run(_writer);
+                }
+                catch (Exception)
+                {
+                    open = false;
+                    _writer.Execute("ROLLBACK");
+                    batch[0].Committed(); // reports the op's own exception
+                    return;
+                }
+            }
+            else
+            {
+                foreach (var op in batch)
+                {
+                    _writer.Execute("SAVEPOINT w");
                     try
                     {
-                        batch[0].Run(_writer);
+                        op.Run(_writer);
                     }
                     catch (Exception)
                     {
-                        tx.Rollback();
-                        batch[0].Committed(); // reports the op's own exception
-                        return;
+                        _writer.Execute("ROLLBACK TO w");
                     }
+                    _writer.Execute("RELEASE w");
                 }
-                else
-                {
-                    for (var i = 0; i < batch.Count; i++)
-                    {
-                        tx.Save("w");
-                        try
-                        {
-                            batch[i].Run(_writer);
-                            tx.Release("w");
-                        }
-                        catch (Exception)
-                        {
-                            tx.Rollback("w");
-                            tx.Release("w");
-                        }
-                    }
-                }
-                tx.Commit();
             }
-            finally
-            {
-                _writer.Transaction = null;
-            }
+            _writer.Execute("COMMIT");
+            open = false;
         }
         catch (Exception ex)
         {
+            if (open)
+            {
+                try
+                {
+                    _writer.Execute("ROLLBACK");
+                }
+                catch (SqliteException)
+                {
+                    // SQLite may have rolled back already (an I/O error does); the batch fails either way.
+                }
+            }
             foreach (var op in batch) op.Fail(ex);
             return;
         }
@@ -351,14 +361,12 @@ internal sealed class SqliteStore
         foreach (var hub in _hubs.Values) hub.ExternalChange();
     }
 
-    /// <summary>A connection with its prepared statements; the writer's carries the current transaction.</summary>
+    /// <summary>A connection with its prepared statements.</summary>
     internal sealed class Connection(SqliteConnection sqlite) : IDisposable
     {
         private readonly Dictionary<string, SqliteCommand> _commands = new(StringComparer.Ordinal);
 
         public SqliteConnection Sqlite { get; } = sqlite;
-
-        public SqliteTransaction? Transaction { get; set; }
 
         /// <summary>A prepared statement for <paramref name="sql"/> with its parameters bound in order to @p0, @p1, ...</summary>
         public SqliteCommand Command(string sql, params ReadOnlySpan<object?> args)
@@ -370,7 +378,6 @@ internal sealed class SqliteStore
                 for (var i = 0; i < args.Length; i++) cmd.Parameters.Add(new SqliteParameter(ParameterNames.Get(i), null));
                 _commands[sql] = cmd;
             }
-            cmd.Transaction = Transaction;
             if (cmd.Parameters.Count != args.Length) throw new InvalidOperationException($"'{sql}' was prepared with {cmd.Parameters.Count} parameters, called with {args.Length}.");
             for (var i = 0; i < args.Length; i++) cmd.Parameters[i].Value = args[i] ?? DBNull.Value;
             return cmd;
