@@ -59,7 +59,7 @@ public sealed partial class SqliteOrchestrationService
                         RowId = id,
                         LockToken = token,
                         DequeueCount = 0,
-                        LockedUntilUtc = new DateTime(until, DateTimeKind.Utc),
+                        LockedUntilUtc = LockedByService,
                         TaskMessage = messages[i],
                     });
                 }
@@ -130,7 +130,7 @@ public sealed partial class SqliteOrchestrationService
                         RowId = r.GetInt64(0),
                         LockToken = token,
                         DequeueCount = (int)r.GetInt64(1) - 1,
-                        LockedUntilUtc = new DateTime(until, DateTimeKind.Utc),
+                        LockedUntilUtc = LockedByService,
                         TaskMessage = DtfxJson.DeserializeMessage(r.GetString(2)),
                     });
                 }
@@ -164,7 +164,6 @@ public sealed partial class SqliteOrchestrationService
         var until = NowTicks + _settings.WorkItemLockTimeout.Ticks;
         var renewed = await Store.WriteAsync(c =>
             c.Execute("UPDATE tasks SET lock_expires = @p0 WHERE id = @p1 AND lock_token = @p2", until, item.RowId, item.LockToken) > 0).ConfigureAwait(false);
-        if (renewed) item.LockedUntilUtc = new DateTime(until, DateTimeKind.Utc);
         return item;
     }
 

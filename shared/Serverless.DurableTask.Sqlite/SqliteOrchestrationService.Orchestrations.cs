@@ -107,37 +107,25 @@ public sealed partial class SqliteOrchestrationService
             if (nextDue is { } due) return (null, due == long.MaxValue ? null : due, false);
             var token = NextToken();
             var until = now + _settings.WorkItemLockTimeout.Ticks;
-            var locked = await store.WriteAsync(c =>
-            {
-                using var r = c.Query(LockInstanceSql, _hub, now, StatusPending, _owner, token, until);
-                return r.Read() ? (r.GetString(0), r.GetInt64(1), r.IsDBNull(2) ? null : r.GetString(2)) : ((string, long, string?)?)null;
-            }).ConfigureAwait(false);
-            if (locked is not var (instanceId, status, rowExecutionId)) return (null, null, true); // another process was faster
+            var locked = await store.WriteAsync(c => LockInstance(c, now, token, until)).ConfigureAwait(false);
+            if (locked is not { } rows) return (null, null, true); // another process was faster
+            if (rows.Discarded) continue;
+            var (instanceId, status, rowExecutionId) = (rows.InstanceId, rows.Status, rows.ExecutionId);
             if (_lockedInstances.TryGetValue(instanceId, out var mine) && mine.LockHeld)
             {
                 mine.LockToken = token; // our own lock had expired: the work item in progress keeps the instance
                 continue;
             }
-
-            var (messageIds, messages, history) = store.Read(c => LoadInstance(c, instanceId));
-            if (IsTerminal(status) || messages.Count == 0)
-            {
-                // Messages for a finished instance (late activity results, events raised after the end): DTFx would
-                // only drop them one by one; delete them with the lock released in the same transaction.
-                await store.WriteAsync(c =>
-                {
-                    DeleteMessages(c, messageIds);
-                    ReleaseInstance(c, instanceId, token, 0);
-                    return 0;
-                }).ConfigureAwait(false);
-                continue;
-            }
+            // Deserialized after the commit, so that other writers do not wait for it.
+            var messageIds = rows.Messages.Select(m => m.Id).ToList();
+            var messages = rows.Messages.Select(m => DtfxJson.DeserializeMessage(m.Json)).ToList();
+            var history = rows.History.Select(DtfxJson.DeserializeEvent).ToList();
             var runtimeState = new OrchestrationRuntimeState(history);
             var item = new SqliteOrchestrationWorkItem
             {
                 InstanceId = instanceId,
                 OrchestrationRuntimeState = runtimeState,
-                LockedUntilUtc = new DateTime(until, DateTimeKind.Utc),
+                LockedUntilUtc = LockedByService,
                 NewMessages = messages,
                 LockToken = token,
                 MessageIds = messageIds,
@@ -158,14 +146,42 @@ public sealed partial class SqliteOrchestrationService
         }
     }
 
-    /// <summary>The visible messages (in arrival order) and the stored history of a locked instance.</summary>
-    private (List<long> Ids, List<TaskMessage> Messages, List<HistoryEvent> History) LoadInstance(Connection c, string instanceId)
+    /// <summary>An instance just locked, with its visible messages and its history as stored (not yet deserialized).</summary>
+    private sealed record LockedRows(string InstanceId, long Status, string? ExecutionId, List<(long Id, string Json)> Messages, List<string> History, bool Discarded);
+
+    /// <summary>
+    /// Locks the earliest ready instance and reads its messages and history in the same transaction: the writer's page
+    /// cache holds them (a reader connection re-reads every page written since its last read). Messages for a finished
+    /// instance (late activity results, events raised after the end) are deleted and the lock released at once: DTFx
+    /// would only drop them one by one.
+    /// </summary>
+    private LockedRows? LockInstance(Connection c, long now, long token, long until)
     {
-        var (ids, messages) = ReadVisibleMessages(c, instanceId, NowTicks);
-        var history = new List<HistoryEvent>();
-        using var r = c.Query("SELECT data FROM history WHERE hub = @p0 AND instance_id = @p1 ORDER BY seq", _hub, instanceId);
-        while (r.Read()) history.Add(DtfxJson.DeserializeEvent(r.GetString(0)));
-        return (ids, messages, history);
+        string instanceId;
+        long status;
+        string? executionId;
+        using (var r = c.Query(LockInstanceSql, _hub, now, StatusPending, _owner, token, until))
+        {
+            if (!r.Read()) return null;
+            (instanceId, status, executionId) = (r.GetString(0), r.GetInt64(1), r.IsDBNull(2) ? null : r.GetString(2));
+        }
+        var messages = new List<(long, string)>();
+        using (var r = c.Query("SELECT id, data FROM messages WHERE hub = @p0 AND instance_id = @p1 AND visible_at <= @p2 ORDER BY id", _hub, instanceId, now))
+        {
+            while (r.Read()) messages.Add((r.GetInt64(0), r.GetString(1)));
+        }
+        if (IsTerminal(status) || messages.Count == 0)
+        {
+            foreach (var (id, _) in messages) c.Execute("DELETE FROM messages WHERE id = @p0", id);
+            ReleaseInstance(c, instanceId, token, 0);
+            return new LockedRows(instanceId, status, executionId, [], [], Discarded: true);
+        }
+        var history = new List<string>();
+        using (var r = c.Query("SELECT data FROM history WHERE hub = @p0 AND instance_id = @p1 ORDER BY seq", _hub, instanceId))
+        {
+            while (r.Read()) history.Add(r.GetString(0));
+        }
+        return new LockedRows(instanceId, status, executionId, messages, history, Discarded: false);
     }
 
     private static void DeleteMessages(Connection c, List<long> ids)
@@ -194,7 +210,6 @@ public sealed partial class SqliteOrchestrationService
             item.LockHeld = false;
             throw new SessionAbortedException($"The lock on orchestration instance '{item.InstanceId}' was lost (it expired and another worker took it).");
         }
-        item.LockedUntilUtc = new DateTime(until, DateTimeKind.Utc);
     }
 
     /// <summary>
@@ -322,7 +337,6 @@ public sealed partial class SqliteOrchestrationService
             item.PersistedExecutionId = executionId;
             item.RowExecutionId = executionId;
         }
-        if (keepLock) item.LockedUntilUtc = new DateTime(until, DateTimeKind.Utc);
     }
 
     /// <summary>Wake-ups after a committed turn, run by the committing thread right after the commit.</summary>
@@ -447,20 +461,6 @@ public sealed partial class SqliteOrchestrationService
             pending[id] = known.TryGetValue(id, out var m) ? m : new PendingMessage(id, DtfxJson.DeserializeMessage(r.GetString(2)), r.GetInt64(1));
         }
         return pending;
-    }
-
-    /// <summary>The visible messages of an instance (arrival order) at lock time.</summary>
-    private (List<long> Ids, List<TaskMessage> Messages) ReadVisibleMessages(Connection c, string instanceId, long now)
-    {
-        var ids = new List<long>();
-        var messages = new List<TaskMessage>();
-        using var r = c.Query("SELECT id, data FROM messages WHERE hub = @p0 AND instance_id = @p1 AND visible_at <= @p2 ORDER BY id", _hub, instanceId, now);
-        while (r.Read())
-        {
-            ids.Add(r.GetInt64(0));
-            messages.Add(DtfxJson.DeserializeMessage(r.GetString(1)));
-        }
-        return (ids, messages);
     }
 
     /// <summary>DTFx ends the session; the lock itself goes with <see cref="ReleaseTaskOrchestrationWorkItemAsync"/>.</summary>
