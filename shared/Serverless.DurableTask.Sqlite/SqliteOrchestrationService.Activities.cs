@@ -115,46 +115,63 @@ public sealed partial class SqliteOrchestrationService
         }
         var token = NextToken();
         var until = now + _settings.WorkItemLockTimeout.Ticks;
-        List<SqliteActivityWorkItem> items;
+        List<TaskRow> rows;
         try
         {
-            items = await store.WriteAsync(c =>
-            {
-                var list = new List<SqliteActivityWorkItem>();
-                using var r = c.Query(LockTasksSql, _hub, now, _owner, token, until, slots);
-                while (r.Read())
-                {
-                    list.Add(new SqliteActivityWorkItem
-                    {
-                        Id = r.GetInt64(0).ToString(System.Globalization.CultureInfo.InvariantCulture),
-                        RowId = r.GetInt64(0),
-                        LockToken = token,
-                        DequeueCount = (int)r.GetInt64(1) - 1,
-                        LockedUntilUtc = LockedByService,
-                        TaskMessage = DtfxJson.DeserializeMessage(r.GetString(2)),
-                    });
-                }
-                return list;
-            }).ConfigureAwait(false);
+            rows = await store.WriteAsync(c => LockTaskRows(c, now, token, until, slots)).ConfigureAwait(false);
         }
         catch
         {
             FreeActivitySlots(slots);
             throw;
         }
-        // A task of ours whose lock had expired (a stall longer than the lock timeout) keeps running once, under the new lock.
-        var fresh = new List<SqliteActivityWorkItem>(items.Count);
-        foreach (var i in items)
-        {
-            if (_heldTasks.TryGetValue(i.RowId, out var mine)) mine.LockToken = i.LockToken;
-            else fresh.Add(i);
-        }
-        items = fresh;
-        FreeActivitySlots(slots - items.Count);
+        var items = AcceptLockedTasks(rows, token, slots);
         if (items.Count == 0) return null;
-        foreach (var item in items) _heldTasks[item.RowId] = item;
         for (var i = 1; i < items.Count; i++) _fetchedActivities.Enqueue(items[i]);
         return items[0];
+    }
+
+    /// <summary>A task row just locked, as stored.</summary>
+    private readonly record struct TaskRow(long Id, long DequeueCount, string Json);
+
+    /// <summary>Locks up to <paramref name="slots"/> unlocked (or expired) tasks, oldest first.</summary>
+    private List<TaskRow> LockTaskRows(Connection c, long now, long token, long until, int slots)
+    {
+        var rows = new List<TaskRow>(slots);
+        using var r = c.Query(LockTasksSql, _hub, now, _owner, token, until, slots);
+        while (r.Read()) rows.Add(new TaskRow(r.GetInt64(0), r.GetInt64(1), r.GetString(2)));
+        return rows;
+    }
+
+    /// <summary>
+    /// Turns locked rows into work items (deserialized after the commit) and gives back the slots reserved but not
+    /// used. A task of ours whose lock had expired (a stall longer than the lock timeout) keeps running once, under
+    /// the new lock, instead of starting a second time in this process.
+    /// </summary>
+    private List<SqliteActivityWorkItem> AcceptLockedTasks(List<TaskRow> rows, long token, int slots)
+    {
+        var items = new List<SqliteActivityWorkItem>(rows.Count);
+        foreach (var row in rows)
+        {
+            if (_heldTasks.TryGetValue(row.Id, out var mine))
+            {
+                mine.LockToken = token;
+                continue;
+            }
+            var item = new SqliteActivityWorkItem
+            {
+                Id = row.Id.ToString(System.Globalization.CultureInfo.InvariantCulture),
+                RowId = row.Id,
+                LockToken = token,
+                DequeueCount = (int)row.DequeueCount - 1,
+                LockedUntilUtc = LockedByService,
+                TaskMessage = DtfxJson.DeserializeMessage(row.Json),
+            };
+            _heldTasks[row.Id] = item;
+            items.Add(item);
+        }
+        FreeActivitySlots(slots - items.Count);
+        return items;
     }
 
     /// <summary>Extends the lock of one activity (DTFx calls this every few seconds while the activity runs).</summary>
@@ -178,20 +195,38 @@ public sealed partial class SqliteOrchestrationService
         var now = NowTicks;
         var m = Prepare(responseMessage, now);
         var signals = Signals;
+        _heldTasks.TryRemove(item.RowId, out _);
+        FreeActivitySlots(1);
+
+        // The slot this activity frees is filled in the same transaction, if tasks may be waiting: a fan-out then costs
+        // one transaction per activity instead of two (the group commit merges them further).
+        var version = signals.Activities.Version;
+        var slots = _renewalLoop != null && version != _activitiesEmpty.Version ? ReserveActivitySlots(_settings.MaxConcurrentActivityWorkItems) : 0;
+        var token = NextToken();
+        var until = now + _settings.WorkItemLockTimeout.Ticks;
         var delivered = new List<Delivery>(1);
+        var rows = new List<TaskRow>();
         try
         {
             await Store.WriteAsync(c =>
             {
                 delivered.Clear();
-                return c.Execute("DELETE FROM tasks WHERE id = @p0", item.RowId) > 0 && InsertMessage(c, m, delivered);
+                var sent = c.Execute("DELETE FROM tasks WHERE id = @p0", item.RowId) > 0 && InsertMessage(c, m, delivered);
+                rows = slots > 0 ? LockTaskRows(c, now, token, until, slots) : [];
+                return sent;
             }, _ => Announce(signals, delivered)).ConfigureAwait(false);
         }
-        finally
+        catch
         {
-            _heldTasks.TryRemove(item.RowId, out _);
-            FreeActivitySlots(1);
+            FreeActivitySlots(slots);
+            throw;
         }
+        if (slots == 0) return;
+        if (rows.Count < slots) _activitiesEmpty = new EmptyLook(version, Environment.TickCount64, long.MaxValue);
+        var items = AcceptLockedTasks(rows, token, slots);
+        if (items.Count == 0) return;
+        foreach (var locked in items) _fetchedActivities.Enqueue(locked);
+        signals.Activities.Pulse(); // the dispatcher may be waiting with a free slot
     }
 
     /// <summary>

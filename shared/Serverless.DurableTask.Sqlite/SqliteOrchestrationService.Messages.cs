@@ -34,7 +34,9 @@ public sealed partial class SqliteOrchestrationService
     /// </summary>
     private long? InsertMessage(Connection c, string instanceId, int eventType, string json, long visibleAt)
     {
-        if (c.Execute("UPDATE instances SET ready_at = min(ifnull(ready_at, @p2), @p2) WHERE hub = @p0 AND instance_id = @p1", _hub, instanceId, visibleAt) == 0)
+        // The row is written only when the ready time moves earlier (a fan-in's results leave it alone after the first).
+        if (c.Execute("UPDATE instances SET ready_at = @p2 WHERE hub = @p0 AND instance_id = @p1 AND (ready_at IS NULL OR ready_at > @p2)", _hub, instanceId, visibleAt) == 0
+            && c.Scalar("SELECT 1 FROM instances WHERE hub = @p0 AND instance_id = @p1", _hub, instanceId) == null)
             return null;
         return (long)c.Scalar("INSERT INTO messages(hub, instance_id, visible_at, event_type, data) VALUES (@p0, @p1, @p2, @p3, @p4) RETURNING id",
             _hub, instanceId, visibleAt, eventType, json)!;
