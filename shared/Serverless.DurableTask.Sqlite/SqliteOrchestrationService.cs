@@ -22,7 +22,6 @@ public sealed partial class SqliteOrchestrationService :
     IOrchestrationService, IOrchestrationServiceClient, IOrchestrationServiceQueryClient, IOrchestrationServicePurgeClient,
     IAsyncDisposable, IDisposable
 {
-    private const int StatusRunning = (int)OrchestrationStatus.Running;
     private const int StatusPending = (int)OrchestrationStatus.Pending;
 
     private readonly SqliteOrchestrationServiceSettings _settings;
@@ -148,7 +147,7 @@ public sealed partial class SqliteOrchestrationService :
     public Task DeleteAsync(bool deleteInstanceStore) =>
         Store.WriteAsync(c =>
         {
-            foreach (var table in new[] { "history", "messages", "tasks", "instances" })
+            foreach (var table in new[] { "history", "messages", "tasks", "payloads", "instances" })
                 c.Execute($"DELETE FROM {table} WHERE hub = @p0", _hub);
             return 0;
         });
