@@ -94,7 +94,7 @@ public sealed partial class SqliteOrchestrationService
         }
     }
 
-    /// <summary>One attempt: a read that finds the earliest ready instance, then (only if one is due) the locking write.</summary>
+    /// <summary>One attempt: a read that finds whether an instance is due (and if none, when one will be), then the locking write.</summary>
     private async Task<(SqliteOrchestrationWorkItem? Item, long? NextDue, bool Raced)> TryLockOrchestrationAsync()
     {
         var store = Store;
