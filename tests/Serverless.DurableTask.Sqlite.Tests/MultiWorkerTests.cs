@@ -40,4 +40,32 @@ public sealed class MultiWorkerTests
         Assert.Equal(80, runs.Count);
         Assert.All(runs.Values, count => Assert.Equal(1, count));
     }
+
+    /// <summary>
+    /// A client reaching the file through a symlinked folder gets its own store (its own writer connection), exactly as
+    /// another process would: the worker learns about its commits only through SQLite's data_version.
+    /// </summary>
+    [Fact]
+    public async Task ClientAsAnotherProcess_StartAndRaiseEvent_WorkerSeesBothAndTheSessionResumesWithoutReplay()
+    {
+        await using var hub = await TestHub.StartAsync(Samples.Register);
+        var alias = Path.Combine(Path.GetTempPath(), "dtfx-sqlite-alias-" + Guid.NewGuid().ToString("N"));
+        Directory.CreateSymbolicLink(alias, hub.Directory);
+        try
+        {
+            await using var other = new SqliteOrchestrationService(TestHub.Settings(Path.Combine(alias, "hub.db")));
+            var client = new TaskHubClient(other, new global::DurableTask.Core.Serializing.JsonDataConverter(new Newtonsoft.Json.JsonSerializerSettings()));
+            var instance = await client.CreateOrchestrationInstanceAsync("WaitEvent", "", "from-outside", "");
+            await hub.WaitForAsync(instance.InstanceId, s => s.Status == "\"waiting\"", 10);
+            await client.RaiseEventAsync(instance, "go", "over there");
+
+            var state = await client.WaitForOrchestrationAsync(instance, TimeSpan.FromSeconds(10));
+            Assert.Equal("got over there", TestHub.Output<string>(state!));
+            Assert.Equal(1, Samples.Starts["from-outside"]); // the event reached the live session: no replay
+        }
+        finally
+        {
+            Directory.Delete(alias);
+        }
+    }
 }

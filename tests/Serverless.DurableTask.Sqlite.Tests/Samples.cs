@@ -42,6 +42,7 @@ public static class Samples
             }),
             SdkShims.Orchestrator<string, string>("WaitEvent", async (ctx, _) =>
             {
+                Starts.AddOrUpdate(ctx.InstanceId, 1, (_, v) => v + 1);
                 ctx.SetCustomStatus("waiting");
                 var value = await ctx.WaitForExternalEvent<string>("go");
                 return "got " + value;
