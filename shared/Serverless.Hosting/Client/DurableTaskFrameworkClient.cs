@@ -140,7 +140,22 @@ public sealed class DurableTaskFrameworkClient : DurableTaskClient
     public override async Task<OrchestrationMetadata?> GetInstancesAsync(string instanceId, bool getInputsAndOutputs = false, CancellationToken cancellation = default)
     {
         ArgumentException.ThrowIfNullOrWhiteSpace(instanceId);
-        return ToMetadata(await GetStateAsync(instanceId, cancellation).ConfigureAwait(false), getInputsAndOutputs);
+        var state = await GetStateAsync(instanceId, cancellation).ConfigureAwait(false);
+        return state is null ? null : ToMetadata(await WithFailureDetailsAsync(state, cancellation).ConfigureAwait(false), getInputsAndOutputs);
+    }
+
+    /// <summary>
+    /// Fills in the failure details of a failed instance from its history when the provider's status lacks them: the
+    /// Azure Storage provider stores only <c>FailureDetails.ToString()</c> as the output of a failed instance, while
+    /// the history's ExecutionCompleted event keeps type, message, stack trace and inner failure.
+    /// </summary>
+    private async Task<OrchestrationState> WithFailureDetailsAsync(OrchestrationState state, CancellationToken cancellation)
+    {
+        if (state.OrchestrationStatus != Core.OrchestrationStatus.Failed || state.FailureDetails is not null) return state;
+        var json = await _client.GetOrchestrationHistoryAsync(state.OrchestrationInstance.InstanceId, state.OrchestrationInstance.ExecutionId)
+            .WaitAsync(cancellation).ConfigureAwait(false);
+        state.FailureDetails = HistoryJson.Parse(json).OfType<ExecutionCompletedEvent>().LastOrDefault()?.FailureDetails;
+        return state;
     }
 
     /// <inheritdoc/>
@@ -158,7 +173,7 @@ public sealed class DurableTaskFrameworkClient : DurableTaskClient
         while (true)
         {
             var state = await GetStateAsync(instanceId, cancellation).ConfigureAwait(false) ?? throw new InstanceNotFoundException(instanceId);
-            if (done(state.OrchestrationStatus)) return ToMetadata(state, getInputsAndOutputs)!;
+            if (done(state.OrchestrationStatus)) return ToMetadata(await WithFailureDetailsAsync(state, cancellation).ConfigureAwait(false), getInputsAndOutputs)!;
             await Task.Delay(delay, cancellation).ConfigureAwait(false);
             delay = TimeSpan.FromTicks(Math.Min(delay.Ticks * 2, _options.MaxWaitPollingInterval.Ticks));
         }

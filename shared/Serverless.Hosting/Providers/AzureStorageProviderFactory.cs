@@ -80,6 +80,9 @@ public sealed class AzureStorageProviderFactory : IDurableProviderFactory
             StorageAccountClientProvider = new StorageAccountClientProvider(connectionString),
             // DTFx's default worker id is the machine name: two processes on one machine would then share partition
             // leases as if they were one worker. The process id keeps them apart.
+            // Without this the provider silently ignores a start whose id is Pending, Running or Suspended; the client
+            // reports it (OrchestrationAlreadyExistsException, 409 in the HTTP API) as Durable Functions does.
+            ThrowExceptionOnInvalidDedupeStatus = true,
             WorkerId = string.Create(CultureInfo.InvariantCulture, $"{Environment.MachineName}-{Environment.ProcessId}-{Guid.NewGuid().ToString("N")[..8]}"),
         };
         if (loggerFactory is not null) settings.LoggerFactory = loggerFactory;

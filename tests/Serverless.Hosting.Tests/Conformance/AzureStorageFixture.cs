@@ -11,6 +11,13 @@ public sealed class AzureStorageFixture : DurableHostFixture
     /// <summary>The emulator this fixture started.</summary>
     public AzuriteProcess Azurite => _azurite ?? throw new InvalidOperationException("Azurite is not started.");
 
+    /// <summary>
+    /// DTFx's Azure Storage provider sends timer and scheduled-start messages with a queue visibility delay, and queue
+    /// visibility is set in whole seconds (the fraction is dropped): such a message can arrive up to a second before
+    /// its due time.
+    /// </summary>
+    public override TimeSpan TimerGranularity => TimeSpan.FromSeconds(1);
+
     /// <inheritdoc/>
     protected override async Task<Action<DurableHostingOptions>> StartStorageAsync()
     {

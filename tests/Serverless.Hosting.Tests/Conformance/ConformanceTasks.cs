@@ -42,11 +42,12 @@ public static class ConformanceTasks
                 var results = await Task.WhenAll(Enumerable.Range(1, n).Select(i => ctx.CallActivityAsync<int>("Square", i)));
                 return results.Sum();
             })
-            .AddOrchestratorFunc<string?, string>("Timer", async (ctx, _) =>
+            // Returns how much orchestration time passed across a 1.5 s timer.
+            .AddOrchestratorFunc<string?, double>("Timer", async (ctx, _) =>
             {
                 var start = ctx.CurrentUtcDateTime;
-                await ctx.CreateTimer(TimeSpan.FromMilliseconds(200), CancellationToken.None);
-                return (ctx.CurrentUtcDateTime - start).TotalMilliseconds >= 200 ? "late enough" : "too early";
+                await ctx.CreateTimer(TimeSpan.FromMilliseconds(1500), CancellationToken.None);
+                return (ctx.CurrentUtcDateTime - start).TotalMilliseconds;
             })
             .AddOrchestratorFunc<string?, string>("Approval", async (ctx, _) =>
             {
@@ -130,7 +131,7 @@ public static class ConformanceTasks
             .AddOrchestratorFunc<string?, int>("Backoff", async (ctx, _) =>
                 await ctx.CallActivityAsync<int>("Flaky", 3, new TaskOptions(new RetryPolicy(4, TimeSpan.FromMilliseconds(500), 2.0, TimeSpan.FromMilliseconds(800)))))
             .AddOrchestratorFunc<string?, int>("TimeBoxed", async (ctx, _) =>
-                await ctx.CallActivityAsync<int>("Flaky", 100, new TaskOptions(new RetryPolicy(50, TimeSpan.FromMilliseconds(100), retryTimeout: TimeSpan.FromMilliseconds(250)))))
+                await ctx.CallActivityAsync<int>("Flaky", 100, new TaskOptions(new RetryPolicy(50, TimeSpan.FromMilliseconds(100), retryTimeout: TimeSpan.FromMilliseconds(1500)))))
             .AddOrchestratorFunc<string?, string>("Forever", async (ctx, _) => await ctx.WaitForExternalEvent<string>("Never"))
             .AddOrchestratorFunc<string?, string>("Suspendable", async (ctx, _) => await ctx.WaitForExternalEvent<string>("Go"))
             .AddActivityFunc<string?, string>("A", (_, _) => "a")

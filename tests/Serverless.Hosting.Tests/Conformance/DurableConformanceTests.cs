@@ -67,10 +67,12 @@ public abstract class DurableConformanceTests(DurableHostFixture fixture)
     public async Task CreateTimer_ShortDelay_FiresAndCompletes()
     {
         var result = await RunAsync("Timer");
-        Assert.Equal("late enough", result.ReadOutputAs<string>());
+        // A provider may deliver a timer early by up to its granularity (Azure Storage: whole seconds), never more.
+        Assert.InRange(result.ReadOutputAs<double>(), 1500 - fixture.TimerGranularity.TotalMilliseconds, 60_000);
         var history = await HistoryAsync(result.InstanceId);
-        Assert.Single(history.OfType<TimerCreatedEvent>());
-        Assert.Single(history.OfType<TimerFiredEvent>());
+        var created = Assert.Single(history.OfType<TimerCreatedEvent>());
+        var fired = Assert.Single(history.OfType<TimerFiredEvent>());
+        Assert.Equal(created.FireAt, fired.FireAt);
     }
 
     [Fact]
@@ -212,7 +214,8 @@ public abstract class DurableConformanceTests(DurableHostFixture fixture)
     {
         var result = await RunAsync("TimeBoxed");
         Assert.Equal(OrchestrationRuntimeStatus.Failed, result.RuntimeStatus);
-        Assert.InRange(ConformanceTasks.Count(result.InstanceId + "/flaky"), 2, 4); // far fewer than the 50 attempts allowed
+        // Retries stop once 1.5 s of orchestration time passed since the first attempt: a few attempts, far fewer than 50.
+        Assert.InRange(ConformanceTasks.Count(result.InstanceId + "/flaky"), 2, 15);
     }
 
     [Fact]
@@ -318,7 +321,8 @@ public abstract class DurableConformanceTests(DurableHostFixture fixture)
         Assert.Equal(OrchestrationRuntimeStatus.Completed, result.RuntimeStatus);
         var started = (await HistoryAsync(id)).OfType<ExecutionStartedEvent>().Single();
         Assert.NotNull(started.ScheduledStartTime);
-        Assert.True((await HistoryAsync(id)).OfType<OrchestratorStartedEvent>().First().Timestamp >= started.ScheduledStartTime!.Value.AddMilliseconds(-50));
+        var firstTurn = (await HistoryAsync(id)).OfType<OrchestratorStartedEvent>().First().Timestamp;
+        Assert.True(firstTurn >= started.ScheduledStartTime!.Value - fixture.TimerGranularity, $"started at {firstTurn:o}, due {started.ScheduledStartTime:o}");
     }
 
     [Fact]

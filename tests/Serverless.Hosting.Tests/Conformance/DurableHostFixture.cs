@@ -31,6 +31,9 @@ public abstract class DurableHostFixture : IAsyncLifetime
     /// <summary>The host's services.</summary>
     public IServiceProvider Services => _host?.Services ?? throw new InvalidOperationException("The fixture is not started.");
 
+    /// <summary>How early a provider may deliver a durable timer or a scheduled start (0: never early).</summary>
+    public virtual TimeSpan TimerGranularity => TimeSpan.Zero;
+
     /// <summary>Starts the provider's storage and returns how the runtime reaches it.</summary>
     protected abstract Task<Action<DurableHostingOptions>> StartStorageAsync();
 
