@@ -41,6 +41,11 @@ public static class DurableHostingServiceCollectionExtensions
         services.AddHostedService<DurableProviderStartup>();
         var builder = services.AddDurableTaskWorker();
         builder.UseBuildTarget<DurableTaskFrameworkWorker>();
+        // The same JSON as the client (and as an isolated Functions app); an app may Configure another on both.
+        builder.Configure(o => o.DataConverter = DurableJson.Converter);
+        // DTFx dispatches by name and ignores work-item filters; they are turned on because they are the SDK's only
+        // public list of the registered names (the HTTP API answers 400 for starting an unregistered orchestrator).
+        builder.UseWorkItemFilters();
         return builder;
     }
 

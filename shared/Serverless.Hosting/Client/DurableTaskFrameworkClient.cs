@@ -70,8 +70,16 @@ public sealed class DurableTaskFrameworkClient : DurableTaskClient
         }
         var tags = options?.Tags?.ToDictionary(t => t.Key, t => t.Value) ?? [];
         tags[OrchestrationTags.RequestTime] = DateTimeOffset.UtcNow.ToString(CultureInfo.InvariantCulture);
-        await _client.CreateTaskOrchestrationAsync(StartMessage(instanceId, orchestratorName.Name, options?.Version?.Version,
-            Converter.Serialize(input), options?.StartAt?.UtcDateTime, tags), dedupe).WaitAsync(cancellation).ConfigureAwait(false);
+        try
+        {
+            await _client.CreateTaskOrchestrationAsync(StartMessage(instanceId, orchestratorName.Name, options?.Version?.Version,
+                Converter.Serialize(input), options?.StartAt?.UtcDateTime, tags), dedupe).WaitAsync(cancellation).ConfigureAwait(false);
+        }
+        catch (Core.Exceptions.OrchestrationAlreadyExistsException ex)
+        {
+            // The provider's message names the status only; the caller needs the id too.
+            throw new Core.Exceptions.OrchestrationAlreadyExistsException($"Orchestration instance '{instanceId}' already exists: {ex.Message}");
+        }
         return instanceId;
     }
 

@@ -5,8 +5,8 @@ namespace Serverless.Hosting.Client;
 /// <summary>Settings of <see cref="DurableTaskFrameworkClient"/>.</summary>
 public sealed class DurableTaskFrameworkClientOptions
 {
-    /// <summary>Serializes inputs, outputs and event payloads; must match the worker's. Default: the SDK's JSON converter.</summary>
-    public DataConverter DataConverter { get; set; } = Microsoft.DurableTask.Converters.JsonDataConverter.Default;
+    /// <summary>Serializes inputs, outputs and event payloads; must match the worker's. Default <see cref="DurableJson.Converter"/>.</summary>
+    public DataConverter DataConverter { get; set; } = DurableJson.Converter;
 
     /// <summary>First interval between status reads while waiting for start or completion; doubles up to
     /// <see cref="MaxWaitPollingInterval"/>. Default 20 ms. (DTFx's Azure Storage client polls every 2 s.)</summary>
