@@ -35,6 +35,19 @@ public sealed class AzuriteLauncher : IAsyncDisposable
     /// <summary>Process id of the started Azurite, or null.</summary>
     public int? ProcessId => _process?.Id;
 
+    /// <summary>The well-known emulator account's key (public, documented by Microsoft; not a secret).</summary>
+    public const string DevelopmentAccountKey = "Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw==";
+
+    /// <summary>A connection string for the emulator account on 127.0.0.1 with the given blob, queue and table ports.</summary>
+    public static string ConnectionString(IReadOnlyList<int> ports)
+    {
+        ArgumentNullException.ThrowIfNull(ports);
+        if (ports.Count != 3) throw new ArgumentException("Azurite needs three ports: blob, queue and table.", nameof(ports));
+        string Endpoint(int port) => string.Create(CultureInfo.InvariantCulture, $"http://127.0.0.1:{port}/devstoreaccount1");
+        return $"DefaultEndpointsProtocol=http;AccountName=devstoreaccount1;AccountKey={DevelopmentAccountKey};" +
+               $"BlobEndpoint={Endpoint(ports[0])};QueueEndpoint={Endpoint(ports[1])};TableEndpoint={Endpoint(ports[2])};";
+    }
+
     /// <summary>Whether a connection string selects the local emulator (<c>UseDevelopmentStorage=true</c>).</summary>
     public static bool IsDevelopmentStorage(string connectionString)
     {

@@ -43,6 +43,13 @@ public sealed class AzureStorageProviderFactory : IDurableProviderFactory
                 $"{context.Settings.SourcePath}: storage provider 'AzureStorage' reads its connection string from app setting '{connectionName}' " +
                 $"('extensions.durableTask.storageProvider.connectionStringName'), which is not set. Set it, e.g. {connectionName}=UseDevelopmentStorage=true for Azurite.");
         }
+        var devPorts = options.DevelopmentStoragePorts;
+        var isDevelopment = AzuriteLauncher.IsDevelopmentStorage(connection);
+        if (isDevelopment && devPorts is not null)
+        {
+            if (devPorts.Count != 3) throw new InvalidOperationException("AzureStorageProviderOptions.DevelopmentStoragePorts needs three ports: blob, queue and table.");
+            connection = AzuriteLauncher.ConnectionString(devPorts);
+        }
         var settings = Map(context.Settings, connection, context.LoggerFactory);
         options.Configure?.Invoke(settings);
         var service = new AzureStorageOrchestrationService(settings);
@@ -50,10 +57,10 @@ public sealed class AzureStorageProviderFactory : IDurableProviderFactory
         AzuriteLauncher? azurite = null;
         var logger = context.LoggerFactory.CreateLogger("Serverless.Hosting.Azurite");
         Func<CancellationToken, Task>? prepare = null;
-        if (options.StartAzurite && AzuriteLauncher.IsDevelopmentStorage(connection))
+        if (options.StartAzurite && isDevelopment)
         {
             prepare = async cancellation => azurite = await AzuriteLauncher.EnsureRunningAsync(
-                Path.Combine(context.HomeDirectory, "azurite"), logger: logger, cancellation: cancellation).ConfigureAwait(false);
+                Path.Combine(context.HomeDirectory, "azurite"), devPorts, logger: logger, cancellation: cancellation).ConfigureAwait(false);
         }
         return new DurableProvider(service, service, settings.TaskHubName, prepare,
             async () => { if (azurite is not null) await azurite.DisposeAsync().ConfigureAwait(false); });

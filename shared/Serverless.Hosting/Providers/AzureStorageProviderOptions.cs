@@ -14,4 +14,10 @@ public sealed class AzureStorageProviderOptions
 
     /// <summary>Start Azurite for <c>UseDevelopmentStorage=true</c> when nothing listens on its ports. Default true.</summary>
     public bool StartAzurite { get; set; } = true;
+
+    /// <summary>
+    /// Blob, queue and table ports on 127.0.0.1 that <c>UseDevelopmentStorage=true</c> means. Default null: Azurite's
+    /// well-known 10000-10002. Set it where those ports are taken (a second checkout, parallel test runs).
+    /// </summary>
+    public IReadOnlyList<int>? DevelopmentStoragePorts { get; set; }
 }
