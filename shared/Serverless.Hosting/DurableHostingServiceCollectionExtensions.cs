@@ -28,6 +28,26 @@ public static class DurableHostingServiceCollectionExtensions
     /// <param name="configure">Sets host.json, app settings and the home folder; default: every default.</param>
     public static IDurableTaskWorkerBuilder AddDurableTaskHosting(this IServiceCollection services, Action<DurableHostingOptions>? configure = null)
     {
+        services.AddDurableTaskHostingClient(configure);
+        var builder = services.AddDurableTaskWorker();
+        builder.UseBuildTarget<DurableTaskFrameworkWorker>();
+        // The same JSON as the client (and as an isolated Functions app); an app may Configure another on both.
+        builder.Configure(o => o.DataConverter = DurableJson.Converter);
+        // DTFx dispatches by name and ignores work-item filters; they are turned on because they are the SDK's only
+        // public list of the registered names (the HTTP API answers 400 for starting an unregistered orchestrator).
+        builder.UseWorkItemFilters();
+        return builder;
+    }
+
+    /// <summary>
+    /// Adds the provider and the <see cref="DurableTaskClient"/> without a worker: for processes that start, query and
+    /// manage instances but run none (a CLI, a test driving worker processes). Called by
+    /// <see cref="AddDurableTaskHosting"/>; calling both is harmless.
+    /// </summary>
+    /// <param name="services">The app's services.</param>
+    /// <param name="configure">Sets host.json, app settings and the home folder; default: every default.</param>
+    public static IServiceCollection AddDurableTaskHostingClient(this IServiceCollection services, Action<DurableHostingOptions>? configure = null)
+    {
         ArgumentNullException.ThrowIfNull(services);
         var options = services.AddOptions<DurableHostingOptions>();
         if (configure is not null) options.Configure(configure);
@@ -38,15 +58,8 @@ public static class DurableHostingServiceCollectionExtensions
             var provider = sp.GetRequiredService<DurableProvider>();
             return new DurableTaskFrameworkClient(provider.TaskHubName, provider.Client, sp.GetRequiredService<IOptions<DurableHostingOptions>>().Value.Client);
         });
-        services.AddHostedService<DurableProviderStartup>();
-        var builder = services.AddDurableTaskWorker();
-        builder.UseBuildTarget<DurableTaskFrameworkWorker>();
-        // The same JSON as the client (and as an isolated Functions app); an app may Configure another on both.
-        builder.Configure(o => o.DataConverter = DurableJson.Converter);
-        // DTFx dispatches by name and ignores work-item filters; they are turned on because they are the SDK's only
-        // public list of the registered names (the HTTP API answers 400 for starting an unregistered orchestrator).
-        builder.UseWorkItemFilters();
-        return builder;
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<Microsoft.Extensions.Hosting.IHostedService, DurableProviderStartup>());
+        return services;
     }
 
     /// <summary>

@@ -8,7 +8,8 @@ using Serverless.Hosting.Providers;
 
 // A worker process for kill tests, provider-neutral: the provider comes from host.json like in the product.
 // Usage: TestHost --host-json FILE --log FILE [--setting NAME=VALUE]... [--step-ms N] [--hang-activity K] [--hang-turn K] [--lease-ms N]
-// Activities append "start <instance> <step> <pid>" / "done <instance> <step> <pid>" lines to the log file, flushed to
+// Activities append "start <instance> <step> <pid>" / "done <instance> <step> <pid>" lines, live orchestrator turns
+// "turn <instance> <step> <pid>", to the log file, flushed to
 // disk, so a test can count executions and tell which process ran what. --hang-activity K blocks inside step K;
 // --hang-turn K blocks inside the orchestrator turn that follows step K's completion; both first write the pid to
 // FILE.hung so the test knows when to kill. --lease-ms shortens the Azure Storage provider's partition leases (so a
@@ -93,6 +94,8 @@ builder.Services.AddDurableTaskHosting(o =>
         var sum = 0;
         for (var i = 0; i < steps; i++)
         {
+            // A live (not replayed) turn that schedules step i: tells the test which process ran the orchestration.
+            if (!ctx.IsReplaying) Append($"turn {ctx.InstanceId} {i} {pid}");
             sum += await ctx.CallActivityAsync<int>("Step", i);
             if (i == hangTurn && !ctx.IsReplaying) Hang();
         }
