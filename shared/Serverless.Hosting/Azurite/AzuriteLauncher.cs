@@ -176,7 +176,11 @@ public sealed class AzuriteLauncher : IAsyncDisposable
         }
     }
 
-    /// <summary>Stops the Azurite this launcher started (SIGTERM, so it closes its stores; SIGKILL after 10 s).</summary>
+    /// <summary>
+    /// Stops the Azurite this launcher started: SIGTERM, so it saves its stores (Azurite keeps queue, table and blob
+    /// metadata in LokiJS files saved every 5 s and on close; a SIGKILL loses what came after the last save, which for
+    /// a task hub means lost queue messages and stuck instances). SIGKILL only if it has not exited after 60 s.
+    /// </summary>
     public async ValueTask DisposeAsync()
     {
         if (_process is null) return;
@@ -186,7 +190,7 @@ public sealed class AzuriteLauncher : IAsyncDisposable
             {
                 // npm's launcher script execs node, so the process is Azurite itself; SIGTERM lets it flush its databases.
                 using (var term = Process.Start("kill", ["-TERM", _process.Id.ToString(CultureInfo.InvariantCulture)])) await term.WaitForExitAsync().ConfigureAwait(false);
-                using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(10));
+                using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(60));
                 try
                 {
                     await _process.WaitForExitAsync(timeout.Token).ConfigureAwait(false);
