@@ -78,7 +78,7 @@ public sealed class StorageOutageTests : IAsyncDisposable
         for (var i = 0; i < instances; i++)
             await client.ScheduleNewOrchestrationInstanceAsync("Steps", steps, new StartOrchestrationOptions($"o-{i}"));
 
-        var deadline = DateTime.UtcNow.AddSeconds(90);
+        var deadline = DateTime.UtcNow.AddSeconds(180);
         while (runs.Count < instances * steps / 4)
         {
             Assert.True(DateTime.UtcNow < deadline, "the run did not start");
