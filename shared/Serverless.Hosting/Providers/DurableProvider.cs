@@ -9,7 +9,7 @@ namespace Serverless.Hosting.Providers;
 /// for queries and purges). Created by an <see cref="IDurableProviderFactory"/>; owns whatever the factory started
 /// for it (an Azurite process, a file handle) and releases it on dispose.
 /// </summary>
-public sealed class DurableProvider : IAsyncDisposable
+public sealed class DurableProvider : IAsyncDisposable, IDisposable
 {
     private readonly Func<CancellationToken, Task>? _prepare;
     private readonly Func<ValueTask>? _release;
@@ -65,6 +65,9 @@ public sealed class DurableProvider : IAsyncDisposable
             _gate.Release();
         }
     }
+
+    /// <summary>Synchronous dispose for containers disposed synchronously; blocks on <see cref="DisposeAsync"/>.</summary>
+    public void Dispose() => DisposeAsync().AsTask().GetAwaiter().GetResult();
 
     /// <summary>Disposes the service (when disposable) and then releases what the factory started.</summary>
     public async ValueTask DisposeAsync()
