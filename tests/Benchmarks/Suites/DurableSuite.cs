@@ -11,8 +11,9 @@ namespace Benchmarks.Suites;
 /// <summary>
 /// Engine throughput on a real backend (default SQLite in a temp folder, synchronous=NORMAL):
 /// sequential activities, fan-out, many concurrent small orchestrations, and replay of a long history.
-/// Options: <c>--backend sqlite|memory|azure</c> (azure: the Azure Storage backend against an Azurite started for the
-/// run, with smaller counts because every step is several HTTP round trips), <c>--quick</c> (smaller counts).
+/// Options: <c>--backend sqlite|memory|azure|azurestorage</c> (azure: the old engine's Azure Storage backend against an
+/// Azurite started for the run, with smaller counts because every step is several HTTP round trips; azurestorage: the
+/// real runtime on DTFx's Azure Storage provider, <see cref="DurableHostingBench"/>), <c>--quick</c> (smaller counts).
 /// </summary>
 public sealed class DurableSuite : IBenchmarkSuite
 {
@@ -23,6 +24,12 @@ public sealed class DurableSuite : IBenchmarkSuite
     public async Task RunAsync(BenchmarkContext context)
     {
         var backendKind = context.Options.Get("backend", "sqlite");
+        if (backendKind == "azurestorage")
+        {
+            // The real runtime (Serverless.Hosting: Microsoft.DurableTask on DTFx) on DTFx's Azure Storage provider.
+            await DurableHostingBench.RunAsync(context);
+            return;
+        }
         if (context.Options.Get("replay-child", "") is { Length: > 0 } child)
         {
             ReplayChild(context, child, context.Options.Get("instance", ""));
