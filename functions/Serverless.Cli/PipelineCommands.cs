@@ -28,6 +28,9 @@ internal static class PipelineCommands
         var pipeline = loaded.Definition!;
         var options = CliApp.AppOptions(o, "http://127.0.0.1:0");
         options.EnableTriggers = false;
+        // The operator named this file on the command line: its folder (its data, modules, schemas) is an input root.
+        options.Pipelines = PipelineHostOptions.Load(options.HostJsonPath, options.HomeDirectory);
+        options.Pipelines.InputRoots.Add(Path.GetDirectoryName(Path.GetFullPath(file))!);
         // One machine, no set-up: this process serves the default and gpu pools (Trainer, Tuner trials) and any pool a node names.
         var pools = pipeline.Nodes.Select(n => n.Pool).Append(WorkerPools.Default).Append(WorkerPools.Gpu).Distinct(StringComparer.Ordinal).ToList();
         options.ConfigureWorker = w =>
@@ -52,7 +55,7 @@ internal static class PipelineCommands
                 }
                 else
                 {
-                    input = await runtime.StartAsync(pipeline, o.GetValueOrDefault("run-id"), parameters, null, o.GetValueOrDefault("from"), "cli");
+                    input = await runtime.StartAsync(pipeline, o.GetValueOrDefault("run-id"), parameters, null, o.GetValueOrDefault("from"), "cli", ParameterSource.Operator);
                 }
             }
             catch (PipelineValidationException e)

@@ -104,8 +104,12 @@ public static class FunctionAppHost
         builder.Services.AddHostedService<WorkerHostedService>();
 
         var app = builder.Build();
-        app.MapDurableTaskManagementApi(app.Services.GetRequiredService<DurableTaskClient>(),
-            new DurableHttpOptions { AccessKey = options.AccessKey, TaskHubName = settings.HubName });
+        // Pipeline runs start through the pipeline API or the CLI, which classify parameters and check the roots: the
+        // management API does not start the orchestrators whose input the host trusts.
+        var management = new DurableHttpOptions { AccessKey = options.AccessKey, TaskHubName = settings.HubName };
+        management.InternalOrchestrators.Add(PipelineOrchestrator.Name);
+        management.InternalOrchestrators.Add(TunerTrials.OrchestratorName);
+        app.MapDurableTaskManagementApi(app.Services.GetRequiredService<DurableTaskClient>(), management);
         app.MapPipelineApi(runtime, app.Services.GetRequiredService<TimerTriggerService>(), options.AccessKey);
         app.MapGet("/api/health", () => Results.Ok(new { status = "ok", hub = settings.HubName }));
         return app;

@@ -81,6 +81,13 @@ internal sealed class DurableHttpApi
     {
         var name = RouteValue(context, "functionName")!;
         var requestedId = RouteValue(context, "instanceId");
+        if (_options.InternalOrchestrators.Contains(name))
+        {
+            await WriteErrorAsync(context, StatusCodes.Status403Forbidden,
+                $"Orchestrator '{name}' is started only by the host (e.g. POST /api/pipelines/{{name}}/runs for pipeline runs), not through the management API.").ConfigureAwait(false);
+            return;
+        }
+
         var input = await ReadJsonBodyAsync(context, "orchestrator input").ConfigureAwait(false);
         string id;
         try

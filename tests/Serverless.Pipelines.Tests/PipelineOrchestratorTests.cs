@@ -251,8 +251,10 @@ public sealed class PipelineOrchestratorTests : IAsyncLifetime
     [Fact]
     public void Prepare_MissingDataPathOrBadParameter_ThrowsBeforeStart()
     {
-        var missing = Assert.Throws<PipelineValidationException>(() => starter.Prepare(Diamond(), "r", new Dictionary<string, string> { ["source"] = "/no/such/file.csv" }));
+        var missing = Assert.Throws<PipelineValidationException>(() => starter.Prepare(Diamond(), "r", new Dictionary<string, string> { ["source"] = "/no/such/file.csv" }, source: ParameterSource.Operator));
         Assert.Contains("/no/such/file.csv", missing.Message, StringComparison.Ordinal);
+        var requested = Assert.Throws<PipelineValidationException>(() => starter.Prepare(Diamond(), "r", new Dictionary<string, string> { ["source"] = "/no/such/file.csv" }));
+        Assert.Contains("operator setting", requested.Message, StringComparison.Ordinal);
         var unknown = Assert.Throws<PipelineValidationException>(() => starter.Prepare(Diamond(), "r", new Dictionary<string, string> { ["left.colour"] = "red" }));
         Assert.Contains("no parameter 'colour'", unknown.Message, StringComparison.Ordinal);
         var typed = Assert.Throws<PipelineValidationException>(() => starter.Prepare(Diamond(), "r", new Dictionary<string, string> { ["fail"] = "maybe" }));

@@ -44,6 +44,28 @@ public sealed class PipelineHostOptions
     /// constructor). host.json <c>componentAssemblies</c> and the <c>SERVERLESS_COMPONENTS</c> app setting (':'-separated).</summary>
     public IList<string> ComponentAssemblies { get; } = [];
 
+    /// <summary>Folders that pipeline data, transform modules, schemas and user code may be read from (besides
+    /// <see cref="PipelinesFolder"/> and <see cref="DownloadFolder"/>, always allowed). host.json <c>roots.inputs</c>
+    /// (a list); default <c>{home}/data</c>. The CLI's <c>run</c> adds the folder of the pipeline file it was given.</summary>
+    public IList<string> InputRoots { get; } = [];
+
+    /// <summary>The model repository the Pusher writes (its default destination and the only allowed one).
+    /// host.json <c>roots.servingRepository</c>; default <c>{home}/serving_models</c>.</summary>
+    public required string ServingRepository { get; set; }
+
+    /// <summary>Where nodes keep temporary state (checkpoints, unpacked inputs), created with mode 0700.
+    /// host.json <c>roots.scratch</c>; default <c>{home}/scratch</c>.</summary>
+    public required string ScratchFolder { get; set; }
+
+    /// <summary>The allowed roots every parameter location is checked against (see <see cref="PipelineRoots"/>).</summary>
+    public PipelineRoots Roots => new()
+    {
+        Inputs = [.. InputRoots.Select(r => Path.GetFullPath(r)), Path.GetFullPath(PipelinesFolder), Path.GetFullPath(DownloadFolder)],
+        ArtifactStore = ArtifactStore.Type == ArtifactStoreOptions.Local ? Path.GetFullPath(BlobRoot) : null,
+        ServingRepository = Path.GetFullPath(ServingRepository),
+        Scratch = Path.GetFullPath(ScratchFolder),
+    };
+
     /// <summary>Defaults under <paramref name="home"/>.</summary>
     public static PipelineHostOptions Defaults(string home)
     {
@@ -54,7 +76,10 @@ public sealed class PipelineHostOptions
             BlobRoot = Path.Combine(home, "blobs"),
             MetadataPath = Path.Combine(home, "metadata.db"),
             DownloadFolder = Path.Combine(home, "triggered"),
+            ServingRepository = Path.Combine(home, "serving_models"),
+            ScratchFolder = Path.Combine(home, "scratch"),
         };
+        options.InputRoots.Add(Path.Combine(home, "data"));
         if (Environment.GetEnvironmentVariable("SERVERLESS_COMPONENTS") is { Length: > 0 } extra)
         {
             foreach (var path in extra.Split(Path.PathSeparator, StringSplitOptions.RemoveEmptyEntries))
@@ -96,6 +121,28 @@ public sealed class PipelineHostOptions
         if (p.TryGetProperty("componentAssemblies", out var ca))
         {
             foreach (var a in ca.EnumerateArray()) options.ComponentAssemblies.Add(Path.GetFullPath(a.GetString() ?? throw Bad("componentAssemblies", "must list strings"), folder));
+        }
+
+        if (p.TryGetProperty("roots", out var roots))
+        {
+            if (roots.ValueKind != JsonValueKind.Object) throw Bad("roots", "must be an object { \"inputs\": [...], \"servingRepository\", \"scratch\" }");
+            foreach (var key in roots.EnumerateObject().Select(r => r.Name).Where(n => n is not ("inputs" or "servingRepository" or "scratch")))
+            {
+                throw Bad($"roots.{key}", "is not a setting (expected inputs, servingRepository, scratch)");
+            }
+
+            if (roots.TryGetProperty("inputs", out var inputs))
+            {
+                if (inputs.ValueKind != JsonValueKind.Array) throw Bad("roots.inputs", "must be a list of folders");
+                options.InputRoots.Clear();
+                foreach (var r in inputs.EnumerateArray())
+                {
+                    options.InputRoots.Add(Path.GetFullPath(r.ValueKind == JsonValueKind.String && r.GetString() is { Length: > 0 } root ? root : throw Bad("roots.inputs", "must list folder names"), folder));
+                }
+            }
+
+            if (Str(roots, "servingRepository", "roots.servingRepository") is { } sr) options.ServingRepository = Path.GetFullPath(sr, folder);
+            if (Str(roots, "scratch", "roots.scratch") is { } sc) options.ScratchFolder = Path.GetFullPath(sc, folder);
         }
 
         if (p.TryGetProperty("artifactStore", out var store))

@@ -71,7 +71,7 @@ public static class PipelineHttpApi
                     data = await runtime.DownloadBlobAsync(body.DataBlob, runId, cancellation);
                 }
 
-                var input = await runtime.StartAsync(pipeline, runId, body.Parameters, data, body.From, "http", cancellation);
+                var input = await runtime.StartAsync(pipeline, runId, body.Parameters, data, body.From, "http", ParameterSource.Request, cancellation);
                 var statusUri = $"{request.Scheme}://{request.Host}/api/runs/{input.RunId}";
                 return Results.Accepted(statusUri, new { id = input.RunId, pipeline = pipeline.Name, statusQueryGetUri = statusUri });
             }

@@ -26,9 +26,8 @@ public sealed class PipelineRuntime : IDisposable
     public PipelineRuntime WithMlComponents(Serverless.Ml.Components.Tuner.ITrialRunner? trialRunner = null)
     {
         MlComponents.Register(Components, metadata, trialRunner);
-        // The Pusher's default model repository sits beside the metadata store, in this app's home folder.
-        var home = Path.GetDirectoryName(Path.GetFullPath(Options.MetadataPath))!;
-        ShippingComponents.Register(Components, metadata, new ShippingOptions { PushDestination = Path.Combine(home, "serving_models") });
+        // The Pusher's default (and only allowed) model repository is the host's serving repository root.
+        ShippingComponents.Register(Components, metadata, new ShippingOptions { PushDestination = Path.GetFullPath(Options.ServingRepository) });
         return this;
     }
 
@@ -47,13 +46,17 @@ public sealed class PipelineRuntime : IDisposable
         metadata = SqliteMetadataStore.Open(options.MetadataPath);
         Components = options.CreateComponentRegistry();
         Blobs = options.CreateBlobStore(getSetting ?? Environment.GetEnvironmentVariable);
-        Runner = new NodeRunner(Components, metadata, Blobs);
+        Roots = options.Roots;
+        Runner = new NodeRunner(Components, metadata, Blobs, options: new NodeRunnerOptions { Roots = Roots });
         Client = client;
-        Starter = new PipelineRunStarter(client, Components);
+        Starter = new PipelineRunStarter(client, Components, Roots);
     }
 
     /// <summary>The settings.</summary>
     public PipelineHostOptions Options { get; }
+
+    /// <summary>The folders parameter locations must resolve inside (from <see cref="PipelineHostOptions.Roots"/>).</summary>
+    public PipelineRoots Roots { get; }
 
     /// <summary>The clock of triggers and run ids.</summary>
     public TimeProvider Time { get; }
@@ -124,21 +127,32 @@ public sealed class PipelineRuntime : IDisposable
 
     /// <summary>
     /// Starts a run of <paramref name="pipeline"/>: <paramref name="dataPath"/>, when given, sets the pipeline's data parameter
-    /// (<see cref="RunParameters.DataParameter"/>), then parameters are applied and the pipeline validated.
+    /// (<see cref="RunParameters.DataParameter"/>), then parameters are applied and the pipeline validated, locations
+    /// against the allowed roots.
     /// </summary>
-    /// <exception cref="PipelineValidationException">Bad parameters, missing data, or an invalid pipeline: nothing started.</exception>
-    public async Task<PipelineRunInput> StartAsync(PipelineDefinition pipeline, string? runId, IReadOnlyDictionary<string, string>? parameters, string? dataPath, string? from, string trigger, CancellationToken cancellation = default)
+    /// <param name="pipeline">The pipeline from its file.</param>
+    /// <param name="runId">The run id; null: a new unguessable one.</param>
+    /// <param name="parameters">Run parameters.</param>
+    /// <param name="dataPath">A local data location for the data parameter; it must lie inside an input root.</param>
+    /// <param name="from">Re-execute this node and its downstream.</param>
+    /// <param name="trigger">What started the run.</param>
+    /// <param name="source">Who gave the parameters: HTTP and blob triggers are requests (only safe parameters), the CLI and
+    /// host.json timers the operator.</param>
+    /// <param name="cancellation">Cancels the start.</param>
+    /// <exception cref="PipelineValidationException">Bad parameters, missing data, a location outside the roots, or an
+    /// invalid pipeline: nothing started.</exception>
+    public async Task<PipelineRunInput> StartAsync(PipelineDefinition pipeline, string? runId, IReadOnlyDictionary<string, string>? parameters, string? dataPath, string? from, string trigger, ParameterSource source, CancellationToken cancellation = default)
     {
         ArgumentNullException.ThrowIfNull(pipeline);
-        var all = new Dictionary<string, string>(parameters ?? new Dictionary<string, string>(), StringComparer.Ordinal);
+        var shown = new Dictionary<string, string>(parameters ?? new Dictionary<string, string>(), StringComparer.Ordinal);
         if (dataPath is not null)
         {
-            var key = RunParameters.DataParameter(pipeline, Components)
-                ?? throw new PipelineValidationException([new PipelineError($"pipeline '{pipeline.Name}' has no path parameter to take the data location", Field: "data")]);
-            all[key] = dataPath;
+            pipeline = RunParameters.WithData(pipeline, dataPath, Components);
+            shown[RunParameters.DataParameter(pipeline, Components)!] = Path.GetFullPath(dataPath);
         }
 
-        var input = Starter.Prepare(pipeline, runId ?? PipelineRunStarter.NewRunId(pipeline.Name, Time.GetUtcNow()), all, from, trigger);
+        var input = Starter.Prepare(pipeline, runId ?? PipelineRunStarter.NewRunId(pipeline.Name, Time.GetUtcNow()), parameters, from, trigger, source);
+        input = input with { Parameters = shown };
         await Starter.StartAsync(input, cancellation).ConfigureAwait(false);
         return input;
     }

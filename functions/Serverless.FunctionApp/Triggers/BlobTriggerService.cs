@@ -3,6 +3,7 @@ using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Serverless.FunctionApp.Pipelines;
 using Serverless.Pipelines;
+using Serverless.Pipelines.Orchestration;
 using Serverless.Storage;
 
 namespace Serverless.FunctionApp.Triggers;
@@ -82,7 +83,7 @@ public sealed class BlobTriggerService(PipelineRuntime runtime, ILogger<BlobTrig
                     var pipeline = runtime.FindPipeline(pipelineName)
                         ?? throw new PipelineValidationException([new PipelineError($"no pipeline '{pipelineName}' in {runtime.Options.PipelinesFolder}")]);
                     var local = await runtime.DownloadBlobAsync(blob.Name, runId, cancellation).ConfigureAwait(false);
-                    await runtime.StartAsync(pipeline, runId, null, local, null, $"blob:{blob.Name}@{blob.ETag}", cancellation).ConfigureAwait(false);
+                    await runtime.StartAsync(pipeline, runId, null, local, null, $"blob:{blob.Name}@{blob.ETag}", ParameterSource.Request, cancellation).ConfigureAwait(false);
                     started.Add(runId);
                     logger.LogInformation("blob {Blob} (ETag {ETag}) started run {RunId}", blob.Name, blob.ETag, runId);
                 }

@@ -4,6 +4,7 @@ using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Serverless.FunctionApp.Pipelines;
 using Serverless.Pipelines;
+using Serverless.Pipelines.Orchestration;
 using Serverless.Storage;
 
 namespace Serverless.FunctionApp.Triggers;
@@ -88,7 +89,7 @@ public sealed class TimerTriggerService(PipelineRuntime runtime, ILogger<TimerTr
                         data = await runtime.DownloadBlobAsync(latest.Name, runId, cancellation).ConfigureAwait(false);
                     }
 
-                    await runtime.StartAsync(pipeline, runId, new Dictionary<string, string>(timer.Parameters), data, null, $"timer:{timer.Name}@{occurrence:o}", cancellation).ConfigureAwait(false);
+                    await runtime.StartAsync(pipeline, runId, new Dictionary<string, string>(timer.Parameters), data, null, $"timer:{timer.Name}@{occurrence:o}", ParameterSource.Operator, cancellation).ConfigureAwait(false);
                     started.Add(runId);
                     logger.LogInformation("timer {Timer} occurrence {Occurrence:o} started run {RunId}", timer.Name, occurrence, runId);
                 }

@@ -41,8 +41,29 @@ public sealed record ChannelSpec(string Name, string ArtifactType, bool Optional
 /// <param name="Description">What it does.</param>
 public sealed record ParameterSpec(string Name, ParameterType Type, MetadataValue? Default = null, bool Optional = false, string Description = "")
 {
+    private readonly ParameterUse? use;
+
     /// <summary>True when a node must give a value.</summary>
     public bool Required => Default is null && !Optional;
+
+    /// <summary>
+    /// What the parameter is, for security (see <see cref="ParameterUse"/>). Default: <see cref="ParameterUse.InputPath"/>
+    /// for paths, <see cref="ParameterUse.Text"/> for strings (an operator setting until declared a
+    /// <see cref="ParameterUse.Value"/>), <see cref="ParameterUse.Value"/> for numbers and flags.
+    /// </summary>
+    public ParameterUse Use
+    {
+        get => use ?? Type switch
+        {
+            ParameterType.Path => ParameterUse.InputPath,
+            ParameterType.String => ParameterUse.Text,
+            _ => ParameterUse.Value,
+        };
+        init => use = value;
+    }
+
+    /// <summary>True when a run request (HTTP body, blob upload, Durable API input) may set it: values and relative patterns.</summary>
+    public bool SafeForRequests => Use is ParameterUse.Value or ParameterUse.RelativePattern;
 
     /// <summary>
     /// Converts a value to this parameter's type: an integer to a double, an integral double to an integer,
@@ -180,6 +201,20 @@ public sealed record ComponentSpec
             if (duplicate is not null)
             {
                 throw new ArgumentException($"Component '{Type}': {kind} '{duplicate.Key}' is declared twice.");
+            }
+        }
+
+        foreach (var parameter in Parameters)
+        {
+            var fits = parameter.Use switch
+            {
+                ParameterUse.InputPath => parameter.Type == ParameterType.Path,
+                ParameterUse.Value => parameter.Type != ParameterType.Path,
+                _ => parameter.Type == ParameterType.String,
+            };
+            if (!fits)
+            {
+                throw new ArgumentException($"Component '{Type}': parameter '{parameter.Name}' of type {parameter.Type} cannot have use {parameter.Use}.");
             }
         }
 

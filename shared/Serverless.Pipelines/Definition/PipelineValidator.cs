@@ -128,10 +128,20 @@ public static class PipelineValidator
     /// <param name="definition">The pipeline.</param>
     /// <param name="registry">The components it may use.</param>
     /// <param name="checkPaths">Whether path parameters and user code must exist now (true before a run).</param>
-    public static PipelineValidationResult Validate(PipelineDefinition definition, ComponentRegistry registry, bool checkPaths = true)
+    public static PipelineValidationResult Validate(PipelineDefinition definition, ComponentRegistry registry, bool checkPaths = true) =>
+        Validate(definition, registry, new PipelineValidationOptions { CheckPaths = checkPaths });
+
+    /// <summary>Validates <paramref name="definition"/> against the components in <paramref name="registry"/>, with the
+    /// allowed roots and limits of <paramref name="options"/>.</summary>
+    /// <param name="definition">The pipeline.</param>
+    /// <param name="registry">The components it may use.</param>
+    /// <param name="options">What to check besides the structure.</param>
+    public static PipelineValidationResult Validate(PipelineDefinition definition, ComponentRegistry registry, PipelineValidationOptions options)
     {
         ArgumentNullException.ThrowIfNull(definition);
         ArgumentNullException.ThrowIfNull(registry);
+        ArgumentNullException.ThrowIfNull(options);
+        var checkPaths = options.CheckPaths;
         var errors = new List<PipelineError>();
         var file = definition.SourceFile;
         void Error(string message, NodeDefinition? node = null, string? field = null) =>
@@ -176,6 +186,14 @@ public static class PipelineValidator
             CheckInputs(node, spec, nodes, registry, upstream[node.Id], Error);
             var parameters = CheckParameters(node, spec, baseDirectory, checkPaths, Error);
             var userCode = CheckUserCode(node, baseDirectory, checkPaths, Error);
+            if (options.Roots is { } roots)
+            {
+                foreach (var (field, message) in roots.CheckNode(spec, parameters, userCode))
+                {
+                    Error(message, node, field);
+                }
+            }
+
             CheckRetryAndApproval(node, Error);
             resolved[node.Id] = (spec, parameters, userCode);
         }

@@ -54,9 +54,15 @@ public sealed class NodeRunner
     private readonly ArtifactPublisher publisher;
     private readonly CacheService cache;
     private readonly ConcurrentDictionary<(TypeKind, string), bool> registeredTypes = new();
+    private readonly NodeRunnerOptions options;
 
     /// <summary>Creates a runner.</summary>
-    public NodeRunner(ComponentRegistry registry, IMetadataStore metadata, IBlobStore blobs, TimeProvider? time = null)
+    /// <param name="registry">The components.</param>
+    /// <param name="metadata">Where executions, artifacts and lineage are recorded.</param>
+    /// <param name="blobs">The artifact store.</param>
+    /// <param name="time">The clock; the system clock by default.</param>
+    /// <param name="options">Host settings (allowed roots); default: none checked.</param>
+    public NodeRunner(ComponentRegistry registry, IMetadataStore metadata, IBlobStore blobs, TimeProvider? time = null, NodeRunnerOptions? options = null)
     {
         ArgumentNullException.ThrowIfNull(registry);
         ArgumentNullException.ThrowIfNull(metadata);
@@ -64,6 +70,7 @@ public sealed class NodeRunner
         this.registry = registry;
         this.metadata = metadata;
         this.blobs = blobs;
+        this.options = options ?? new NodeRunnerOptions();
         this.time = time ?? TimeProvider.System;
         publisher = new ArtifactPublisher(blobs, this.time);
         cache = new CacheService(metadata, blobs);
@@ -101,6 +108,13 @@ public sealed class NodeRunner
         };
         var execution = new Execution { Id = existing?.Id ?? 0, Type = spec.Type, Name = name, CustomProperties = properties };
         var inputArtifacts = await InputArtifactsAsync(request, cancellation).ConfigureAwait(false);
+
+        // Before anything reads or writes a location: it must resolve inside the allowed roots, whoever started the run.
+        if (options.Roots is { } roots && roots.CheckNode(spec, parameters, request.UserCode) is { Count: > 0 } outside)
+        {
+            var denied = new UnauthorizedAccessException($"node '{request.NodeId}': " + string.Join("; ", outside.Select(o => $"{o.Field}: {o.Message}")));
+            return await FailAsync(request, execution, inputArtifacts, contexts, denied, string.Empty, cancellation).ConfigureAwait(false);
+        }
 
         // Fingerprinting reads the data: a path that vanished since validation is a failed execution, not a crash.
         var pathFingerprints = new SortedDictionary<string, string>(StringComparer.Ordinal);

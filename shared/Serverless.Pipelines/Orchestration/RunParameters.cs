@@ -6,13 +6,20 @@ namespace Serverless.Pipelines.Orchestration;
 /// <summary>
 /// Run parameters (<c>--param k=v</c>, an HTTP body's <c>parameters</c>): <c>node.param=value</c> sets one node's
 /// parameter; a bare <c>param=value</c> sets it on every node whose component declares it. Values are text,
-/// converted to the declared type; relative paths are resolved against the current directory.
+/// converted to the declared type; relative paths are resolved against the current directory. A run request
+/// (<see cref="ParameterSource.Request"/>) may set only parameters its component declares safe; paths, executables and
+/// documents are operator settings.
 /// </summary>
 public static class RunParameters
 {
     /// <summary>Returns <paramref name="definition"/> with the parameters applied.</summary>
-    /// <exception cref="PipelineValidationException">A key names no node or parameter, or a value does not convert.</exception>
-    public static PipelineDefinition Apply(PipelineDefinition definition, IReadOnlyDictionary<string, string> parameters, ComponentRegistry registry)
+    /// <param name="definition">The pipeline as loaded from its file.</param>
+    /// <param name="parameters">Key (<c>node.param</c> or <c>param</c>) -> value as text.</param>
+    /// <param name="registry">The components.</param>
+    /// <param name="source">Who gave them; default <see cref="ParameterSource.Request"/> (the safe assumption).</param>
+    /// <exception cref="PipelineValidationException">A key names no node or parameter, a request sets an operator
+    /// setting, or a value does not convert.</exception>
+    public static PipelineDefinition Apply(PipelineDefinition definition, IReadOnlyDictionary<string, string> parameters, ComponentRegistry registry, ParameterSource source = ParameterSource.Request)
     {
         ArgumentNullException.ThrowIfNull(definition);
         ArgumentNullException.ThrowIfNull(parameters);
@@ -21,6 +28,7 @@ public static class RunParameters
         var nodes = definition.Nodes.ToList();
         foreach (var (key, text) in parameters)
         {
+            var shownKey = ErrorText.Quote(key);
             var dot = key.LastIndexOf('.');
             var nodeId = dot > 0 ? key[..dot] : null;
             var name = dot > 0 ? key[(dot + 1)..] : key;
@@ -38,7 +46,7 @@ public static class RunParameters
                 {
                     if (nodeId is not null)
                     {
-                        errors.Add(new PipelineError($"--param {key}: component {node.Component} has no parameter '{name}' (parameters: {string.Join(", ", component.Spec.Parameters.Select(p => p.Name))})", node.Id, $"parameters.{name}"));
+                        errors.Add(new PipelineError($"--param {shownKey}: component {node.Component} has no parameter {ErrorText.Quote(name)} (parameters: {string.Join(", ", component.Spec.Parameters.Select(p => p.Name))})", node.Id, $"parameters.{name}"));
                         matched = true;
                     }
 
@@ -46,9 +54,18 @@ public static class RunParameters
                 }
 
                 matched = true;
+                if (source == ParameterSource.Request && !spec.SafeForRequests)
+                {
+                    errors.Add(new PipelineError(
+                        $"--param {shownKey}: '{name}' of component {node.Component} is an operator setting ({Describe(spec.Use)}); a run request may set only numbers, flags, names and relative patterns: set it in the pipeline file or host.json",
+                        node.Id,
+                        $"parameters.{name}"));
+                    continue;
+                }
+
                 if (!TryConvert(spec.Type, text, out var value))
                 {
-                    errors.Add(new PipelineError($"--param {key}: '{text}' is not a valid {spec.Type.ToString().ToLowerInvariant()}", node.Id, $"parameters.{name}"));
+                    errors.Add(new PipelineError($"--param {shownKey}: {ErrorText.Quote(text)} is not a valid {spec.Type.ToString().ToLowerInvariant()}", node.Id, $"parameters.{name}"));
                     continue;
                 }
 
@@ -58,12 +75,35 @@ public static class RunParameters
             if (!matched)
             {
                 errors.Add(new PipelineError(nodeId is null
-                    ? $"--param {key}: no node of pipeline '{definition.Name}' has a parameter '{name}'"
-                    : $"--param {key}: pipeline '{definition.Name}' has no node '{nodeId}'"));
+                    ? $"--param {shownKey}: no node of pipeline '{definition.Name}' has a parameter {ErrorText.Quote(name)}"
+                    : $"--param {shownKey}: pipeline '{definition.Name}' has no node {ErrorText.Quote(nodeId)}"));
             }
         }
 
         return errors.Count > 0 ? throw new PipelineValidationException(errors) : definition with { Nodes = nodes };
+    }
+
+    /// <summary>
+    /// Returns <paramref name="definition"/> with its data parameter (<see cref="DataParameter"/>) set to
+    /// <paramref name="dataPath"/> (made absolute): how a run request's data location (<c>data</c>, <c>dataBlob</c>, an
+    /// uploaded blob) reaches the pipeline. The path must still resolve inside an input root.
+    /// </summary>
+    /// <exception cref="PipelineValidationException">The pipeline has no path parameter to take it.</exception>
+    public static PipelineDefinition WithData(PipelineDefinition definition, string dataPath, ComponentRegistry registry)
+    {
+        ArgumentNullException.ThrowIfNull(definition);
+        ArgumentException.ThrowIfNullOrEmpty(dataPath);
+        var key = DataParameter(definition, registry)
+            ?? throw new PipelineValidationException([new PipelineError($"pipeline '{definition.Name}' has no path parameter to take the data location", Field: "data")]);
+        var dot = key.LastIndexOf('.');
+        var (nodeId, name) = (key[..dot], key[(dot + 1)..]);
+        return definition with
+        {
+            Nodes = definition.Nodes.Select(n => n.Id != nodeId ? n : n with
+            {
+                Parameters = new Dictionary<string, MetadataValue>(n.Parameters, StringComparer.Ordinal) { [name] = Path.GetFullPath(dataPath) },
+            }).ToList(),
+        };
     }
 
     /// <summary>
@@ -84,6 +124,14 @@ public static class RunParameters
 
         return null;
     }
+
+    private static string Describe(ParameterUse use) => use switch
+    {
+        ParameterUse.InputPath => "a file or folder it reads",
+        ParameterUse.ServingPath => "a folder it writes models to",
+        ParameterUse.ScratchPath => "a folder it writes to",
+        _ => "text or a document",
+    };
 
     private static bool TryConvert(ParameterType type, string text, out MetadataValue value)
     {

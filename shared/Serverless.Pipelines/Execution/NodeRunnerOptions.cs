@@ -1,0 +1,10 @@
+namespace Serverless.Pipelines;
+
+/// <summary>Host settings of a <see cref="NodeRunner"/>: what a node may touch. Defaults suit a library caller that trusts
+/// its pipelines; hosts (function app, CLI, trainer app) always pass their allowed roots.</summary>
+public sealed class NodeRunnerOptions
+{
+    /// <summary>The folders parameter locations must resolve inside, checked (symbolic links followed) just before the
+    /// executor starts; a violation fails the node without running it. Default null: not checked.</summary>
+    public PipelineRoots? Roots { get; init; }
+}

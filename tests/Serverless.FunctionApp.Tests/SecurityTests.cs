@@ -1,0 +1,118 @@
+using System.Net;
+using System.Net.Http.Json;
+using System.Text.Json.Nodes;
+using Serverless.FunctionApp.Pipelines;
+using Serverless.Storage;
+
+namespace Serverless.FunctionApp.Tests;
+
+/// <summary>
+/// Issue 18 through the HTTP API of the running app (Kestrel on 127.0.0.1, SQLite, local blobs): what a request may set,
+/// where a run may read and write, and that bad input is refused before any side effect.
+/// </summary>
+public sealed class SecurityTests : IDisposable
+{
+    private readonly string home = Directory.CreateTempSubdirectory("app-sec-").FullName;
+    private readonly string pipelines;
+    private readonly string outsideFile;
+
+    public SecurityTests()
+    {
+        pipelines = Path.Combine(home, "pipelines");
+        Repo.CopySample(pipelines);
+        File.Copy(Path.Combine(Repo.Samples, "penguins_full.yaml"), Path.Combine(pipelines, "penguins_full.yaml"));
+        outsideFile = Path.Combine(Directory.CreateTempSubdirectory("app-sec-outside-").FullName, "secret.csv");
+        File.WriteAllText(outsideFile, "species,x\nA,1\n");
+    }
+
+    public void Dispose()
+    {
+        Microsoft.Data.Sqlite.SqliteConnection.ClearAllPools();
+        try { Directory.Delete(home, true); } catch (IOException) { }
+        try { Directory.Delete(Path.GetDirectoryName(outsideFile)!, true); } catch (IOException) { }
+    }
+
+    private PipelineHostOptions Options()
+    {
+        var o = PipelineHostOptions.Defaults(home);
+        o.BlobTrigger.Enabled = false;
+        return o;
+    }
+
+    private static async Task<string> ErrorsAsync(HttpResponseMessage response) => await response.Content.ReadAsStringAsync();
+
+    [Theory]
+    [InlineData("infra_validator.model_server", "/tmp/evil.sh", "model_server")] // a program: no such parameter any more
+    [InlineData("pusher.push_destination", "/tmp/anywhere", "operator setting")]
+    [InlineData("trainer.checkpoint_dir", "/tmp/anywhere", "operator setting")]
+    [InlineData("transform.spec", "features: []", "operator setting")]
+    [InlineData("example_gen.input_base", "/etc", "operator setting")]
+    [InlineData("example_gen.input_pattern", "../../../../etc/passwd", "'..' segment")]
+    public async Task PostRun_RequestSetsOperatorSettingOrEscapingPattern_400NamesParameterNothingStarted(string key, string value, string expected)
+    {
+        await using var app = await TestApp.StartAsync(home, Options());
+
+        using var response = await app.Http.PostAsJsonAsync("/api/pipelines/penguins_full/runs", new { parameters = new Dictionary<string, string> { [key] = value } });
+
+        Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
+        var body = await ErrorsAsync(response);
+        Assert.Contains(key[(key.IndexOf('.') + 1)..], body, StringComparison.Ordinal);
+        Assert.Contains(expected, body, StringComparison.Ordinal);
+        Assert.Empty(await app.RunsAsync());
+    }
+
+    [Fact]
+    public async Task PostRun_DataOutsideInputRoots_400NamesParameterAndRootsNothingCopied()
+    {
+        await using var app = await TestApp.StartAsync(home, Options());
+
+        using var response = await app.Http.PostAsJsonAsync("/api/pipelines/penguins/runs", new { data = outsideFile });
+
+        Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
+        var body = await ErrorsAsync(response);
+        Assert.Contains("parameters.source", body, StringComparison.Ordinal);
+        Assert.Contains("outside the allowed input roots", body, StringComparison.Ordinal);
+        Assert.Contains(Path.Combine(home, "data"), body, StringComparison.Ordinal);
+        Assert.Empty(await app.RunsAsync());
+        Assert.False(Directory.Exists(Path.Combine(home, "blobs", "penguins")));
+    }
+
+    [Fact]
+    public async Task PostRun_SafeParameterAndDataInsideRoot_Runs()
+    {
+        Directory.CreateDirectory(Path.Combine(home, "data"));
+        var inside = Path.Combine(home, "data", "more.csv");
+        File.Copy(outsideFile, inside);
+        await using var app = await TestApp.StartAsync(home, Options());
+
+        using var response = await app.Http.PostAsJsonAsync("/api/pipelines/penguins/runs", new { runId = "inside", data = inside, parameters = new Dictionary<string, string> { ["count.has_header"] = "true" } });
+
+        Assert.Equal(HttpStatusCode.Accepted, response.StatusCode);
+        Assert.Equal("Succeeded", (await app.WaitForRunAsync("inside"))["state"]!.GetValue<string>());
+    }
+
+    [Fact]
+    public async Task DurableApiStart_PipelineOrchestratorWithWholeDefinition_403NothingRunsOrCopied()
+    {
+        await using var app = await TestApp.StartAsync(home, Options());
+        var input = new JsonObject
+        {
+            ["Pipeline"] = new JsonObject
+            {
+                ["Name"] = "steal",
+                ["Nodes"] = new JsonArray(new JsonObject { ["Id"] = "import", ["Component"] = "FileCopy", ["Parameters"] = new JsonObject { ["source"] = outsideFile } }),
+            },
+            ["RunId"] = "steal-1",
+        };
+
+        using var response = await app.Http.PostAsJsonAsync("/runtime/webhooks/durabletask/orchestrators/RunPipeline/steal-1", input);
+
+        Assert.Equal(HttpStatusCode.Forbidden, response.StatusCode);
+        Assert.Contains("/api/pipelines/", (await response.Content.ReadFromJsonAsync<JsonObject>())!["error"]!.GetValue<string>(), StringComparison.Ordinal);
+        await Task.Delay(300);
+        Assert.Equal(HttpStatusCode.NotFound, (await app.Http.GetAsync("/runtime/webhooks/durabletask/instances/steal-1")).StatusCode);
+        var names = new List<string>();
+        await foreach (var blob in new LocalDirectoryBlobStore(Options().BlobRoot).ListAsync("steal/")) names.Add(blob.Name);
+        Assert.Empty(names);
+    }
+}
