@@ -55,7 +55,7 @@ internal static class PipelineCommands
                 }
                 else
                 {
-                    input = await runtime.StartAsync(pipeline, o.GetValueOrDefault("run-id"), parameters, null, o.GetValueOrDefault("from"), "cli", ParameterSource.Operator);
+                    input = await runtime.StartAsync(pipeline, new RunRequest { RunId = o.GetValueOrDefault("run-id"), Parameters = parameters, From = o.GetValueOrDefault("from"), Trigger = "cli", Source = ParameterSource.Operator });
                 }
             }
             catch (PipelineValidationException e)

@@ -115,4 +115,64 @@ public sealed class SecurityTests : IDisposable
         await foreach (var blob in new LocalDirectoryBlobStore(Options().BlobRoot).ListAsync("steal/")) names.Add(blob.Name);
         Assert.Empty(names);
     }
+
+    [Fact]
+    public async Task PostRun_RunIdLeavingDownloadFolderWithDataBlob_400NothingWritten()
+    {
+        var victim = Directory.CreateTempSubdirectory("app-sec-victim-").FullName;
+        var existing = Path.Combine(victim, "evil.csv");
+        await File.WriteAllTextAsync(existing, "keep");
+        await new LocalDirectoryBlobStore(Options().BlobRoot).UploadAsync("uploads/evil.csv", new MemoryStream("species,x\nA,1\n"u8.ToArray()));
+        await using var app = await TestApp.StartAsync(home, Options());
+        try
+        {
+            foreach (var runId in new[] { victim, "../../escape", "a/b", "." })
+            {
+                using var response = await app.Http.PostAsJsonAsync("/api/pipelines/penguins/runs", new { runId, dataBlob = "uploads/evil.csv" });
+
+                Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
+                Assert.Contains("runId", await ErrorsAsync(response), StringComparison.Ordinal);
+            }
+
+            Assert.Equal("keep", await File.ReadAllTextAsync(existing));
+            Assert.False(File.Exists(Path.GetFullPath(Path.Combine(home, "triggered", "../../escape/evil.csv"))));
+            Assert.False(Directory.Exists(Path.Combine(home, "triggered")) && Directory.EnumerateFileSystemEntries(Path.Combine(home, "triggered")).Any());
+            Assert.Empty(await app.RunsAsync());
+        }
+        finally
+        {
+            Directory.Delete(victim, true);
+        }
+    }
+
+    [Theory]
+    [InlineData("a\\b")]
+    [InlineData("../x.csv")]
+    [InlineData("incoming//x.csv")]
+    [InlineData("bad\u0001name.csv")]
+    public async Task PostRun_InvalidDataBlobName_400JsonNamingTheField(string blob)
+    {
+        await using var app = await TestApp.StartAsync(home, Options());
+
+        using var response = await app.Http.PostAsJsonAsync("/api/pipelines/penguins/runs", new { dataBlob = blob });
+
+        Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
+        var body = await response.Content.ReadFromJsonAsync<JsonObject>();
+        Assert.Contains("dataBlob", body!["errors"]![0]!.GetValue<string>(), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task PostRun_DataBlobButInvalidParameter_400AndNoCopyLeftBehind()
+    {
+        await new LocalDirectoryBlobStore(Options().BlobRoot).UploadAsync("uploads/ok.csv", new MemoryStream("species,x\nA,1\n"u8.ToArray()));
+        await using var app = await TestApp.StartAsync(home, Options());
+
+        using var badParameter = await app.Http.PostAsJsonAsync("/api/pipelines/penguins/runs", new { runId = "r1", dataBlob = "uploads/ok.csv", parameters = new Dictionary<string, string> { ["count.has_header"] = "maybe" } });
+        using var badFrom = await app.Http.PostAsJsonAsync("/api/pipelines/penguins/runs", new { runId = "r2", dataBlob = "uploads/ok.csv", from = "nope" });
+
+        Assert.Equal(HttpStatusCode.BadRequest, badParameter.StatusCode);
+        Assert.Equal(HttpStatusCode.BadRequest, badFrom.StatusCode);
+        var downloads = Path.Combine(home, "triggered");
+        Assert.Empty(Directory.Exists(downloads) ? Directory.EnumerateFiles(downloads, "*", SearchOption.AllDirectories) : []);
+    }
 }

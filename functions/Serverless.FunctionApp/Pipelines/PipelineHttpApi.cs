@@ -62,16 +62,17 @@ public static class PipelineHttpApi
             try
             {
                 var pipeline = runtime.FindPipeline(name);
-                if (pipeline is null) return Results.NotFound(new { error = $"no pipeline '{name}' in {runtime.Options.PipelinesFolder}" });
-                var data = body.Data;
-                var runId = body.RunId ?? PipelineRunStarter.NewRunId(pipeline.Name, runtime.Time.GetUtcNow());
-                if (body.DataBlob is not null)
+                if (pipeline is null) return Results.NotFound(new { error = $"no pipeline {ErrorText.Quote(name)} in {runtime.Options.PipelinesFolder}" });
+                var input = await runtime.StartAsync(pipeline, new RunRequest
                 {
-                    if (await runtime.Blobs.GetPropertiesAsync(body.DataBlob, cancellation) is null) return Results.BadRequest(new { error = $"data blob '{body.DataBlob}' does not exist" });
-                    data = await runtime.DownloadBlobAsync(body.DataBlob, runId, cancellation);
-                }
-
-                var input = await runtime.StartAsync(pipeline, runId, body.Parameters, data, body.From, "http", ParameterSource.Request, cancellation);
+                    RunId = body.RunId,
+                    Parameters = body.Parameters,
+                    DataPath = body.Data,
+                    DataBlob = body.DataBlob,
+                    From = body.From,
+                    Trigger = "http",
+                    Source = ParameterSource.Request,
+                }, cancellation);
                 var statusUri = $"{request.Scheme}://{request.Host}/api/runs/{input.RunId}";
                 return Results.Accepted(statusUri, new { id = input.RunId, pipeline = pipeline.Name, statusQueryGetUri = statusUri });
             }
@@ -81,7 +82,12 @@ public static class PipelineHttpApi
             }
             catch (InstanceAlreadyExistsException)
             {
-                return Results.Conflict(new { error = $"run '{body.RunId}' is still running" });
+                return Results.Conflict(new { error = $"run {ErrorText.Quote(body.RunId)} is still running" });
+            }
+            catch (Exception e) when (e is not OperationCanceledException)
+            {
+                // Never an empty 500: say what failed, quoting at most a prefix.
+                return Results.Json(new { error = $"the run was not started: {e.GetType().Name}: {ErrorText.Quote(e.Message, 300)}" }, statusCode: 500);
             }
         });
 

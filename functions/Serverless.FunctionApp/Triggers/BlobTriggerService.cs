@@ -82,8 +82,7 @@ public sealed class BlobTriggerService(PipelineRuntime runtime, ILogger<BlobTrig
                 {
                     var pipeline = runtime.FindPipeline(pipelineName)
                         ?? throw new PipelineValidationException([new PipelineError($"no pipeline '{pipelineName}' in {runtime.Options.PipelinesFolder}")]);
-                    var local = await runtime.DownloadBlobAsync(blob.Name, runId, cancellation).ConfigureAwait(false);
-                    await runtime.StartAsync(pipeline, runId, null, local, null, $"blob:{blob.Name}@{blob.ETag}", ParameterSource.Request, cancellation).ConfigureAwait(false);
+                    await runtime.StartAsync(pipeline, new RunRequest { RunId = runId, DataBlob = blob.Name, Trigger = $"blob:{blob.Name}@{blob.ETag}", Source = ParameterSource.Request }, cancellation).ConfigureAwait(false);
                     started.Add(runId);
                     logger.LogInformation("blob {Blob} (ETag {ETag}) started run {RunId}", blob.Name, blob.ETag, runId);
                 }

@@ -83,13 +83,15 @@ public sealed class TimerTriggerService(PipelineRuntime runtime, ILogger<TimerTr
                 {
                     var pipeline = runtime.FindPipeline(timer.Pipeline)
                         ?? throw new PipelineValidationException([new PipelineError($"no pipeline '{timer.Pipeline}' in {runtime.Options.PipelinesFolder}")]);
-                    string? data = null;
-                    if (timer.UseLatestData && await LatestBlobAsync(timer.Pipeline, cancellation).ConfigureAwait(false) is { } latest)
+                    var latest = timer.UseLatestData ? await LatestBlobAsync(timer.Pipeline, cancellation).ConfigureAwait(false) : null;
+                    await runtime.StartAsync(pipeline, new RunRequest
                     {
-                        data = await runtime.DownloadBlobAsync(latest.Name, runId, cancellation).ConfigureAwait(false);
-                    }
-
-                    await runtime.StartAsync(pipeline, runId, new Dictionary<string, string>(timer.Parameters), data, null, $"timer:{timer.Name}@{occurrence:o}", ParameterSource.Operator, cancellation).ConfigureAwait(false);
+                        RunId = runId,
+                        Parameters = new Dictionary<string, string>(timer.Parameters),
+                        DataBlob = latest?.Name,
+                        Trigger = $"timer:{timer.Name}@{occurrence:o}",
+                        Source = ParameterSource.Operator,
+                    }, cancellation).ConfigureAwait(false);
                     started.Add(runId);
                     logger.LogInformation("timer {Timer} occurrence {Occurrence:o} started run {RunId}", timer.Name, occurrence, runId);
                 }
