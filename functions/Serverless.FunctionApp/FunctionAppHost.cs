@@ -24,10 +24,14 @@ public sealed class FunctionAppOptions
     public string HomeDirectory { get; set; } = Environment.GetEnvironmentVariable("SERVERLESS_HOME")
         ?? Path.Combine(Environment.GetFolderPath(Environment.SpecialFolder.UserProfile), ".serverless-ml");
 
-    /// <summary>Kestrel URL(s). Default <c>http://127.0.0.1:7071</c> (the Functions host's port).</summary>
+    /// <summary>Kestrel URL(s). Default <c>http://127.0.0.1:7071</c> (the Functions host's port): loopback only unless configured.</summary>
     public string Urls { get; set; } = "http://127.0.0.1:7071";
 
-    /// <summary>When set, HTTP requests need this key (<c>x-functions-key</c> header or <c>code</c> query). Default: none.</summary>
+    /// <summary>
+    /// The key every HTTP request needs (<c>x-functions-key</c> header or <c>code</c> query). Default null: the
+    /// <c>SERVERLESS_ACCESS_KEY</c> environment variable, else the key file <c>{home}/access-key</c>, generated (256 random
+    /// bits, mode 0600) and printed once on first start. There is no keyless mode.
+    /// </summary>
     public string? AccessKey { get; set; }
 
     /// <summary>Registers the app's orchestrators and activities (the samples are always registered).</summary>
@@ -60,6 +64,7 @@ public static class FunctionAppHost
     {
         ArgumentNullException.ThrowIfNull(options);
         var settings = LoadSettings(options);
+        var accessKey = HostAccessKey.Resolve(options);
         var builder = WebApplication.CreateSlimBuilder(args ?? []);
         builder.WebHost.UseUrls(options.Urls.Split(';', StringSplitOptions.RemoveEmptyEntries));
         builder.Logging.SetMinimumLevel(options.LogLevel);
@@ -84,6 +89,7 @@ public static class FunctionAppHost
         options.Register?.Invoke(registry);
 
         builder.Services.AddSingleton(settings);
+        builder.Services.AddSingleton(accessKey);
         builder.Services.AddSingleton(registry);
         builder.Services.AddSingleton(workerOptions);
         // Factories, not instances: the container then disposes them with the app.
@@ -106,11 +112,20 @@ public static class FunctionAppHost
         var app = builder.Build();
         // Pipeline runs start through the pipeline API or the CLI, which classify parameters and check the roots: the
         // management API does not start the orchestrators whose input the host trusts.
-        var management = new DurableHttpOptions { AccessKey = options.AccessKey, TaskHubName = settings.HubName };
+        var management = new DurableHttpOptions { AccessKey = accessKey.Key, TaskHubName = settings.HubName };
         management.InternalOrchestrators.Add(PipelineOrchestrator.Name);
         management.InternalOrchestrators.Add(TunerTrials.OrchestratorName);
         app.MapDurableTaskManagementApi(app.Services.GetRequiredService<DurableTaskClient>(), management);
-        app.MapPipelineApi(runtime, app.Services.GetRequiredService<TimerTriggerService>(), options.AccessKey);
+        app.MapPipelineApi(runtime, app.Services.GetRequiredService<TimerTriggerService>(), accessKey.Key);
+        if (accessKey.Generated)
+        {
+            // Printed once, on the start that generated it; later starts only say where it lives.
+            app.Logger.LogWarning("Generated an access key for the HTTP API: {Key} (stored in {Path}, mode 0600). Send it as the x-functions-key header or ?code=.", accessKey.Key, accessKey.FilePath);
+        }
+        else if (accessKey.FilePath is not null)
+        {
+            app.Logger.LogInformation("HTTP API access key: in {Path}", accessKey.FilePath);
+        }
         app.MapGet("/api/health", () => Results.Ok(new { status = "ok", hub = settings.HubName }));
         return app;
     }

@@ -10,6 +10,7 @@ namespace Serverless.FunctionApp.Tests;
 /// Issue 18 through the HTTP API of the running app (Kestrel on 127.0.0.1, SQLite, local blobs): what a request may set,
 /// where a run may read and write, and that bad input is refused before any side effect.
 /// </summary>
+[System.Runtime.Versioning.UnsupportedOSPlatform("windows")]
 public sealed class SecurityTests : IDisposable
 {
     private readonly string home = Directory.CreateTempSubdirectory("app-sec-").FullName;
@@ -174,5 +175,41 @@ public sealed class SecurityTests : IDisposable
         Assert.Equal(HttpStatusCode.BadRequest, badFrom.StatusCode);
         var downloads = Path.Combine(home, "triggered");
         Assert.Empty(Directory.Exists(downloads) ? Directory.EnumerateFiles(downloads, "*", SearchOption.AllDirectories) : []);
+    }
+
+    [Fact]
+    public async Task Start_NoKeyConfigured_GeneratesPrivateKeyFileAndEveryRouteNeedsIt()
+    {
+        string key;
+        await using (var app = await TestApp.StartAsync(home, Options(), configure: o => o.AccessKey = null))
+        {
+            var keyFile = Path.Combine(home, "access-key");
+            Assert.Equal(UnixFileMode.UserRead | UnixFileMode.UserWrite, File.GetUnixFileMode(keyFile));
+            key = (await File.ReadAllTextAsync(keyFile)).Trim();
+            Assert.True(key.Length >= 43, key);
+            Assert.Equal(key, app.Service<HostAccessKey>().Key);
+            foreach (var path in new[] { "/api/runs", "/api/pipelines", "/api/schedules", "/runtime/webhooks/durabletask/instances" })
+            {
+                using var denied = await app.Http.GetAsync(path);
+                Assert.Equal(HttpStatusCode.Unauthorized, denied.StatusCode);
+                using var wrong = new HttpRequestMessage(HttpMethod.Get, path);
+                wrong.Headers.Add("x-functions-key", key[..^1] + (key[^1] == 'a' ? 'b' : 'a')); // same length, last character differs
+                Assert.Equal(HttpStatusCode.Unauthorized, (await app.Http.SendAsync(wrong)).StatusCode);
+                using var allowed = new HttpRequestMessage(HttpMethod.Get, path);
+                allowed.Headers.Add("x-functions-key", key);
+                Assert.Equal(HttpStatusCode.OK, (await app.Http.SendAsync(allowed)).StatusCode);
+            }
+
+            using var start = await app.Http.PostAsJsonAsync("/api/pipelines/penguins/runs", new { runId = "anonymous" });
+            Assert.Equal(HttpStatusCode.Unauthorized, start.StatusCode);
+            Assert.Equal(HttpStatusCode.NotFound, (await app.Http.GetAsync($"/api/runs/anonymous?code={Uri.EscapeDataString(key)}")).StatusCode);
+        }
+
+        // A restart keeps the key.
+        await using (var again = await TestApp.StartAsync(home, Options(), configure: o => o.AccessKey = null))
+        {
+            Assert.Equal(key, again.Service<HostAccessKey>().Key);
+            Assert.False(again.Service<HostAccessKey>().Generated);
+        }
     }
 }

@@ -177,4 +177,16 @@ public sealed class PipelineRootsTests : IDisposable
         Assert.Equal(Path.Combine(target, "x.csv"), PipelineRoots.RealPath(Path.Combine(link, "x.csv")));
         Assert.Equal(Path.Combine(temp.Path, "a", "y"), PipelineRoots.RealPath(Path.Combine(link, "..", "y")));
     }
+
+    [Fact]
+    public void NewRunId_SameSecond_96RandomBitsDifferEveryTime()
+    {
+        var now = new DateTimeOffset(2026, 1, 2, 3, 4, 5, TimeSpan.Zero);
+
+        var ids = Enumerable.Range(0, 100).Select(_ => PipelineRunStarter.NewRunId("penguins", now)).ToList();
+
+        Assert.Equal(100, ids.Distinct().Count());
+        Assert.All(ids, id => Assert.Matches("^penguins-20260102-030405-[0-9a-f]{24}$", id));
+        Assert.True(Names.IsValid(PipelineRunStarter.NewRunId(new string('p', 128), now)));
+    }
 }

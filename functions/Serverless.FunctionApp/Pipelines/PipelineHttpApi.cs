@@ -39,7 +39,7 @@ public static class PipelineHttpApi
             if (accessKey is null) return await next(ctx);
             var request = ctx.HttpContext.Request;
             var given = request.Headers["x-functions-key"].FirstOrDefault() ?? request.Query["code"].FirstOrDefault();
-            return given == accessKey ? await next(ctx) : Results.Json(new { error = "missing or wrong access key (x-functions-key header or code query)" }, statusCode: 401);
+            return Serverless.Durable.Http.AccessKeys.Matches(given, accessKey) ? await next(ctx) : Results.Json(new { error = "missing or wrong access key (x-functions-key header or code query)" }, statusCode: 401);
         });
 
         api.MapGet("/pipelines", () => Results.Ok(runtime.ListPipelines().Select(p => new { name = p.Name, file = p.SourceFile, nodes = p.Nodes.Select(n => n.Id) })));

@@ -1,4 +1,5 @@
 using System.Globalization;
+using System.Security.Cryptography;
 using Serverless.Durable;
 
 namespace Serverless.Pipelines.Orchestration;
@@ -31,9 +32,17 @@ public sealed class PipelineRunStarter
         this.limits = limits ?? PipelineLimits.Default;
     }
 
-    /// <summary>A new run id: <c>{pipeline}-{yyyyMMdd-HHmmss}-{4 hex}</c>, valid as an artifact path segment.</summary>
-    public static string NewRunId(string pipeline, DateTimeOffset now) =>
-        string.Create(CultureInfo.InvariantCulture, $"{pipeline}-{now.UtcDateTime:yyyyMMdd-HHmmss}-{Random.Shared.Next(0x10000):x4}");
+    /// <summary>
+    /// A new run id: <c>{pipeline}-{yyyyMMdd-HHmmss}-{24 hex}</c>, valid as an artifact path segment, with 96 bits from
+    /// <see cref="RandomNumberGenerator"/>, so a run's id (and its status URL) cannot be guessed from another's. A long
+    /// pipeline name is shortened to keep the id within the naming rule's 128 characters.
+    /// </summary>
+    public static string NewRunId(string pipeline, DateTimeOffset now)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(pipeline);
+        var suffix = string.Create(CultureInfo.InvariantCulture, $"-{now.UtcDateTime:yyyyMMdd-HHmmss}-{Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(12))}");
+        return (pipeline.Length > 64 ? pipeline[..64] : pipeline) + suffix;
+    }
 
     /// <summary>
     /// Builds the orchestration input: parameters applied, pipeline validated with paths and allowed roots,
