@@ -82,7 +82,7 @@ public static class FunctionAppHost
         // a node waiting on a pool no live worker serves says so in the run's status (pool watch).
         var registry = new DurableTaskRegistry();
         Samples.SampleFunctions.Register(registry);
-        registry.AddPipelineOrchestrationWithPoolWatch(runtime.Components, runtime.Runner, workerOptions.Pools, backend, options.Time).AddTunerOrchestration();
+        registry.AddPipelineOrchestrationWithPoolWatch(runtime.Components, runtime.Runner, workerOptions.Pools, backend, options.Time, pipelineOptions.Limits).AddTunerOrchestration();
         PipelineOrchestration.RoutePools(workerOptions, new[] { WorkerPools.Default, WorkerPools.Gpu }.Except(workerOptions.Pools));
         if (workerOptions.Pools.Contains(WorkerPools.Gpu)) registry.AddTunerTrialActivity(runtime.Blobs, WorkerPools.Gpu);
         else TunerTrials.RoutePool(workerOptions);

@@ -212,4 +212,26 @@ public sealed class SecurityTests : IDisposable
             Assert.False(again.Service<HostAccessKey>().Generated);
         }
     }
+
+    [Fact]
+    public async Task PostRun_PipelineFileNested100000Deep_400NamingFileLineNoCrashAndCliSame()
+    {
+        var deep = Path.Combine(pipelines, "deep.yaml");
+        await File.WriteAllTextAsync(deep, "name: deep\nnodes: " + new string('[', 100_000) + new string(']', 100_000) + "\n");
+        await using (var app = await TestApp.StartAsync(home, Options()))
+        {
+            using var start = await app.Http.PostAsJsonAsync("/api/pipelines/deep/runs", new { });
+            Assert.Equal(HttpStatusCode.BadRequest, start.StatusCode);
+            Assert.Contains($"{deep}:2:", await start.Content.ReadAsStringAsync(), StringComparison.Ordinal);
+            using var list = await app.Http.GetAsync("/api/pipelines");
+            Assert.Equal(HttpStatusCode.OK, list.StatusCode);
+            Assert.DoesNotContain("\"deep\"", await list.Content.ReadAsStringAsync(), StringComparison.Ordinal);
+        }
+
+        var stderr = new StringWriter();
+        var code = await Serverless.Cli.CliApp.RunAsync(["run", deep, "--home", home], TextWriter.Null, stderr);
+        Assert.Equal(1, code);
+        Assert.Contains($"{deep}:2:", stderr.ToString(), StringComparison.Ordinal);
+        Assert.Contains("nested deeper than 32", stderr.ToString(), StringComparison.Ordinal);
+    }
 }

@@ -264,6 +264,28 @@ public sealed class PipelineOrchestratorTests : IAsyncLifetime
         Assert.Equal("import.source", RunParameters.DataParameter(Diamond(), registry));
     }
 
+    [Fact]
+    public async Task Run_PoisonInput100000NodeCycle_InstanceFailsAndTheWorkerRunsTheNextRun()
+    {
+        var nodes = Enumerable.Range(0, 100_000).Select(i => new NodeDefinition
+        {
+            Id = $"n{i}",
+            Component = "StatsToStats",
+            Inputs = new Dictionary<string, ChannelRef> { ["statistics"] = new($"n{(i + 99_999) % 100_000}", "statistics") },
+        }).ToList();
+        var poison = new PipelineRunInput { Pipeline = new PipelineDefinition { Name = "poison", Nodes = nodes }, RunId = "poison" };
+
+        await client.ScheduleNewOrchestrationInstanceAsync(PipelineOrchestrator.Name, poison, new StartOrchestrationOptions("poison"));
+        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(120));
+        var failed = await client.WaitForInstanceCompletionAsync("poison", getInputsAndOutputs: false, timeout.Token);
+
+        Assert.Equal(OrchestrationRuntimeStatus.Failed, failed.RuntimeStatus);
+        Assert.Contains("more than the limit of 1000", failed.FailureDetails!.ErrorMessage, StringComparison.Ordinal);
+        await starter.StartAsync(starter.Prepare(Diamond(), "after-poison"));
+        var next = await client.WaitForInstanceCompletionAsync("after-poison", getInputsAndOutputs: false, timeout.Token);
+        Assert.Equal(OrchestrationRuntimeStatus.Completed, next.RuntimeStatus);
+    }
+
     private async Task WaitForNodeAsync(string runId, string node, NodeState state)
     {
         var deadline = DateTime.UtcNow.AddSeconds(30);

@@ -57,6 +57,11 @@ public sealed class PipelineHostOptions
     /// host.json <c>roots.scratch</c>; default <c>{home}/scratch</c>.</summary>
     public required string ScratchFolder { get; set; }
 
+    /// <summary>Bounds on pipeline files, run parameters and node restarts. host.json <c>limits</c>
+    /// <c>{ "maxPipelineFileBytes", "maxNodes", "maxParameterLength", "maxNestingDepth", "maxYamlAliases", "maxRetryAttempts", "maxNodeStarts" }</c>;
+    /// default <see cref="PipelineLimits.Default"/>.</summary>
+    public PipelineLimits Limits { get; set; } = PipelineLimits.Default;
+
     /// <summary>The allowed roots every parameter location is checked against (see <see cref="PipelineRoots"/>).</summary>
     public PipelineRoots Roots => new()
     {
@@ -121,6 +126,40 @@ public sealed class PipelineHostOptions
         if (p.TryGetProperty("componentAssemblies", out var ca))
         {
             foreach (var a in ca.EnumerateArray()) options.ComponentAssemblies.Add(Path.GetFullPath(a.GetString() ?? throw Bad("componentAssemblies", "must list strings"), folder));
+        }
+
+        if (p.TryGetProperty("limits", out var limits))
+        {
+            if (limits.ValueKind != JsonValueKind.Object) throw Bad("limits", "must be an object, e.g. { \"maxNodes\": 2000 }");
+            long Number(JsonProperty setting) =>
+                setting.Value.ValueKind == JsonValueKind.Number && setting.Value.TryGetInt64(out var n) && n > 0 ? n : throw Bad($"limits.{setting.Name}", "must be a positive whole number");
+            int Int(JsonProperty setting) => (int)Math.Min(Number(setting), int.MaxValue);
+            var l = PipelineLimits.Default;
+            foreach (var setting in limits.EnumerateObject())
+            {
+                l = setting.Name switch
+                {
+                    "maxPipelineFileBytes" => l with { MaxPipelineFileBytes = Number(setting) },
+                    "maxNodes" => l with { MaxNodes = Int(setting) },
+                    "maxParameterLength" => l with { MaxParameterLength = Int(setting) },
+                    "maxNestingDepth" => l with { MaxNestingDepth = Int(setting) },
+                    "maxYamlAliases" => l with { MaxYamlAliases = Int(setting) },
+                    "maxRetryAttempts" => l with { MaxRetryAttempts = Int(setting) },
+                    "maxNodeStarts" => l with { MaxNodeStarts = Int(setting) },
+                    _ => throw Bad($"limits.{setting.Name}", "is not a limit (maxPipelineFileBytes, maxNodes, maxParameterLength, maxNestingDepth, maxYamlAliases, maxRetryAttempts, maxNodeStarts)"),
+                };
+            }
+
+            try
+            {
+                l.EnsureValid();
+            }
+            catch (ArgumentOutOfRangeException e)
+            {
+                throw Bad("limits", e.Message);
+            }
+
+            options.Limits = l;
         }
 
         if (p.TryGetProperty("roots", out var roots))

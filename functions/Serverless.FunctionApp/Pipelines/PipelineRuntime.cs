@@ -50,7 +50,7 @@ public sealed class PipelineRuntime : IDisposable
         Roots = options.Roots;
         Runner = new NodeRunner(Components, metadata, Blobs, options: new NodeRunnerOptions { Roots = Roots });
         Client = client;
-        Starter = new PipelineRunStarter(client, Components, Roots);
+        Starter = new PipelineRunStarter(client, Components, Roots, options.Limits);
     }
 
     /// <summary>The settings.</summary>
@@ -90,7 +90,7 @@ public sealed class PipelineRuntime : IDisposable
         {
             if (string.Equals(Path.GetFileNameWithoutExtension(file), name, StringComparison.Ordinal))
             {
-                return PipelineLoader.LoadFile(file).DefinitionOrThrow();
+                return PipelineLoader.LoadFile(file, Options.Limits).DefinitionOrThrow();
             }
         }
 
@@ -99,7 +99,7 @@ public sealed class PipelineRuntime : IDisposable
 
     /// <summary>The loadable pipelines of the folder (files with syntax errors are left out).</summary>
     public IReadOnlyList<PipelineDefinition> ListPipelines() =>
-        PipelineFiles().Select(PipelineLoader.LoadFile).Where(r => r.IsSuccess).Select(r => r.Definition!).ToList();
+        PipelineFiles().Select(f => PipelineLoader.LoadFile(f, Options.Limits)).Where(r => r.IsSuccess).Select(r => r.Definition!).ToList();
 
     private IEnumerable<string> PipelineFiles() =>
         Directory.Exists(Options.PipelinesFolder)

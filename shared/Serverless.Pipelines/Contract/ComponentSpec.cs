@@ -1,4 +1,3 @@
-using System.Globalization;
 using System.Text.RegularExpressions;
 using Serverless.Metadata;
 
@@ -97,7 +96,7 @@ public sealed record ParameterSpec(string Name, ParameterType Type, MetadataValu
 
     private static string Describe(MetadataValue value) => value.Type switch
     {
-        PropertyType.String => string.Create(CultureInfo.InvariantCulture, $"the string '{value.StringValue}'"),
+        PropertyType.String => $"the string {ErrorText.Quote(value.StringValue)}",
         _ => value.ToString(),
     };
 }
@@ -148,7 +147,7 @@ public sealed record ComponentSpec
         var errors = new List<(string, string)>();
         foreach (var name in given.Keys.Where(k => FindParameter(k) is null).Order(StringComparer.Ordinal))
         {
-            errors.Add((name, $"unknown parameter of component '{Type}' (known: {string.Join(", ", Parameters.Select(p => p.Name))})"));
+            errors.Add((name, $"unknown parameter {ErrorText.Quote(name)} of component '{Type}' (known: {string.Join(", ", Parameters.Select(p => p.Name))})"));
         }
 
         foreach (var parameter in Parameters)

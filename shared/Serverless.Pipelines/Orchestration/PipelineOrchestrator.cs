@@ -27,16 +27,19 @@ public sealed class PipelineOrchestrator : TaskOrchestrator<PipelineRunInput, Pi
 
     private readonly ComponentRegistry registry;
     private readonly bool watchPools;
+    private readonly PipelineLimits limits;
 
     /// <summary>Creates the orchestrator for pipelines made of <paramref name="registry"/>'s components.</summary>
     /// <param name="registry">The components.</param>
     /// <param name="watchPools">Report nodes waiting for a pool without live workers (see <see cref="PoolWatch"/>);
     /// needs the <see cref="PoolWatch.StatusActivityName"/> activity registered.</param>
-    public PipelineOrchestrator(ComponentRegistry registry, bool watchPools = false)
+    /// <param name="limits">The host's limits (node count, parameter size); default <see cref="PipelineLimits.Default"/>.</param>
+    public PipelineOrchestrator(ComponentRegistry registry, bool watchPools = false, PipelineLimits? limits = null)
     {
         ArgumentNullException.ThrowIfNull(registry);
         this.registry = registry;
         this.watchPools = watchPools;
+        this.limits = limits ?? PipelineLimits.Default;
     }
 
     /// <inheritdoc/>
@@ -44,7 +47,9 @@ public sealed class PipelineOrchestrator : TaskOrchestrator<PipelineRunInput, Pi
     {
         ArgumentNullException.ThrowIfNull(context);
         ArgumentNullException.ThrowIfNull(input);
-        var graph = PipelineValidator.Validate(input.Pipeline, registry, checkPaths: false).GraphOrThrow();
+        // A poison input (a 100,000-node cycle, nulls, oversized values) fails this instance here, in linear time: the
+        // validator never recurses, so no input can take the worker process down with it.
+        var graph = PipelineValidator.Validate(input.Pipeline, registry, new PipelineValidationOptions { CheckPaths = false, Limits = limits }).GraphOrThrow();
         var forced = input.From is null ? new HashSet<string>(StringComparer.Ordinal) : Downstream(graph, input.From);
         var tag = context.NewGuid().ToString("N")[..8];
         var states = graph.Nodes.ToDictionary(n => n.Id, n => new NodeRunState { Node = n.Id, Component = n.Spec.Type }, StringComparer.Ordinal);

@@ -25,4 +25,14 @@ public static class ErrorText
             ? string.Create(CultureInfo.InvariantCulture, $"'{escaped}...' ({text.Length} characters)")
             : $"'{escaped}'";
     }
+
+    /// <summary>
+    /// <paramref name="text"/> cut to <paramref name="maxChars"/> characters with <c>...</c> appended when longer (for
+    /// node ids and field paths in errors, which are shown unquoted); null stays null.
+    /// </summary>
+    public static string? Clip(string? text, int maxChars = 160)
+    {
+        ArgumentOutOfRangeException.ThrowIfLessThan(maxChars, 1);
+        return text is null || text.Length <= maxChars ? text : text[..maxChars] + "...";
+    }
 }
