@@ -48,7 +48,7 @@ public sealed class PipelineRuntime : IDisposable
         Components = options.CreateComponentRegistry();
         Blobs = options.CreateBlobStore(getSetting ?? Environment.GetEnvironmentVariable);
         Roots = options.Roots;
-        Runner = new NodeRunner(Components, metadata, Blobs, options: new NodeRunnerOptions { Roots = Roots });
+        Runner = new NodeRunner(Components, metadata, Blobs, options: new NodeRunnerOptions { Roots = Roots, Limits = options.Limits });
         Client = client;
         Starter = new PipelineRunStarter(client, Components, Roots, options.Limits);
     }

@@ -45,6 +45,9 @@ public sealed class NodeRunner
 
         /// <summary>For a CACHED execution: the metadata id of the execution reused.</summary>
         public const string CachedFrom = "cached_from";
+
+        /// <summary>How often the execution was started (RUNNING recorded) without finishing; see <see cref="PipelineLimits.MaxNodeStarts"/>.</summary>
+        public const string Starts = "starts";
     }
 
     private readonly ComponentRegistry registry;
@@ -108,6 +111,21 @@ public sealed class NodeRunner
         };
         var execution = new Execution { Id = existing?.Id ?? 0, Type = spec.Type, Name = name, CustomProperties = properties };
         var inputArtifacts = await InputArtifactsAsync(request, cancellation).ConfigureAwait(false);
+
+        // A RUNNING record means an earlier start of this execution never finished: its process died (killed for memory,
+        // say). After MaxNodeStarts such starts the node fails instead of starting again, so a poison input fails its run
+        // rather than crash-looping every worker that picks the activity up.
+        var starts = existing is { State: ExecutionState.Running }
+            ? existing.CustomProperties.TryGetValue(Properties.Starts, out var counted) && counted.Type == PropertyType.Int ? counted.IntValue : 1
+            : 0;
+        if (starts >= options.Limits.MaxNodeStarts)
+        {
+            var poison = new InvalidOperationException(
+                $"node '{request.NodeId}' was started {starts} times without finishing (its process died each time, e.g. killed for using too much memory); it is not started again (host.json extensions.pipelines.limits.maxNodeStarts = {options.Limits.MaxNodeStarts})");
+            return await FailAsync(request, execution, inputArtifacts, contexts, poison, string.Empty, cancellation).ConfigureAwait(false);
+        }
+
+        properties[Properties.Starts] = starts + 1;
 
         // Before anything reads or writes a location: it must resolve inside the allowed roots, whoever started the run.
         if (options.Roots is { } roots && roots.CheckNode(spec, parameters, request.UserCode) is { Count: > 0 } outside)

@@ -7,4 +7,7 @@ public sealed class NodeRunnerOptions
     /// <summary>The folders parameter locations must resolve inside, checked (symbolic links followed) just before the
     /// executor starts; a violation fails the node without running it. Default null: not checked.</summary>
     public PipelineRoots? Roots { get; init; }
+
+    /// <summary>Bounds; the runner uses <see cref="PipelineLimits.MaxNodeStarts"/>. Default <see cref="PipelineLimits.Default"/>.</summary>
+    public PipelineLimits Limits { get; init; } = PipelineLimits.Default;
 }
