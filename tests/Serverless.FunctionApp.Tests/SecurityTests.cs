@@ -2,6 +2,7 @@ using System.Net;
 using System.Net.Http.Json;
 using System.Text.Json.Nodes;
 using Serverless.FunctionApp.Pipelines;
+using Serverless.Metadata;
 using Serverless.Storage;
 
 namespace Serverless.FunctionApp.Tests;
@@ -233,5 +234,102 @@ public sealed class SecurityTests : IDisposable
         Assert.Equal(1, code);
         Assert.Contains($"{deep}:2:", stderr.ToString(), StringComparison.Ordinal);
         Assert.Contains("nested deeper than 32", stderr.ToString(), StringComparison.Ordinal);
+    }
+
+    private PipelineHostOptions OptionsWithSleep(string log, double seconds)
+    {
+        var o = Options();
+        o.ComponentAssemblies.Add(typeof(SleepComponent).Assembly.Location);
+        File.WriteAllText(Path.Combine(pipelines, "slow.yaml"), $$"""
+            name: slow
+            nodes:
+              - id: import
+                component: FileCopy
+                parameters: { source: data/penguins.csv }
+              - id: hog
+                component: Sleep
+                inputs: { examples: import.examples }
+                parameters: { seconds: {{seconds}}, log: "{{log}}" }
+            """);
+        return o;
+    }
+
+    private static async Task WaitForLineAsync(string log, string line, int count = 1)
+    {
+        var deadline = DateTime.UtcNow.AddSeconds(90);
+        while (!File.Exists(log) || (await File.ReadAllLinesAsync(log)).Count(l => l == line) < count)
+        {
+            if (DateTime.UtcNow > deadline) throw new TimeoutException($"'{line}' x{count} never appeared in {log}");
+            await Task.Delay(20);
+        }
+    }
+
+    [Fact]
+    public async Task Cancel_RunningNode_ExecutorStopsAndExecutionIsCanceled()
+    {
+        var log = Path.Combine(home, "cancel.log");
+        await using var app = await TestApp.StartAsync(home, OptionsWithSleep(log, 120));
+        Assert.Equal(HttpStatusCode.Accepted, (await app.Http.PostAsJsonAsync("/api/pipelines/slow/runs", new { runId = "to-stop" })).StatusCode);
+        await WaitForLineAsync(log, "start hog");
+
+        Assert.Equal(HttpStatusCode.Accepted, (await app.Http.PostAsync("/api/runs/to-stop/cancel", null)).StatusCode);
+
+        var runtime = app.Service<PipelineRuntime>();
+        var deadline = DateTime.UtcNow.AddSeconds(30);
+        Execution hog;
+        while ((hog = (await runtime.Metadata.GetExecutionsOfRunAsync("to-stop")).Single(e => e.Type == "Sleep")).State != ExecutionState.Canceled)
+        {
+            Assert.True(DateTime.UtcNow < deadline, $"the node still runs after cancel: {hog.State}");
+            await Task.Delay(50);
+        }
+
+        Assert.Equal("Terminated", (await app.WaitForRunAsync("to-stop"))["runtimeStatus"]!.GetValue<string>());
+        Assert.DoesNotContain("end hog", await File.ReadAllLinesAsync(log));
+    }
+
+    [Fact]
+    public async Task Cancel_RunWhoseNodeDiedWithItsProcess_NodeNeverStartsAgainAfterRestartOrPurge()
+    {
+        var log = Path.Combine(home, "zombie.log");
+        var options = OptionsWithSleep(log, 120);
+
+        // A CLI process runs the pipeline and is killed (SIGKILL) in the node: its activity stays queued for redelivery.
+        var info = new System.Diagnostics.ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+        foreach (var a in new[] { Path.Combine(AppContext.BaseDirectory, "pipelines.dll"), "run", Path.Combine(pipelines, "slow.yaml"), "--run-id", "zombie", "--home", home }) info.ArgumentList.Add(a);
+        info.Environment["SERVERLESS_COMPONENTS"] = typeof(SleepComponent).Assembly.Location;
+        using (var cli = System.Diagnostics.Process.Start(info)!)
+        {
+            try
+            {
+                await WaitForLineAsync(log, "start hog");
+            }
+            finally
+            {
+                cli.Kill();
+                await cli.WaitForExitAsync();
+            }
+        }
+
+        // Canceled through an app that serves no pool (so nothing can pick the activity up first).
+        await using (var front = await TestApp.StartAsync(home, options, configure: o => o.ConfigureWorker = w => { w.Pools = ["none"]; w.ServeOrchestrations = false; }))
+        {
+            Assert.Equal(HttpStatusCode.Accepted, (await front.Http.PostAsync("/api/runs/zombie/cancel", null)).StatusCode);
+        }
+
+        // A full app on the same home: the activity's lease (5 s) expires and it is redelivered, but the node does not start.
+        await using (var app = await TestApp.StartAsync(home, options))
+        {
+            await Task.Delay(TimeSpan.FromSeconds(12));
+            Assert.Single(await File.ReadAllLinesAsync(log), "start hog");
+            using var purge = await app.Http.DeleteAsync("/runtime/webhooks/durabletask/instances/zombie");
+            Assert.Equal(HttpStatusCode.OK, purge.StatusCode);
+        }
+
+        await using (var again = await TestApp.StartAsync(home, options))
+        {
+            await Task.Delay(TimeSpan.FromSeconds(3));
+            Assert.Equal(["start hog"], await File.ReadAllLinesAsync(log));
+            Assert.Equal(HttpStatusCode.NotFound, (await again.Http.GetAsync("/api/runs/zombie")).StatusCode);
+        }
     }
 }

@@ -124,9 +124,13 @@ public static class PipelineHttpApi
 
         api.MapPost("/runs/{id}/cancel", async (string id, CancellationToken cancellation) =>
         {
-            var m = await runtime.Client.GetInstanceAsync(id, false, cancellation);
+            var m = await runtime.Client.GetInstanceAsync(id, true, cancellation);
             if (m is null) return Results.NotFound(new { error = $"no run '{id}'" });
             if (m.IsCompleted) return Results.Conflict(new { error = $"run '{id}' already ended ({m.RuntimeStatus})" });
+            // Recorded first, where the node activities look: a running node stops within a poll interval, and no node of
+            // this start runs again, even after a restart or a purge. Then the orchestration ends.
+            var started = m.ReadCustomStatusAs<PipelineRunStatus>()?.Nodes.Select(n => MetadataRunCancellation.IncarnationOf(id, n.ExecutionId, n.Node)).FirstOrDefault(i => i is not null);
+            await runtime.Cancellations.CancelAsync(id, started, "canceled through the HTTP API", cancellation);
             await runtime.Client.TerminateInstanceAsync(id, "canceled", cancellation);
             return Results.Accepted($"/api/runs/{id}", new { id, canceled = true });
         });

@@ -48,7 +48,13 @@ public sealed class PipelineRuntime : IDisposable
         Components = options.CreateComponentRegistry();
         Blobs = options.CreateBlobStore(getSetting ?? Environment.GetEnvironmentVariable);
         Roots = options.Roots;
-        Runner = new NodeRunner(Components, metadata, Blobs, options: new NodeRunnerOptions { Roots = Roots, Limits = options.Limits });
+        Cancellations = new MetadataRunCancellation(metadata, Time);
+        Runner = new NodeRunner(Components, metadata, Blobs, options: new NodeRunnerOptions
+        {
+            Roots = Roots,
+            Limits = options.Limits,
+            Cancellation = new HostRunCancellation(Cancellations, client),
+        });
         Client = client;
         Starter = new PipelineRunStarter(client, Components, Roots, options.Limits);
     }
@@ -70,6 +76,9 @@ public sealed class PipelineRuntime : IDisposable
 
     /// <summary>The blob store (artifacts, incoming data, receipts).</summary>
     public IBlobStore Blobs { get; }
+
+    /// <summary>Cancellations recorded for the node activities (the cancel route writes them).</summary>
+    public MetadataRunCancellation Cancellations { get; }
 
     /// <summary>The node runner the node activities call.</summary>
     public NodeRunner Runner { get; }
@@ -232,6 +241,13 @@ public sealed class PipelineRuntime : IDisposable
             }
 
             var input = Starter.Prepare(pipeline, runId, parameters, request.From, request.Trigger, request.Source) with { Parameters = shown };
+            if (await Client.GetInstanceAsync(runId, cancellation: cancellation).ConfigureAwait(false) is { IsCompleted: false })
+            {
+                throw new InstanceAlreadyExistsException(runId);
+            }
+
+            // Starting a canceled run's id again is a new start: its whole-run cancellation no longer applies.
+            await Cancellations.ClearRunAsync(runId, cancellation).ConfigureAwait(false);
             await Starter.StartAsync(input, cancellation).ConfigureAwait(false);
             return input;
         }

@@ -86,6 +86,67 @@ public sealed class NodeRunner
     public async Task<NodeRunResult> RunAsync(NodeRunRequest request, CancellationToken cancellation = default)
     {
         ArgumentNullException.ThrowIfNull(request);
+        if (options.Cancellation is not { } runs)
+        {
+            return await RunCoreAsync(request, cancellation).ConfigureAwait(false);
+        }
+
+        // A canceled run's node never starts (nor restarts after a crash), and a running one stops within a poll interval.
+        var incarnation = MetadataRunCancellation.IncarnationOf(request.RunId, request.ExecutionId, request.NodeId);
+        if (await runs.GetCancellationAsync(request.RunId, incarnation, cancellation).ConfigureAwait(false) is { } before)
+        {
+            return Canceled(request, before);
+        }
+
+        using var stop = CancellationTokenSource.CreateLinkedTokenSource(cancellation);
+        using var watching = new CancellationTokenSource();
+        string? reason = null;
+        var watch = WatchAsync();
+        try
+        {
+            return await RunCoreAsync(request, stop.Token).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException) when (reason is not null && !cancellation.IsCancellationRequested)
+        {
+            return Canceled(request, reason);
+        }
+        finally
+        {
+            await watching.CancelAsync().ConfigureAwait(false);
+            await watch.ConfigureAwait(false);
+        }
+
+        async Task WatchAsync()
+        {
+            while (!watching.IsCancellationRequested)
+            {
+                try
+                {
+                    await Task.Delay(options.CancellationPollInterval, time, watching.Token).ConfigureAwait(false);
+                    if (await runs.GetCancellationAsync(request.RunId, incarnation, watching.Token).ConfigureAwait(false) is { } why)
+                    {
+                        reason = why;
+                        await stop.CancelAsync().ConfigureAwait(false);
+                        return;
+                    }
+                }
+                catch (OperationCanceledException)
+                {
+                    return;
+                }
+                catch (Exception e) when (e is not OutOfMemoryException)
+                {
+                    // A failed check must not fail the node: the next poll asks again.
+                }
+            }
+        }
+    }
+
+    private static NodeRunResult Canceled(NodeRunRequest request, string reason) =>
+        new(request.NodeId, request.ExecutionId, NodeRunStatus.Canceled, 0, new Dictionary<string, ArtifactRef>(), string.Empty, $"run canceled: {reason}");
+
+    private async Task<NodeRunResult> RunCoreAsync(NodeRunRequest request, CancellationToken cancellation)
+    {
         var component = registry.Get(request.Component);
         var spec = component.Spec;
         var parameters = ResolveParameters(spec, request);

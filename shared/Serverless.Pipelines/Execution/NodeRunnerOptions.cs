@@ -10,4 +10,11 @@ public sealed class NodeRunnerOptions
 
     /// <summary>Bounds; the runner uses <see cref="PipelineLimits.MaxNodeStarts"/>. Default <see cref="PipelineLimits.Default"/>.</summary>
     public PipelineLimits Limits { get; init; } = PipelineLimits.Default;
+
+    /// <summary>Where canceled runs are recorded (the cancel route writes, the runner reads); null: runs are only stopped by
+    /// the token passed to <see cref="NodeRunner.RunAsync"/>. Hosts pass theirs.</summary>
+    public IRunCancellation? Cancellation { get; init; }
+
+    /// <summary>How often a running node asks <see cref="Cancellation"/> whether its run was canceled. Default 1 s.</summary>
+    public TimeSpan CancellationPollInterval { get; init; } = TimeSpan.FromSeconds(1);
 }
