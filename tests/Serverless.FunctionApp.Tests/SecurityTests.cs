@@ -332,4 +332,71 @@ public sealed class SecurityTests : IDisposable
             Assert.Equal(HttpStatusCode.NotFound, (await again.Http.GetAsync("/api/runs/zombie")).StatusCode);
         }
     }
+
+    private void WriteGated(string log, double seconds) =>
+        File.WriteAllText(Path.Combine(pipelines, "gated.yaml"), $$"""
+            name: gated
+            nodes:
+              - id: import
+                component: FileCopy
+                parameters: { source: data/penguins.csv }
+              - id: hog
+                component: Sleep
+                inputs: { examples: import.examples }
+                parameters: { seconds: {{seconds}}, log: "{{log}}" }
+              - id: count
+                component: CsvRowCount
+                inputs: { examples: hog.examples }
+                approval: { event: approve-count, timeout: 1h }
+            """);
+
+    [Fact]
+    public async Task Approve_20ConcurrentRequests_Exactly202OnceAndOneEventInHistory()
+    {
+        var log = Path.Combine(home, "gate.log");
+        var options = OptionsWithSleep(log, 0);
+        WriteGated(log, 0);
+        await using var app = await TestApp.StartAsync(home, options);
+        await app.Http.PostAsJsonAsync("/api/pipelines/gated/runs", new { runId = "gate-20" });
+        await app.WaitForRunAsync("gate-20", r => TestApp.NodeState(r, "count") == "WaitingForApproval");
+
+        var answers = await Task.WhenAll(Enumerable.Range(0, 20).Select(async i =>
+        {
+            using var response = await app.Http.PostAsJsonAsync("/api/runs/gate-20/approve", new { comment = $"approver {i}" });
+            return response.StatusCode;
+        }));
+
+        Assert.Equal(1, answers.Count(a => a == HttpStatusCode.Accepted));
+        Assert.Equal(19, answers.Count(a => a == HttpStatusCode.Conflict));
+        Assert.Equal("Succeeded", (await app.WaitForRunAsync("gate-20"))["state"]!.GetValue<string>());
+        var history = (await app.Http.GetFromJsonAsync<JsonObject>("/runtime/webhooks/durabletask/instances/gate-20?showHistory=true"))!["historyEvents"]!.AsArray();
+        Assert.Single(history, e => e!["EventType"]!.GetValue<string>() == "EventRaised" && e["Name"]!.GetValue<string>() == "approve-count");
+    }
+
+    [Fact]
+    public async Task Approve_WhileNoGateWaits_409AndAnEarlyRawEventDoesNotApproveTheGateLater()
+    {
+        var log = Path.Combine(home, "early.log");
+        var options = OptionsWithSleep(log, 2);
+        WriteGated(log, 2);
+        await using var app = await TestApp.StartAsync(home, options);
+        await app.Http.PostAsJsonAsync("/api/pipelines/gated/runs", new { runId = "gate-early" });
+        await WaitForLineAsync(log, "start hog");
+
+        using var early = await app.Http.PostAsJsonAsync("/api/runs/gate-early/approve", new { comment = "too early" });
+        using var named = await app.Http.PostAsJsonAsync("/api/runs/gate-early/approve", new { @event = "approve-count" });
+        using var raw = await app.Http.PostAsJsonAsync("/runtime/webhooks/durabletask/instances/gate-early/raiseEvent/approve-count", new { Approved = true, Comment = "raw" });
+
+        Assert.Equal(HttpStatusCode.Conflict, early.StatusCode);
+        Assert.Contains("waiting for approval", (await early.Content.ReadFromJsonAsync<JsonObject>())!["error"]!.GetValue<string>(), StringComparison.Ordinal);
+        Assert.Equal(HttpStatusCode.Conflict, named.StatusCode);
+        Assert.Equal(HttpStatusCode.Accepted, raw.StatusCode); // the management API raises it; the orchestrator ignores it
+        await app.WaitForRunAsync("gate-early", r => TestApp.NodeState(r, "count") == "WaitingForApproval");
+        await Task.Delay(1000);
+        Assert.Equal("WaitingForApproval", TestApp.NodeState(await app.WaitForRunAsync("gate-early", _ => true), "count"));
+        Assert.Equal(HttpStatusCode.Accepted, (await app.Http.PostAsJsonAsync("/api/runs/gate-early/reject", new { comment = "now" })).StatusCode);
+        var done = await app.WaitForRunAsync("gate-early");
+        Assert.Equal("Rejected", done["state"]!.GetValue<string>());
+        Assert.Contains("now", done["message"]!.GetValue<string>(), StringComparison.Ordinal);
+    }
 }

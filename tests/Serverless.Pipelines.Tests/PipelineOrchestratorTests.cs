@@ -218,7 +218,8 @@ public sealed class PipelineOrchestratorTests : IAsyncLifetime
         {
             await WaitForNodeAsync("approve1", "final", NodeState.WaitingForApproval);
             Assert.False(executions.ContainsKey("final"));
-            await client.RaiseEventAsync("approve1", "approve-final", new ApprovalDecision(true, "ok"));
+            await client.RaiseEventAsync("approve1", "approve-final", new ApprovalDecision(true, "early, no token")); // ignored
+            await client.RaiseEventAsync("approve1", "approve-final", new ApprovalDecision(true, "ok", await TokenAsync("approve1", "final")));
         });
         Assert.Equal(PipelineRunState.Succeeded, result.ReadOutputAs<PipelineRunStatus>()!.State);
         Assert.Equal(1, executions["final"]);
@@ -230,7 +231,7 @@ public sealed class PipelineOrchestratorTests : IAsyncLifetime
         var result = await RunAsync(Diamond(gate: new ApprovalGate("approve-final", TimeSpan.FromMinutes(5))), "reject1", whileRunning: async () =>
         {
             await WaitForNodeAsync("reject1", "final", NodeState.WaitingForApproval);
-            await client.RaiseEventAsync("reject1", "approve-final", new ApprovalDecision(false, "metrics too low"));
+            await client.RaiseEventAsync("reject1", "approve-final", new ApprovalDecision(false, "metrics too low", await TokenAsync("reject1", "final")));
         });
         var output = result.ReadOutputAs<PipelineRunStatus>()!;
         Assert.Equal(PipelineRunState.Rejected, output.State);
@@ -284,6 +285,27 @@ public sealed class PipelineOrchestratorTests : IAsyncLifetime
         await starter.StartAsync(starter.Prepare(Diamond(), "after-poison"));
         var next = await client.WaitForInstanceCompletionAsync("after-poison", getInputsAndOutputs: false, timeout.Token);
         Assert.Equal(OrchestrationRuntimeStatus.Completed, next.RuntimeStatus);
+    }
+
+    private async Task<string> TokenAsync(string runId, string node) =>
+        (await client.GetInstanceAsync(runId, true))!.ReadCustomStatusAs<PipelineRunStatus>()!.Nodes.Single(n => n.Node == node).ApprovalToken!;
+
+    [Fact]
+    public async Task Run_ApprovalRaisedBeforeTheGateWaits_IgnoredGateStillWaitsForItsOwnDecision()
+    {
+        var result = await RunAsync(Diamond(gate: new ApprovalGate("approve-final", TimeSpan.FromMinutes(5))), "early1", whileRunning: async () =>
+        {
+            // Raised at once, before 'final' waits: Durable Task buffers it and hands it to the later wait, which ignores it.
+            await client.RaiseEventAsync("early1", "approve-final", new ApprovalDecision(true, "too early"));
+            await WaitForNodeAsync("early1", "final", NodeState.WaitingForApproval);
+            await client.RaiseEventAsync("early1", "approve-final", new ApprovalDecision(true, "stale token", "0123"));
+            await Task.Delay(300);
+            Assert.False(executions.ContainsKey("final"));
+            Assert.Equal(NodeState.WaitingForApproval, (await client.GetInstanceAsync("early1", true))!.ReadCustomStatusAs<PipelineRunStatus>()!.Nodes.Single(n => n.Node == "final").State);
+            await client.RaiseEventAsync("early1", "approve-final", new ApprovalDecision(false, "real decision", await TokenAsync("early1", "final")));
+        });
+        Assert.Equal(PipelineRunState.Rejected, result.ReadOutputAs<PipelineRunStatus>()!.State);
+        Assert.False(executions.ContainsKey("final"));
     }
 
     private async Task WaitForNodeAsync(string runId, string node, NodeState state)

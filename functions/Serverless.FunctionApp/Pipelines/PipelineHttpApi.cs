@@ -20,7 +20,8 @@ public sealed record StartRunRequest(string? RunId = null, Dictionary<string, st
 
 /// <summary>The body of approve / reject.</summary>
 /// <param name="Comment">Who decided and why.</param>
-/// <param name="Event">The approval event; default: the gate of the node now waiting.</param>
+/// <param name="Event">The approval event of the gate to decide; default: the gate of the node now waiting. A gate that does
+/// not wait now cannot be decided (409).</param>
 public sealed record ApprovalRequest(string? Comment = null, string? Event = null);
 
 /// <summary>
@@ -29,6 +30,10 @@ public sealed record ApprovalRequest(string? Comment = null, string? Event = nul
 /// </summary>
 public static class PipelineHttpApi
 {
+    /// <summary>Where approve / reject claim a wait's token in the blob store (create-if-absent), so that of concurrent
+    /// decisions exactly one is raised.</summary>
+    public const string ApprovalClaimPrefix = "_approvals/";
+
     /// <summary>Maps the routes under <c>/api</c>.</summary>
     public static void MapPipelineApi(this IEndpointRouteBuilder app, PipelineRuntime runtime, TimerTriggerService? timers, string? accessKey)
     {
@@ -196,18 +201,35 @@ public static class PipelineHttpApi
         }
 
         var m = await runtime.Client.GetInstanceAsync(id, true, cancellation);
-        if (m is null || m.Name != PipelineOrchestrator.Name) return Results.NotFound(new { error = $"no run '{id}'" });
+        if (m is null || m.Name != PipelineOrchestrator.Name) return Results.NotFound(new { error = $"no run {ErrorText.Quote(id)}" });
         if (m.IsCompleted) return Results.Conflict(new { error = $"run '{id}' already ended ({m.RuntimeStatus})" });
-        var eventName = body.Event;
-        if (eventName is null)
+
+        // Only a gate that waits now can be decided, and only once: the decision carries the wait's token (the orchestrator
+        // ignores any other), and the first request to claim the token in the store is the one that raises it.
+        var pipeline = m.ReadInputAs<PipelineRunInput>()?.Pipeline;
+        var gates = (m.ReadCustomStatusAs<PipelineRunStatus>()?.Nodes ?? [])
+            .Where(n => n.State == NodeState.WaitingForApproval && n.ApprovalToken is not null)
+            .Select(n => (Node: n, Event: pipeline?.Nodes.FirstOrDefault(d => d.Id == n.Node)?.Approval?.EventName))
+            .Where(g => g.Event is not null && (body.Event is null || g.Event == body.Event))
+            .ToList();
+        if (gates.Count == 0)
         {
-            var waiting = m.ReadCustomStatusAs<PipelineRunStatus>()?.Nodes.Where(n => n.State == NodeState.WaitingForApproval).Select(n => n.Node).ToList() ?? [];
-            var pipeline = m.ReadInputAs<PipelineRunInput>()?.Pipeline;
-            eventName = pipeline?.Nodes.Where(n => waiting.Contains(n.Id)).Select(n => n.Approval?.EventName).FirstOrDefault(e => e is not null);
-            if (eventName is null) return Results.Conflict(new { error = $"run '{id}' has no node waiting for approval; name the event in the body ({{\"event\": ...}})" });
+            var which = body.Event is null ? "no node" : $"no node with approval event {ErrorText.Quote(body.Event)}";
+            return Results.Conflict(new { error = $"run '{id}' has {which} waiting for approval now" });
         }
 
-        await runtime.Client.RaiseEventAsync(id, eventName, new ApprovalDecision(approved, body.Comment), cancellation);
+        var (node, eventName) = gates[0];
+        try
+        {
+            using var claim = new MemoryStream(System.Text.Encoding.UTF8.GetBytes(approved ? "approved" : "rejected"));
+            await runtime.Blobs.UploadAsync($"{ApprovalClaimPrefix}{id}/{node.ApprovalToken}", claim, new Serverless.Storage.BlobUploadOptions { IfNotExists = true }, cancellation);
+        }
+        catch (Serverless.Storage.BlobConditionFailedException)
+        {
+            return Results.Conflict(new { error = $"node '{node.Node}' of run '{id}' was already approved or rejected" });
+        }
+
+        await runtime.Client.RaiseEventAsync(id, eventName!, new ApprovalDecision(approved, body.Comment, node.ApprovalToken), cancellation);
         return Results.Accepted($"/api/runs/{id}", new { id, @event = eventName, approved });
     }
 }
