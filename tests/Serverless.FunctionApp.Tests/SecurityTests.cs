@@ -399,4 +399,99 @@ public sealed class SecurityTests : IDisposable
         Assert.Equal("Rejected", done["state"]!.GetValue<string>());
         Assert.Contains("now", done["message"]!.GetValue<string>(), StringComparison.Ordinal);
     }
+
+    private async Task<List<JsonObject>> WaitForRunCountAsync(TestApp app, int count, int seconds = 60)
+    {
+        var deadline = DateTime.UtcNow.AddSeconds(seconds);
+        List<JsonObject> runs;
+        while ((runs = await app.RunsAsync()).Count < count && DateTime.UtcNow < deadline) await Task.Delay(50);
+        return runs;
+    }
+
+    private PipelineHostOptions TriggerOptions(TimeSpan settle)
+    {
+        var o = PipelineHostOptions.Defaults(home);
+        o.BlobTrigger.PollInterval = TimeSpan.FromMilliseconds(100);
+        o.BlobTrigger.SettleInterval = settle;
+        return o;
+    }
+
+    [Fact]
+    public async Task BlobTrigger_BadAndOverlongNames_FailedReceiptsAndEveryOtherBlobStillRuns()
+    {
+        var options = TriggerOptions(TimeSpan.Zero);
+        var incoming = Path.Combine(options.BlobRoot, "incoming", "penguins");
+        var data = await File.ReadAllBytesAsync(Path.Combine(pipelines, "data", "penguins.csv"));
+        Directory.CreateDirectory(incoming);
+        // Written by another tool straight into the folder: names the store cannot address, and valid but long ones.
+        await File.WriteAllBytesAsync(Path.Combine(incoming, "back\\slash.csv"), data);
+        await File.WriteAllBytesAsync(Path.Combine(incoming, "control\u0001char.csv"), data);
+        var deep = Path.Combine(incoming, new string('d', 200), new string('e', 200), new string('f', 200), new string('g', 200));
+        Directory.CreateDirectory(deep);
+        await File.WriteAllBytesAsync(Path.Combine(deep, new string('h', 200 - 8) + ".csv"), data); // a valid name of about 1,004 characters
+        await File.WriteAllBytesAsync(Path.Combine(incoming, new string('l', 246) + ".csv"), data); // 250 bytes: its ".partial" would not fit
+        await File.WriteAllBytesAsync(Path.Combine(incoming, "good.csv"), data);
+        await using var app = await TestApp.StartAsync(home, options);
+
+        var runs = await WaitForRunCountAsync(app, 3);
+        await Task.Delay(500);
+        runs = await app.RunsAsync();
+
+        Assert.Equal(3, runs.Count);
+        foreach (var run in runs) Assert.Equal("Succeeded", (await app.WaitForRunAsync(run["Id"]!.GetValue<string>()))["state"]!.GetValue<string>());
+        var receipts = new List<BlobItemProperties>();
+        await foreach (var r in app.Service<PipelineRuntime>().Blobs.ListAsync("_receipts/blobtrigger/")) receipts.Add(r);
+        Assert.Equal(5, receipts.Count);
+        Assert.Equal(2, receipts.Count(r => r.Metadata.ContainsKey("error")));
+        await new LocalDirectoryBlobStore(options.BlobRoot).UploadAsync("incoming/penguins/later.csv", new MemoryStream(data));
+        Assert.Equal(4, (await WaitForRunCountAsync(app, 4)).Count);
+    }
+
+    [Fact]
+    public async Task BlobTrigger_FileStillBeingWritten_OneRunOnTheWholeFile()
+    {
+        var options = TriggerOptions(TimeSpan.FromSeconds(1.5));
+        var lines = await File.ReadAllLinesAsync(Path.Combine(pipelines, "data", "penguins.csv"));
+        var target = Path.Combine(options.BlobRoot, "incoming", "penguins", "growing.csv");
+        Directory.CreateDirectory(Path.GetDirectoryName(target)!);
+        await using var app = await TestApp.StartAsync(home, options);
+
+        await using (var writer = new StreamWriter(target))
+        {
+            foreach (var chunk in lines.Chunk(70))
+            {
+                foreach (var line in chunk) await writer.WriteLineAsync(line);
+                await writer.FlushAsync();
+                await Task.Delay(400); // several scans see every partial version
+            }
+        }
+
+        var runs = await WaitForRunCountAsync(app, 1);
+        await Task.Delay(2500);
+        var run = Assert.Single(await app.RunsAsync());
+        var id = run["Id"]!.GetValue<string>();
+        Assert.Equal("Succeeded", (await app.WaitForRunAsync(id))["state"]!.GetValue<string>());
+        var metadata = app.Service<PipelineRuntime>().Metadata;
+        var count = (await metadata.GetExecutionsOfRunAsync(id)).Single(e => e.Type == "CsvRowCount" && e.Name!.EndsWith("-count", StringComparison.Ordinal));
+        Assert.Equal(lines.Length - 1, (await metadata.GetExecutionIoAsync(count.Id)).Outputs.Single().Artifact.CustomProperties["row_count"].IntValue);
+    }
+
+    [Fact]
+    public async Task BlobTrigger_CsvExampleGenPipeline_RunsOnTheUploadedFile()
+    {
+        File.Copy(Path.Combine(Repo.Samples, "penguins_data.yaml"), Path.Combine(pipelines, "penguins_data.yaml"));
+        Directory.CreateDirectory(Path.Combine(pipelines, "data"));
+        var options = TriggerOptions(TimeSpan.Zero);
+        var lines = (await File.ReadAllLinesAsync(Path.Combine(pipelines, "data", "penguins.csv"))).Take(201).ToArray(); // 200 rows, not the sample's 344
+        await using var app = await TestApp.StartAsync(home, options);
+
+        await new LocalDirectoryBlobStore(options.BlobRoot).UploadAsync("incoming/penguins_data/batch-1.csv", new MemoryStream(System.Text.Encoding.UTF8.GetBytes(string.Join("\n", lines) + "\n")));
+
+        var run = Assert.Single(await WaitForRunCountAsync(app, 1));
+        var done = await app.WaitForRunAsync(run["Id"]!.GetValue<string>(), seconds: 120);
+        Assert.True(done["state"]!.GetValue<string>() == "Succeeded", done.ToJsonString());
+        var metadata = app.Service<PipelineRuntime>().Metadata;
+        var gen = (await metadata.GetExecutionsOfRunAsync(run["Id"]!.GetValue<string>())).Single(e => e.Type == "CsvExampleGen");
+        Assert.Equal(200, (await metadata.GetExecutionIoAsync(gen.Id)).Outputs.Single().Artifact.CustomProperties["row_count"].IntValue);
+    }
 }

@@ -203,6 +203,10 @@ public sealed class PipelineHostOptions
             if (bt.TryGetProperty("enabled", out var en)) options.BlobTrigger.Enabled = en.ValueKind == JsonValueKind.True || (en.ValueKind == JsonValueKind.False ? false : throw Bad("blobTrigger.enabled", "must be true or false"));
             if (Str(bt, "prefix", "blobTrigger.prefix") is { } prefix) options.BlobTrigger.Prefix = prefix.EndsWith('/') ? prefix : prefix + "/";
             if (Span(bt, "pollInterval", "blobTrigger.pollInterval") is { } pi) options.BlobTrigger.PollInterval = pi;
+            if (Str(bt, "settleInterval", "blobTrigger.settleInterval") is { } si)
+            {
+                options.BlobTrigger.SettleInterval = Durations.TryParse(si, out var settle) && settle >= TimeSpan.Zero ? settle : throw Bad("blobTrigger.settleInterval", $"'{si}' is not a duration (e.g. 2s, 0s)");
+            }
         }
 
         if (p.TryGetProperty("timers", out var timers))
@@ -306,6 +310,13 @@ public sealed class BlobTriggerOptions
 
     /// <summary>How often the store is scanned (the Functions blob trigger also polls). Default 2 s.</summary>
     public TimeSpan PollInterval { get; set; } = TimeSpan.FromSeconds(2);
+
+    /// <summary>
+    /// How long a blob version must stay unchanged (same ETag: size and modification time in a local folder) before it starts
+    /// a run, so a file still being written starts one run, on its final content. host.json <c>blobTrigger.settleInterval</c>;
+    /// default null: 2 s for the local-directory store, 0 for Azure Blob (a blob is visible only once committed).
+    /// </summary>
+    public TimeSpan? SettleInterval { get; set; }
 }
 
 /// <summary>One timer trigger.</summary>

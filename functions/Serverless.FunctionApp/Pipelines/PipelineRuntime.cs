@@ -145,6 +145,12 @@ public sealed class PipelineRuntime : IDisposable
                 await source.CopyToAsync(file, cancellation).ConfigureAwait(false);
             }
 
+            // The run's folder holds only this copy: a folder data parameter (CsvExampleGen's input_base) reads all of it.
+            foreach (var stale in Directory.EnumerateFiles(folder).Where(f => f != temp))
+            {
+                File.Delete(stale);
+            }
+
             File.Move(temp, target, overwrite: true);
         }
         finally
@@ -236,7 +242,7 @@ public sealed class PipelineRuntime : IDisposable
             var shown = new Dictionary<string, string>(parameters, StringComparer.Ordinal);
             if (dataPath is not null)
             {
-                pipeline = RunParameters.WithData(pipeline, dataPath, Components);
+                pipeline = RunParameters.WithData(pipeline, dataPath, Components, ownFolder: downloaded is not null);
                 shown[RunParameters.DataParameter(pipeline, Components)!] = Path.GetFullPath(dataPath);
             }
 

@@ -135,6 +135,12 @@ public sealed class TimerTriggerService(PipelineRuntime runtime, ILogger<TimerTr
         BlobItemProperties? latest = null;
         await foreach (var blob in runtime.Blobs.ListAsync($"{runtime.Options.BlobTrigger.Prefix}{pipeline}/", cancellation).ConfigureAwait(false))
         {
+            var file = blob.Name.Split('/')[^1];
+            if (file.StartsWith('_') || file.EndsWith(".partial", StringComparison.Ordinal) || !IsAddressable(blob.Name))
+            {
+                continue;
+            }
+
             if (latest is null || blob.LastModified >= latest.LastModified)
             {
                 latest = blob;
@@ -142,5 +148,18 @@ public sealed class TimerTriggerService(PipelineRuntime runtime, ILogger<TimerTr
         }
 
         return latest;
+    }
+
+    private static bool IsAddressable(string name)
+    {
+        try
+        {
+            BlobNames.Validate(name);
+            return true;
+        }
+        catch (ArgumentException)
+        {
+            return false;
+        }
     }
 }

@@ -19,6 +19,7 @@ public sealed class CsvExampleGenComponent : Component
     {
         Type = TypeName,
         Version = "1",
+        DataPattern = ExampleGenParameters.InputPattern,
         Description = "Reads CSV files into split, sharded TFRecord (tf.Example) and columnar examples.",
         Parameters =
         [

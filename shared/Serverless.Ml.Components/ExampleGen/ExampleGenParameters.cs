@@ -43,7 +43,7 @@ public static class ExampleGenParameters
     /// <param name="defaultPattern">The default of <see cref="InputPattern"/>.</param>
     public static IReadOnlyList<ParameterSpec> Common(string defaultPattern) =>
     [
-        new ParameterSpec(InputBase, ParameterType.Path, Description: "Folder the input patterns are relative to."),
+        new ParameterSpec(InputBase, ParameterType.Path, Description: "Folder the input patterns are relative to.") { Use = ParameterUse.InputFolder },
         new ParameterSpec(InputPattern, ParameterType.String, Default: defaultPattern, Description: "Files to read and hash-split; {SPAN} and {VERSION} match digits (latest taken unless span/version are set).") { Use = ParameterUse.RelativePattern },
         new ParameterSpec(SplitPatterns, ParameterType.String, Default: "", Description: "Pre-split inputs 'name:pattern,...'; when set, no hashing happens.") { Use = ParameterUse.RelativePattern },
         new ParameterSpec(OutputSplits, ParameterType.String, Default: "train:2,eval:1", Description: "Hash-bucket split config 'name:buckets,...'.") { Use = ParameterUse.Value },

@@ -19,6 +19,7 @@ public sealed class ImageExampleGenComponent : Component
     {
         Type = TypeName,
         Version = "1",
+        DataPattern = ExampleGenParameters.InputPattern,
         Description = "Reads IDX image and label files into split, sharded TFRecord and columnar examples.",
         Parameters =
         [

@@ -126,6 +126,13 @@ public sealed record ComponentSpec
     /// <summary>Parameters.</summary>
     public IReadOnlyList<ParameterSpec> Parameters { get; init; } = [];
 
+    /// <summary>
+    /// The parameter that selects files inside the component's data folder (ExampleGen's <c>input_pattern</c>), or null.
+    /// When a run's data is one uploaded file in a folder of its own (a blob trigger, <c>dataBlob</c>), the folder parameter
+    /// takes that folder and this parameter becomes <c>*</c>, so the upload is read whatever its name.
+    /// </summary>
+    public string? DataPattern { get; init; }
+
     /// <summary>Returns the input with this name, or null.</summary>
     public ChannelSpec? FindInput(string name) => Inputs.FirstOrDefault(c => c.Name == name);
 
@@ -203,11 +210,16 @@ public sealed record ComponentSpec
             }
         }
 
+        if (DataPattern is not null && FindParameter(DataPattern) is not { Type: ParameterType.String })
+        {
+            throw new ArgumentException($"Component '{Type}': DataPattern '{DataPattern}' is not a string parameter.");
+        }
+
         foreach (var parameter in Parameters)
         {
             var fits = parameter.Use switch
             {
-                ParameterUse.InputPath => parameter.Type == ParameterType.Path,
+                ParameterUse.InputPath or ParameterUse.InputFolder => parameter.Type == ParameterType.Path,
                 ParameterUse.Value => parameter.Type != ParameterType.Path,
                 _ => parameter.Type == ParameterType.String,
             };

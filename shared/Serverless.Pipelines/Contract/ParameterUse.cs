@@ -20,6 +20,10 @@ public enum ParameterUse
     /// resolve inside an input root. Run requests set it only through their data location (<c>data</c>, a blob).</summary>
     InputPath,
 
+    /// <summary>A folder the node reads files from by pattern (ExampleGen's <c>input_base</c>): like <see cref="InputPath"/>;
+    /// a data location given as a downloaded file sets it to that file's own folder.</summary>
+    InputFolder,
+
     /// <summary>A folder the node writes models to (the Pusher's destination): an operator setting that must resolve
     /// inside the serving repository root; empty means the host's default.</summary>
     ServingPath,

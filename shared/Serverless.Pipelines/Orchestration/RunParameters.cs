@@ -89,7 +89,15 @@ public static class RunParameters
     /// uploaded blob) reaches the pipeline. The path must still resolve inside an input root.
     /// </summary>
     /// <exception cref="PipelineValidationException">The pipeline has no path parameter to take it.</exception>
-    public static PipelineDefinition WithData(PipelineDefinition definition, string dataPath, ComponentRegistry registry)
+    /// <param name="definition">The pipeline.</param>
+    /// <param name="dataPath">The data location.</param>
+    /// <param name="registry">The components.</param>
+    /// <param name="ownFolder">True when <paramref name="dataPath"/> is a file alone in a folder of its own (a downloaded
+    /// blob): a data parameter that reads a folder (<see cref="ParameterUse.InputFolder"/>, e.g. CsvExampleGen's
+    /// <c>input_base</c>) then takes that folder. Otherwise a file for a folder parameter is an error.</param>
+    /// <exception cref="PipelineValidationException">The pipeline has no path parameter to take it, or it reads a folder and
+    /// was given a file.</exception>
+    public static PipelineDefinition WithData(PipelineDefinition definition, string dataPath, ComponentRegistry registry, bool ownFolder = false)
     {
         ArgumentNullException.ThrowIfNull(definition);
         ArgumentException.ThrowIfNullOrEmpty(dataPath);
@@ -97,13 +105,24 @@ public static class RunParameters
             ?? throw new PipelineValidationException([new PipelineError($"pipeline '{definition.Name}' has no path parameter to take the data location", Field: "data")]);
         var dot = key.LastIndexOf('.');
         var (nodeId, name) = (key[..dot], key[(dot + 1)..]);
-        return definition with
+        var node = definition.Nodes.First(n => n.Id == nodeId);
+        var spec = registry.Get(node.Component).Spec;
+        var value = Path.GetFullPath(dataPath);
+        var parameters = new Dictionary<string, MetadataValue>(node.Parameters, StringComparer.Ordinal);
+        if (spec.FindParameter(name)!.Use == ParameterUse.InputFolder && File.Exists(value))
         {
-            Nodes = definition.Nodes.Select(n => n.Id != nodeId ? n : n with
+            value = ownFolder
+                ? Path.GetDirectoryName(value)!
+                : throw new PipelineValidationException([new PipelineError(
+                    $"'{name}' of component {node.Component} reads a folder, but the data location {ErrorText.Quote(value)} is a file: give its folder, or upload the file (dataBlob)", nodeId, $"parameters.{name}")]);
+            if (spec.DataPattern is { } pattern)
             {
-                Parameters = new Dictionary<string, MetadataValue>(n.Parameters, StringComparer.Ordinal) { [name] = Path.GetFullPath(dataPath) },
-            }).ToList(),
-        };
+                parameters[pattern] = "*"; // the folder holds just the upload
+            }
+        }
+
+        parameters[name] = value;
+        return definition with { Nodes = definition.Nodes.Select(n => n.Id != nodeId ? n : n with { Parameters = parameters }).ToList() };
     }
 
     /// <summary>
@@ -127,7 +146,7 @@ public static class RunParameters
 
     private static string Describe(ParameterUse use) => use switch
     {
-        ParameterUse.InputPath => "a file or folder it reads",
+        ParameterUse.InputPath or ParameterUse.InputFolder => "a file or folder it reads",
         ParameterUse.ServingPath => "a folder it writes models to",
         ParameterUse.ScratchPath => "a folder it writes to",
         _ => "text or a document",

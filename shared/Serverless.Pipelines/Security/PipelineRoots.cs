@@ -91,7 +91,7 @@ public sealed class PipelineRoots
         {
             case ParameterUse.RelativePattern:
                 return PatternProblem(value);
-            case ParameterUse.InputPath:
+            case ParameterUse.InputPath or ParameterUse.InputFolder:
                 return Outside(value, Inputs, "input roots", "inputs");
             case ParameterUse.ServingPath when value.Length > 0:
                 return Outside(value, ServingRepository is null ? [] : [ServingRepository], "serving repository root", "servingRepository");
