@@ -494,4 +494,28 @@ public sealed class SecurityTests : IDisposable
         var gen = (await metadata.GetExecutionsOfRunAsync(run["Id"]!.GetValue<string>())).Single(e => e.Type == "CsvExampleGen");
         Assert.Equal(200, (await metadata.GetExecutionIoAsync(gen.Id)).Outputs.Single().Artifact.CustomProperties["row_count"].IntValue);
     }
+
+    [Fact]
+    public async Task PostRun_OversizedParameterOrBody_ShortErrorNamingTheLimit()
+    {
+        await using var app = await TestApp.StartAsync(home, Options());
+
+        using var tooLong = await app.Http.PostAsJsonAsync("/api/pipelines/penguins/runs", new { parameters = new Dictionary<string, string> { ["count.has_header"] = new string('y', 100_000) } });
+        // Content-Length known and Expect: 100-continue, as a well-behaved client sends a large body: refused unread.
+        using var request = new HttpRequestMessage(HttpMethod.Post, "/api/pipelines/penguins/runs")
+        {
+            Content = new ByteArrayContent(System.Text.Encoding.UTF8.GetBytes("{\"parameters\":{\"count.has_header\":\"" + new string('z', 25_000_000) + "\"}}")),
+        };
+        request.Content.Headers.ContentType = new System.Net.Http.Headers.MediaTypeHeaderValue("application/json");
+        request.Headers.ExpectContinue = true;
+        using var huge = await app.Http.SendAsync(request);
+
+        Assert.Equal(HttpStatusCode.BadRequest, tooLong.StatusCode);
+        var text = await tooLong.Content.ReadAsStringAsync();
+        Assert.True(text.Length < 2000, $"{text.Length} characters echoed");
+        Assert.Contains("maxParameterLength", text, StringComparison.Ordinal);
+        Assert.Equal(HttpStatusCode.RequestEntityTooLarge, huge.StatusCode);
+        Assert.Contains("maxRequestBytes", await huge.Content.ReadAsStringAsync(), StringComparison.Ordinal);
+        Assert.Empty(await app.RunsAsync());
+    }
 }

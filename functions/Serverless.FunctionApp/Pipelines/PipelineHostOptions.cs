@@ -58,7 +58,7 @@ public sealed class PipelineHostOptions
     public required string ScratchFolder { get; set; }
 
     /// <summary>Bounds on pipeline files, run parameters and node restarts. host.json <c>limits</c>
-    /// <c>{ "maxPipelineFileBytes", "maxNodes", "maxParameterLength", "maxNestingDepth", "maxYamlAliases", "maxRetryAttempts", "maxNodeStarts" }</c>;
+    /// <c>{ "maxPipelineFileBytes", "maxNodes", "maxParameterLength", "maxRequestBytes", "maxNestingDepth", "maxYamlAliases", "maxRetryAttempts", "maxNodeStarts" }</c>;
     /// default <see cref="PipelineLimits.Default"/>.</summary>
     public PipelineLimits Limits { get; set; } = PipelineLimits.Default;
 
@@ -142,11 +142,12 @@ public sealed class PipelineHostOptions
                     "maxPipelineFileBytes" => l with { MaxPipelineFileBytes = Number(setting) },
                     "maxNodes" => l with { MaxNodes = Int(setting) },
                     "maxParameterLength" => l with { MaxParameterLength = Int(setting) },
+                    "maxRequestBytes" => l with { MaxRequestBytes = Number(setting) },
                     "maxNestingDepth" => l with { MaxNestingDepth = Int(setting) },
                     "maxYamlAliases" => l with { MaxYamlAliases = Int(setting) },
                     "maxRetryAttempts" => l with { MaxRetryAttempts = Int(setting) },
                     "maxNodeStarts" => l with { MaxNodeStarts = Int(setting) },
-                    _ => throw Bad($"limits.{setting.Name}", "is not a limit (maxPipelineFileBytes, maxNodes, maxParameterLength, maxNestingDepth, maxYamlAliases, maxRetryAttempts, maxNodeStarts)"),
+                    _ => throw Bad($"limits.{setting.Name}", "is not a limit (maxPipelineFileBytes, maxNodes, maxParameterLength, maxRequestBytes, maxNestingDepth, maxYamlAliases, maxRetryAttempts, maxNodeStarts)"),
                 };
             }
 

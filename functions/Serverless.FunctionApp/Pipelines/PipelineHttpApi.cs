@@ -1,6 +1,7 @@
 using System.Text.Json.Nodes;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Http.Features;
 using Microsoft.AspNetCore.Routing;
 using Serverless.Durable;
 using Serverless.Durable.Backend;
@@ -51,18 +52,9 @@ public static class PipelineHttpApi
 
         api.MapPost("/pipelines/{name}/runs", async (string name, HttpRequest request, CancellationToken cancellation) =>
         {
-            StartRunRequest body = new();
-            if (request.HasJsonContentType())
-            {
-                try
-                {
-                    body = await request.ReadFromJsonAsync<StartRunRequest>(cancellation) ?? new();
-                }
-                catch (System.Text.Json.JsonException e)
-                {
-                    return Results.BadRequest(new { error = $"invalid JSON body: {e.Message}" });
-                }
-            }
+            var (read, bad) = await ReadBodyAsync<StartRunRequest>(request, runtime.Options.Limits.MaxRequestBytes, cancellation);
+            if (bad is not null) return bad;
+            var body = read ?? new StartRunRequest();
 
             try
             {
@@ -185,20 +177,45 @@ public static class PipelineHttpApi
             input?.Trigger ?? "?", m.FailureDetails?.ErrorMessage ?? status?.Message, m.CreatedAt, m.LastUpdatedAt);
     }
 
+    // A JSON body of at most maxBytes (413 without reading more), or a 400 quoting only the start of what was wrong.
+    private static async Task<(T? Body, IResult? Error)> ReadBodyAsync<T>(HttpRequest request, long maxBytes, CancellationToken cancellation)
+        where T : class
+    {
+        if (!request.HasJsonContentType())
+        {
+            return (null, null);
+        }
+
+        IResult TooLarge() => Results.Json(new { error = $"the request body is larger than {maxBytes} bytes (host.json extensions.pipelines.limits.maxRequestBytes)" }, statusCode: StatusCodes.Status413PayloadTooLarge);
+        if (request.ContentLength > maxBytes)
+        {
+            return (null, TooLarge());
+        }
+
+        if (request.HttpContext.Features.Get<IHttpMaxRequestBodySizeFeature>() is { IsReadOnly: false } size)
+        {
+            size.MaxRequestBodySize = maxBytes;
+        }
+
+        try
+        {
+            return (await request.ReadFromJsonAsync<T>(cancellation), null);
+        }
+        catch (System.Text.Json.JsonException e)
+        {
+            return (null, Results.BadRequest(new { error = $"invalid JSON body: {ErrorText.Quote(e.Message, 300)}" }));
+        }
+        catch (BadHttpRequestException e) when (e.StatusCode == StatusCodes.Status413PayloadTooLarge)
+        {
+            return (null, TooLarge());
+        }
+    }
+
     private static async Task<IResult> DecideAsync(PipelineRuntime runtime, string id, bool approved, HttpRequest request, CancellationToken cancellation)
     {
-        var body = new ApprovalRequest();
-        if (request.HasJsonContentType())
-        {
-            try
-            {
-                body = await request.ReadFromJsonAsync<ApprovalRequest>(cancellation) ?? body;
-            }
-            catch (System.Text.Json.JsonException e)
-            {
-                return Results.BadRequest(new { error = $"invalid JSON body: {e.Message}" });
-            }
-        }
+        var (read, bad) = await ReadBodyAsync<ApprovalRequest>(request, runtime.Options.Limits.MaxRequestBytes, cancellation);
+        if (bad is not null) return bad;
+        var body = read ?? new ApprovalRequest();
 
         var m = await runtime.Client.GetInstanceAsync(id, true, cancellation);
         if (m is null || m.Name != PipelineOrchestrator.Name) return Results.NotFound(new { error = $"no run {ErrorText.Quote(id)}" });

@@ -219,7 +219,7 @@ public sealed class PipelineRuntime : IDisposable
 
         CheckNames(runId, request.DataBlob);
         var parameters = request.Parameters ?? new Dictionary<string, string>();
-        RunParameters.Apply(pipeline, parameters, Components, request.Source); // throws before any side effect
+        RunParameters.Apply(pipeline, parameters, Components, request.Source, Options.Limits); // throws before any side effect
         var dataPath = request.DataPath;
         string? downloaded = null;
         if (request.DataBlob is { } blob)

@@ -66,7 +66,7 @@ public sealed class PipelineRunStarter
         }
 
         parameters ??= new Dictionary<string, string>();
-        var applied = RunParameters.Apply(definition, parameters, components, source);
+        var applied = RunParameters.Apply(definition, parameters, components, source, limits);
         var graph = PipelineValidator.Validate(applied, components, new PipelineValidationOptions { Roots = roots, Limits = limits }).GraphOrThrow();
         if (from is not null && !graph.Nodes.Any(n => n.Id == from))
         {

@@ -17,18 +17,28 @@ public static class RunParameters
     /// <param name="parameters">Key (<c>node.param</c> or <c>param</c>) -> value as text.</param>
     /// <param name="registry">The components.</param>
     /// <param name="source">Who gave them; default <see cref="ParameterSource.Request"/> (the safe assumption).</param>
+    /// <param name="limits">Bounds on keys and values; default <see cref="PipelineLimits.Default"/>.</param>
     /// <exception cref="PipelineValidationException">A key names no node or parameter, a request sets an operator
-    /// setting, or a value does not convert.</exception>
-    public static PipelineDefinition Apply(PipelineDefinition definition, IReadOnlyDictionary<string, string> parameters, ComponentRegistry registry, ParameterSource source = ParameterSource.Request)
+    /// setting, a value is too long, or a value does not convert.</exception>
+    public static PipelineDefinition Apply(PipelineDefinition definition, IReadOnlyDictionary<string, string> parameters, ComponentRegistry registry, ParameterSource source = ParameterSource.Request, PipelineLimits? limits = null)
     {
         ArgumentNullException.ThrowIfNull(definition);
         ArgumentNullException.ThrowIfNull(parameters);
         ArgumentNullException.ThrowIfNull(registry);
+        limits ??= PipelineLimits.Default;
         var errors = new List<PipelineError>();
         var nodes = definition.Nodes.ToList();
         foreach (var (key, text) in parameters)
         {
             var shownKey = ErrorText.Quote(key);
+            if (key.Length > limits.MaxParameterLength || (text?.Length ?? 0) > limits.MaxParameterLength || text is null)
+            {
+                errors.Add(new PipelineError(text is null
+                    ? $"--param {shownKey}: the value is null"
+                    : $"--param {shownKey}: {Math.Max(key.Length, text.Length)} characters, more than the limit of {limits.MaxParameterLength} (host.json extensions.pipelines.limits.maxParameterLength): {ErrorText.Quote(text)}"));
+                continue;
+            }
+
             var dot = key.LastIndexOf('.');
             var nodeId = dot > 0 ? key[..dot] : null;
             var name = dot > 0 ? key[(dot + 1)..] : key;
@@ -80,7 +90,7 @@ public static class RunParameters
             }
         }
 
-        return errors.Count > 0 ? throw new PipelineValidationException(errors) : definition with { Nodes = nodes };
+        return errors.Count > 0 ? throw new PipelineValidationException(PipelineError.Cap(errors)) : definition with { Nodes = nodes };
     }
 
     /// <summary>

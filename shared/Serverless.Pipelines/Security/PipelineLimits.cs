@@ -19,6 +19,10 @@ public sealed record PipelineLimits
     /// <summary>Longest parameter value (and run parameter key), in characters. Default 65,536 (<c>maxParameterLength</c>).</summary>
     public int MaxParameterLength { get; init; } = 64 * 1024;
 
+    /// <summary>Largest HTTP request body the pipeline API reads (a run request with its parameters), in bytes. Default
+    /// 1 MiB (<c>maxRequestBytes</c>); a larger body is answered 413 without being read.</summary>
+    public long MaxRequestBytes { get; init; } = 1 << 20;
+
     /// <summary>Deepest nesting of mappings and lists in a pipeline file. Default 32 (<c>maxNestingDepth</c>).</summary>
     public int MaxNestingDepth { get; init; } = 32;
 
@@ -42,6 +46,7 @@ public sealed record PipelineLimits
         ArgumentOutOfRangeException.ThrowIfLessThan(MaxPipelineFileBytes, 1, nameof(MaxPipelineFileBytes));
         ArgumentOutOfRangeException.ThrowIfLessThan(MaxNodes, 1, nameof(MaxNodes));
         ArgumentOutOfRangeException.ThrowIfLessThan(MaxParameterLength, 1, nameof(MaxParameterLength));
+        ArgumentOutOfRangeException.ThrowIfLessThan(MaxRequestBytes, 1024, nameof(MaxRequestBytes));
         ArgumentOutOfRangeException.ThrowIfLessThan(MaxNestingDepth, 4, nameof(MaxNestingDepth));
         ArgumentOutOfRangeException.ThrowIfLessThan(MaxYamlAliases, 0, nameof(MaxYamlAliases));
         ArgumentOutOfRangeException.ThrowIfLessThan(MaxRetryAttempts, 1, nameof(MaxRetryAttempts));
