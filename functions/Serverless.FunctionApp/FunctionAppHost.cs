@@ -9,6 +9,7 @@ using Serverless.Durable.Http.Configuration;
 using Serverless.FunctionApp.Pipelines;
 using Serverless.FunctionApp.Triggers;
 using Serverless.Ml.Components.Tuner;
+using Serverless.Pipelines;
 using Serverless.Pipelines.Orchestration;
 
 namespace Serverless.FunctionApp;
@@ -130,12 +131,16 @@ public static class FunctionAppHost
         return app;
     }
 
-    /// <summary>The durable settings: host.json when given, else SQLite under the home folder.</summary>
+    /// <summary>
+    /// The durable settings: host.json when given, else SQLite under the home folder. Every host calls it first, so it also
+    /// makes what the process creates from now on private (files 0600, folders 0700) and creates the home folder 0700.
+    /// </summary>
     public static DurableTaskHostSettings LoadSettings(FunctionAppOptions options)
     {
         ArgumentNullException.ThrowIfNull(options);
+        PrivateFiles.RestrictNewFiles();
+        PrivateFiles.CreateDirectory(options.HomeDirectory);
         if (options.HostJsonPath != null) return HostJsonReader.Load(options.HostJsonPath);
-        Directory.CreateDirectory(options.HomeDirectory);
         return new DurableTaskHostSettings
         {
             BaseDirectory = options.HomeDirectory,

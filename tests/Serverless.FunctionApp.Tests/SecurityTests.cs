@@ -518,4 +518,36 @@ public sealed class SecurityTests : IDisposable
         Assert.Contains("maxRequestBytes", await huge.Content.ReadAsStringAsync(), StringComparison.Ordinal);
         Assert.Empty(await app.RunsAsync());
     }
+
+    [Fact]
+    public async Task Run_FreshHome_DatabasesKeysDataCopiesArtifactsAndScratchArePrivate()
+    {
+        await using (var app = await TestApp.StartAsync(home, Options(), configure: o => o.AccessKey = null))
+        {
+            await app.Service<PipelineRuntime>().Blobs.UploadAsync("uploads/private.csv", new MemoryStream("species,x\nA,1\n"u8.ToArray()));
+            var key = app.Service<HostAccessKey>().Key;
+            using var start = new HttpRequestMessage(HttpMethod.Post, "/api/pipelines/penguins/runs") { Content = JsonContent.Create(new { runId = "private", dataBlob = "uploads/private.csv" }) };
+            start.Headers.Add("x-functions-key", key);
+            Assert.Equal(HttpStatusCode.Accepted, (await app.Http.SendAsync(start)).StatusCode);
+            var deadline = DateTime.UtcNow.AddSeconds(30);
+            while (true)
+            {
+                using var status = new HttpRequestMessage(HttpMethod.Get, "/api/runs/private");
+                status.Headers.Add("x-functions-key", key);
+                using var response = await app.Http.SendAsync(status);
+                if (response.StatusCode == HttpStatusCode.OK) break;
+                Assert.True(DateTime.UtcNow < deadline, "the run did not end");
+                await Task.Delay(50);
+            }
+        }
+
+        const UnixFileMode others = UnixFileMode.GroupRead | UnixFileMode.GroupWrite | UnixFileMode.GroupExecute | UnixFileMode.OtherRead | UnixFileMode.OtherWrite | UnixFileMode.OtherExecute;
+        var created = new[] { "metadata.db", "access-key", "durable", "blobs", "triggered", "scratch" }.Select(n => Path.Combine(home, n)).ToList();
+        var entries = created.Where(File.Exists)
+            .Concat(created.Where(Directory.Exists).SelectMany(d => Directory.EnumerateFileSystemEntries(d, "*", SearchOption.AllDirectories).Append(d)))
+            .ToList();
+        Assert.Contains(entries, e => e.Contains("triggered", StringComparison.Ordinal) && e.EndsWith("private.csv", StringComparison.Ordinal));
+        Assert.Contains(entries, e => e.Contains(Path.Combine("blobs", "penguins"), StringComparison.Ordinal));
+        Assert.All(entries, e => Assert.True((File.GetUnixFileMode(e) & others) == 0, $"{e} is {File.GetUnixFileMode(e)}"));
+    }
 }

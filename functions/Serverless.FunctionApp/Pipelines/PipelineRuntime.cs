@@ -54,6 +54,7 @@ public sealed class PipelineRuntime : IDisposable
             Roots = Roots,
             Limits = options.Limits,
             Cancellation = new HostRunCancellation(Cancellations, client),
+            ScratchDirectory = PrivateFiles.CreateDirectory(Path.GetFullPath(options.ScratchFolder)),
         });
         Client = client;
         Starter = new PipelineRunStarter(client, Components, Roots, options.Limits);

@@ -46,7 +46,7 @@ public sealed class TrainerComponent : Component, IPreferredPool
             new ParameterSpec("image_shape", ParameterType.String, Default: "1,28,28", Description: "CNN: channels,height,width of the transformed features.") { Use = ParameterUse.Value },
             new ParameterSpec("train_split", ParameterType.String, Default: "train", Description: "The split trained on.") { Use = ParameterUse.Value },
             new ParameterSpec("eval_split", ParameterType.String, Default: "eval", Description: "The split evaluated after every epoch (early stopping, eval metrics).") { Use = ParameterUse.Value },
-            new ParameterSpec("checkpoint_dir", ParameterType.String, Default: "", Description: "Checkpoint root; empty: $SERVERLESS_CHECKPOINTS or {temp}/serverless-ml-checkpoints.") { Use = ParameterUse.ScratchPath },
+            new ParameterSpec("checkpoint_dir", ParameterType.String, Default: "", Description: "Checkpoint root, inside the host's scratch root; empty: $SERVERLESS_CHECKPOINTS, else {scratch}/checkpoints.") { Use = ParameterUse.ScratchPath },
         ],
         Outputs =
         [

@@ -247,6 +247,7 @@ public sealed class NodeRunner
                 BlobStore = blobs,
                 Time = time,
                 PathFingerprints = pathFingerprints,
+                ScratchDirectory = options.ScratchDirectory,
             };
             await component.CreateExecutor().ExecuteAsync(inputs, outputs, new ComponentParameters(parameters), context, cancellation).ConfigureAwait(false);
 

@@ -17,4 +17,7 @@ public sealed class NodeRunnerOptions
 
     /// <summary>How often a running node asks <see cref="Cancellation"/> whether its run was canceled. Default 1 s.</summary>
     public TimeSpan CancellationPollInterval { get; init; } = TimeSpan.FromSeconds(1);
+
+    /// <summary>The scratch root handed to executors (<see cref="ExecutorContext.ScratchDirectory"/>); default null.</summary>
+    public string? ScratchDirectory { get; init; }
 }
