@@ -111,6 +111,11 @@ public static class PipelineLoader
             return new PipelineLoadResult(null, [new PipelineError(
                 $"YAML syntax error: {YamlMessage(e)}", File: file, Line: (int)e.Start.Line, Column: (int)e.Start.Column)]);
         }
+        catch (Exception e) when (format == PipelineFileFormat.Yaml && e is ArgumentException or InvalidOperationException)
+        {
+            // YamlDotNet's node model rejects some event sequences its parser accepted with a non-YAML exception.
+            return new PipelineLoadResult(null, [new PipelineError($"YAML structure error: {ErrorText.Quote(e.Message, 200)}", File: file, Line: 1, Column: 1)]);
+        }
         catch (JsonException e)
         {
             return new PipelineLoadResult(null, [new PipelineError(
@@ -140,15 +145,28 @@ public static class PipelineLoader
     }
 
     // JSON is mapped onto the YAML node model so one reader handles both; strings stay quoted scalars.
+    // A string JSON allows but .NET cannot hold (a lone surrogate escape, "\ud800") is kept in its escaped form.
     private static YamlNode ToYaml(JsonElement element) => element.ValueKind switch
     {
         JsonValueKind.Object => new YamlMappingNode(element.EnumerateObject().Select(p =>
-            new KeyValuePair<YamlNode, YamlNode>(new YamlScalarNode(p.Name), ToYaml(p.Value)))),
+            new KeyValuePair<YamlNode, YamlNode>(new YamlScalarNode(Text(() => p.Name, () => "(invalid name)")), ToYaml(p.Value)))),
         JsonValueKind.Array => new YamlSequenceNode(element.EnumerateArray().Select(ToYaml)),
-        JsonValueKind.String => new YamlScalarNode(element.GetString()) { Style = ScalarStyle.DoubleQuoted },
+        JsonValueKind.String => new YamlScalarNode(Text(element.GetString, () => element.GetRawText().Trim('"'))) { Style = ScalarStyle.DoubleQuoted },
         JsonValueKind.Null => new YamlScalarNode("null"),
         _ => new YamlScalarNode(element.GetRawText()),
     };
+
+    private static string Text(Func<string?> read, Func<string> raw)
+    {
+        try
+        {
+            return read() ?? string.Empty;
+        }
+        catch (InvalidOperationException)
+        {
+            return raw();
+        }
+    }
 
     private static string YamlMessage(YamlException e)
     {
@@ -183,6 +201,12 @@ public static class PipelineLoader
 
         public PipelineDefinition? ReadPipeline(YamlNode? root, string? baseDirectory)
         {
+            if (root is null)
+            {
+                Errors.Add(new PipelineError("the file is empty: expected a mapping with 'name' and 'nodes'", File: file, Line: 1, Column: 1));
+                return null;
+            }
+
             if (root is not YamlMappingNode map)
             {
                 Error(root, "expected a mapping with 'name' and 'nodes' at the top of the file");

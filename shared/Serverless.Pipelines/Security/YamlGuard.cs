@@ -29,9 +29,25 @@ public static class YamlGuard
         var anchors = new Dictionary<string, long>(StringComparer.Ordinal);
         long total = 0;
         var aliases = 0;
-        while (parser.MoveNext())
+        Mark last = Mark.Empty;
+        while (true)
         {
+            try
+            {
+                if (!parser.MoveNext())
+                {
+                    break;
+                }
+            }
+            catch (Exception e) when (e is not YamlException and not OutOfMemoryException)
+            {
+                // YamlDotNet fails on some malformed input with an internal error instead of a YamlException: still a
+                // syntax error, placed after the last event it read.
+                return new PipelineError($"YAML syntax error: {ErrorText.Quote(e.Message, 200)}", File: file, Line: (int)Math.Max(1, last.Line), Column: (int)Math.Max(1, last.Column));
+            }
+
             var current = parser.Current!;
+            last = current.End;
             PipelineError At(string message) => new(message, File: file, Line: (int)current.Start.Line, Column: (int)current.Start.Column);
             void AddToParent(long nodes)
             {
@@ -82,7 +98,11 @@ public static class YamlGuard
                         return At($"alias *{ErrorText.Clip(alias.Value.Value, 40)} refers to a collection that contains it (a recursive structure)");
                     }
 
-                    var expanded = anchors.GetValueOrDefault(alias.Value.Value, 1);
+                    if (!anchors.TryGetValue(alias.Value.Value, out var expanded))
+                    {
+                        return At($"alias *{ErrorText.Clip(alias.Value.Value, 40)} refers to no anchor defined before it");
+                    }
+
                     total += expanded;
                     AddToParent(expanded);
                     break;
