@@ -124,18 +124,7 @@ public sealed class CliPipelineTests : IDisposable
         var folder = Path.Combine(home, "p");
         Repo.CopySample(folder);
         var log = Path.Combine(home, "poison.log");
-        var file = Path.Combine(folder, "poison.yaml");
-        await File.WriteAllTextAsync(file, $$"""
-            name: poison
-            nodes:
-              - id: import
-                component: FileCopy
-                parameters: { source: data/penguins.csv }
-              - id: hog
-                component: Sleep
-                inputs: { examples: import.examples }
-                parameters: { seconds: 60, log: "{{log}}" }
-            """);
+        var file = Repo.WriteSleepPipeline(folder, "poison", 60, log);
         var hostJson = Path.Combine(home, "host.json");
         await File.WriteAllTextAsync(hostJson, """{ "version": "2.0", "extensions": { "pipelines": { "limits": { "maxNodeStarts": 2 } } } }""");
 

@@ -240,17 +240,7 @@ public sealed class SecurityTests : IDisposable
     {
         var o = Options();
         o.ComponentAssemblies.Add(typeof(SleepComponent).Assembly.Location);
-        File.WriteAllText(Path.Combine(pipelines, "slow.yaml"), $$"""
-            name: slow
-            nodes:
-              - id: import
-                component: FileCopy
-                parameters: { source: data/penguins.csv }
-              - id: hog
-                component: Sleep
-                inputs: { examples: import.examples }
-                parameters: { seconds: {{seconds}}, log: "{{log}}" }
-            """);
+        Repo.WriteSleepPipeline(pipelines, "slow", seconds, log);
         return o;
     }
 
@@ -334,20 +324,12 @@ public sealed class SecurityTests : IDisposable
     }
 
     private void WriteGated(string log, double seconds) =>
-        File.WriteAllText(Path.Combine(pipelines, "gated.yaml"), $$"""
-            name: gated
-            nodes:
-              - id: import
-                component: FileCopy
-                parameters: { source: data/penguins.csv }
-              - id: hog
-                component: Sleep
-                inputs: { examples: import.examples }
-                parameters: { seconds: {{seconds}}, log: "{{log}}" }
+        File.AppendAllText(Repo.WriteSleepPipeline(pipelines, "gated", seconds, log), "\n" + """
               - id: count
                 component: CsvRowCount
                 inputs: { examples: hog.examples }
                 approval: { event: approve-count, timeout: 1h }
+
             """);
 
     [Fact]

@@ -63,6 +63,25 @@ internal static class Repo
     /// <summary>The sample pipeline and data, copied beside the test binaries by the CLI project.</summary>
     public static string Samples => Path.Combine(AppContext.BaseDirectory, "samples");
 
+    /// <summary>Writes <c>{name}.yaml</c> into <paramref name="folder"/> (which holds the sample data): FileCopy of the
+    /// penguins, then a Sleep node <c>hog</c> of <paramref name="seconds"/> logging to <paramref name="log"/>; returns the file.</summary>
+    public static string WriteSleepPipeline(string folder, string name, double seconds, string log)
+    {
+        var file = Path.Combine(folder, $"{name}.yaml");
+        File.WriteAllText(file, string.Create(CultureInfo.InvariantCulture, $$"""
+            name: {{name}}
+            nodes:
+              - id: import
+                component: FileCopy
+                parameters: { source: data/penguins.csv }
+              - id: hog
+                component: Sleep
+                inputs: { examples: import.examples }
+                parameters: { seconds: {{seconds}}, log: "{{log}}" }
+            """));
+        return file;
+    }
+
     /// <summary>Copies the sample pipeline and its data into <paramref name="folder"/>; returns the pipeline file.</summary>
     public static string CopySample(string folder)
     {
