@@ -30,6 +30,8 @@ public static class CliApp
           serve  [--urls URL] [--host-json FILE] [--access-key KEY]
                                                 start the function app (HTTP API, blob and timer triggers)
         Every command takes --home DIR (default $SERVERLESS_HOME or ~/.serverless-ml: SQLite files, blobs, pipelines/).
+        The HTTP API needs a key: $SERVERLESS_ACCESS_KEY, else {home}/access-key (generated on first start, mode 0600);
+        --access-key KEY also works but shows the key in the process list.
         --param: node.param=value, or param=value for every node that has it.
         """;
 
@@ -151,6 +153,7 @@ public static class CliApp
             var baseUri = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
             await stdout.WriteLineAsync($"function app listening on {baseUri} (state in {options.HomeDirectory})");
             using var http = new HttpClient { BaseAddress = new Uri(baseUri) };
+            http.DefaultRequestHeaders.Add("x-functions-key", app.Services.GetRequiredService<HostAccessKey>().Key);
             var sw = Stopwatch.StartNew();
             var start = await http.PostAsJsonAsync("/runtime/webhooks/durabletask/orchestrators/SampleWorkflow",
                 new { Cities = cities, PauseSeconds = 1.0 });

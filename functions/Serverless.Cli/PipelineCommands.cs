@@ -18,7 +18,12 @@ internal static class PipelineCommands
 {
     public static async Task<int> RunAsync(string file, Dictionary<string, string> parameters, Dictionary<string, string> o, TextWriter stdout, TextWriter stderr)
     {
-        var loaded = PipelineLoader.LoadFile(Path.GetFullPath(file));
+        var options = CliApp.AppOptions(o, "http://127.0.0.1:0");
+        options.EnableTriggers = false;
+        // The operator named this file on the command line: its folder (its data, modules, schemas) is an input root.
+        options.Pipelines = PipelineHostOptions.Load(options.HostJsonPath, options.HomeDirectory);
+        options.Pipelines.InputRoots.Add(Path.GetDirectoryName(Path.GetFullPath(file))!);
+        var loaded = PipelineLoader.LoadFile(Path.GetFullPath(file), options.Pipelines.Limits);
         if (!loaded.IsSuccess)
         {
             foreach (var e in loaded.Errors) await stderr.WriteLineAsync($"error: {e}");
@@ -26,8 +31,6 @@ internal static class PipelineCommands
         }
 
         var pipeline = loaded.Definition!;
-        var options = CliApp.AppOptions(o, "http://127.0.0.1:0");
-        options.EnableTriggers = false;
         // One machine, no set-up: this process serves the default and gpu pools (Trainer, Tuner trials) and any pool a node names.
         var pools = pipeline.Nodes.Select(n => n.Pool).Append(WorkerPools.Default).Append(WorkerPools.Gpu).Distinct(StringComparer.Ordinal).ToList();
         options.ConfigureWorker = w =>
@@ -52,7 +55,7 @@ internal static class PipelineCommands
                 }
                 else
                 {
-                    input = await runtime.StartAsync(pipeline, o.GetValueOrDefault("run-id"), parameters, null, o.GetValueOrDefault("from"), "cli");
+                    input = await runtime.StartAsync(pipeline, new RunRequest { RunId = o.GetValueOrDefault("run-id"), Parameters = parameters, From = o.GetValueOrDefault("from"), Trigger = "cli", Source = ParameterSource.Operator });
                 }
             }
             catch (PipelineValidationException e)

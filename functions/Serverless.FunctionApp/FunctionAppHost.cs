@@ -9,6 +9,7 @@ using Serverless.Durable.Http.Configuration;
 using Serverless.FunctionApp.Pipelines;
 using Serverless.FunctionApp.Triggers;
 using Serverless.Ml.Components.Tuner;
+using Serverless.Pipelines;
 using Serverless.Pipelines.Orchestration;
 
 namespace Serverless.FunctionApp;
@@ -24,10 +25,14 @@ public sealed class FunctionAppOptions
     public string HomeDirectory { get; set; } = Environment.GetEnvironmentVariable("SERVERLESS_HOME")
         ?? Path.Combine(Environment.GetFolderPath(Environment.SpecialFolder.UserProfile), ".serverless-ml");
 
-    /// <summary>Kestrel URL(s). Default <c>http://127.0.0.1:7071</c> (the Functions host's port).</summary>
+    /// <summary>Kestrel URL(s). Default <c>http://127.0.0.1:7071</c> (the Functions host's port): loopback only unless configured.</summary>
     public string Urls { get; set; } = "http://127.0.0.1:7071";
 
-    /// <summary>When set, HTTP requests need this key (<c>x-functions-key</c> header or <c>code</c> query). Default: none.</summary>
+    /// <summary>
+    /// The key every HTTP request needs (<c>x-functions-key</c> header or <c>code</c> query). Default null: the
+    /// <c>SERVERLESS_ACCESS_KEY</c> environment variable, else the key file <c>{home}/access-key</c>, generated (256 random
+    /// bits, mode 0600) and printed once on first start. There is no keyless mode.
+    /// </summary>
     public string? AccessKey { get; set; }
 
     /// <summary>Registers the app's orchestrators and activities (the samples are always registered).</summary>
@@ -60,6 +65,7 @@ public static class FunctionAppHost
     {
         ArgumentNullException.ThrowIfNull(options);
         var settings = LoadSettings(options);
+        var accessKey = HostAccessKey.Resolve(options);
         var builder = WebApplication.CreateSlimBuilder(args ?? []);
         builder.WebHost.UseUrls(options.Urls.Split(';', StringSplitOptions.RemoveEmptyEntries));
         builder.Logging.SetMinimumLevel(options.LogLevel);
@@ -77,13 +83,14 @@ public static class FunctionAppHost
         // a node waiting on a pool no live worker serves says so in the run's status (pool watch).
         var registry = new DurableTaskRegistry();
         Samples.SampleFunctions.Register(registry);
-        registry.AddPipelineOrchestrationWithPoolWatch(runtime.Components, runtime.Runner, workerOptions.Pools, backend, options.Time).AddTunerOrchestration();
+        registry.AddPipelineOrchestrationWithPoolWatch(runtime.Components, runtime.Runner, workerOptions.Pools, backend, options.Time, pipelineOptions.Limits).AddTunerOrchestration();
         PipelineOrchestration.RoutePools(workerOptions, new[] { WorkerPools.Default, WorkerPools.Gpu }.Except(workerOptions.Pools));
         if (workerOptions.Pools.Contains(WorkerPools.Gpu)) registry.AddTunerTrialActivity(runtime.Blobs, WorkerPools.Gpu);
         else TunerTrials.RoutePool(workerOptions);
         options.Register?.Invoke(registry);
 
         builder.Services.AddSingleton(settings);
+        builder.Services.AddSingleton(accessKey);
         builder.Services.AddSingleton(registry);
         builder.Services.AddSingleton(workerOptions);
         // Factories, not instances: the container then disposes them with the app.
@@ -104,19 +111,36 @@ public static class FunctionAppHost
         builder.Services.AddHostedService<WorkerHostedService>();
 
         var app = builder.Build();
-        app.MapDurableTaskManagementApi(app.Services.GetRequiredService<DurableTaskClient>(),
-            new DurableHttpOptions { AccessKey = options.AccessKey, TaskHubName = settings.HubName });
-        app.MapPipelineApi(runtime, app.Services.GetRequiredService<TimerTriggerService>(), options.AccessKey);
+        // Pipeline runs start through the pipeline API or the CLI, which classify parameters and check the roots: the
+        // management API does not start the orchestrators whose input the host trusts.
+        var management = new DurableHttpOptions { AccessKey = accessKey.Key, TaskHubName = settings.HubName };
+        management.InternalOrchestrators.Add(PipelineOrchestrator.Name);
+        management.InternalOrchestrators.Add(TunerTrials.OrchestratorName);
+        app.MapDurableTaskManagementApi(app.Services.GetRequiredService<DurableTaskClient>(), management);
+        app.MapPipelineApi(runtime, app.Services.GetRequiredService<TimerTriggerService>(), accessKey.Key);
+        if (accessKey.Generated)
+        {
+            // Printed once, on the start that generated it; later starts only say where it lives.
+            app.Logger.LogWarning("Generated an access key for the HTTP API: {Key} (stored in {Path}, mode 0600). Send it as the x-functions-key header or ?code=.", accessKey.Key, accessKey.FilePath);
+        }
+        else if (accessKey.FilePath is not null)
+        {
+            app.Logger.LogInformation("HTTP API access key: in {Path}", accessKey.FilePath);
+        }
         app.MapGet("/api/health", () => Results.Ok(new { status = "ok", hub = settings.HubName }));
         return app;
     }
 
-    /// <summary>The durable settings: host.json when given, else SQLite under the home folder.</summary>
+    /// <summary>
+    /// The durable settings: host.json when given, else SQLite under the home folder. Every host calls it first, so it also
+    /// makes what the process creates from now on private (files 0600, folders 0700) and creates the home folder 0700.
+    /// </summary>
     public static DurableTaskHostSettings LoadSettings(FunctionAppOptions options)
     {
         ArgumentNullException.ThrowIfNull(options);
+        PrivateFiles.RestrictNewFiles();
+        PrivateFiles.CreateDirectory(options.HomeDirectory);
         if (options.HostJsonPath != null) return HostJsonReader.Load(options.HostJsonPath);
-        Directory.CreateDirectory(options.HomeDirectory);
         return new DurableTaskHostSettings
         {
             BaseDirectory = options.HomeDirectory,

@@ -5,7 +5,9 @@ using Serverless.Serving;
 // The model server: `dotnet run --project functions/Serverless.ModelServer -- [--urls URL] [--repository DIR]
 //   [--model NAME]... [--label MODEL:LABEL=VERSION]... [--keep-versions N] [--poll-seconds S]
 //   [--max-batch-size N] [--batch-timeout-us U] [--no-batching] [--max-body-bytes B]
-//   [--azure-connection-string CS --azure-container C] [--quiet]`.
+//   [--azure-container C [--azure-connection-setting ENV_NAME | --azure-connection-string CS]] [--quiet]`.
+// The connection string comes from the environment: ENV_NAME, default AzureWebJobsStorage (--azure-connection-string
+// still works but shows the secret in the process list).
 var options = new ModelServerOptions();
 var models = new Dictionary<string, ModelConfig>(StringComparer.Ordinal);
 ModelConfig Model(string name) => models.TryGetValue(name, out var m) ? m : models[name] = new ModelConfig { Name = name };
@@ -22,6 +24,7 @@ for (var i = 0; i < args.Length; i++)
         case "--prefix": options.RepositoryPrefix = Next(); break;
         case "--azure-connection-string": options.AzureConnectionString = Next(); break;
         case "--azure-container": options.AzureContainer = Next(); break;
+        case "--azure-connection-setting": options.AzureConnectionString = Environment.GetEnvironmentVariable(Next()); break;
         case "--model": Model(Next()); break;
         case "--label":
             var spec = Next();
@@ -46,6 +49,13 @@ for (var i = 0; i < args.Length; i++)
             return 2;
     }
 }
+// A connection string on the command line is readable by every local user (the process list): the setting named by
+// --azure-connection-setting, or AzureWebJobsStorage when only --azure-container is given, keeps it in the environment.
+if (string.IsNullOrEmpty(options.AzureConnectionString) && args.Contains("--azure-container"))
+{
+    options.AzureConnectionString = Environment.GetEnvironmentVariable("AzureWebJobsStorage");
+}
+
 options.Serving = new ServingOptions
 {
     Models = models.Values.ToList(),

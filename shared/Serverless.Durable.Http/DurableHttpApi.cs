@@ -1,6 +1,4 @@
 using System.Globalization;
-using System.Security.Cryptography;
-using System.Text;
 using System.Text.Json;
 using Microsoft.AspNetCore.Http;
 using Serverless.Durable.Backend;
@@ -20,13 +18,13 @@ internal sealed class DurableHttpApi
 
     private readonly DurableTaskClient _client;
     private readonly DurableHttpOptions _options;
-    private readonly byte[]? _key;
+    private readonly string? _key;
 
     public DurableHttpApi(DurableTaskClient client, DurableHttpOptions options)
     {
         _client = client;
         _options = options;
-        _key = string.IsNullOrEmpty(options.AccessKey) ? null : Encoding.UTF8.GetBytes(options.AccessKey);
+        _key = string.IsNullOrEmpty(options.AccessKey) ? null : options.AccessKey;
     }
 
     private string TaskHub => _options.TaskHubName ?? _client.Name;
@@ -72,7 +70,7 @@ internal sealed class DurableHttpApi
         if (_key is null) return true;
         var given = request.Headers[KeyHeader].ToString();
         if (given.Length == 0) given = request.Query["code"].ToString();
-        return given.Length > 0 && CryptographicOperations.FixedTimeEquals(Encoding.UTF8.GetBytes(given), _key);
+        return AccessKeys.Matches(given, _key);
     }
 
     // ---------------- start ----------------
@@ -81,6 +79,13 @@ internal sealed class DurableHttpApi
     {
         var name = RouteValue(context, "functionName")!;
         var requestedId = RouteValue(context, "instanceId");
+        if (_options.InternalOrchestrators.Contains(name))
+        {
+            await WriteErrorAsync(context, StatusCodes.Status403Forbidden,
+                $"Orchestrator '{name}' is started only by the host (e.g. POST /api/pipelines/{{name}}/runs for pipeline runs), not through the management API.").ConfigureAwait(false);
+            return;
+        }
+
         var input = await ReadJsonBodyAsync(context, "orchestrator input").ConfigureAwait(false);
         string id;
         try

@@ -40,6 +40,14 @@ public sealed class DurableHttpOptions
     /// <summary>Page size of instance queries when the request has no <c>top</c>. Default 100.</summary>
     public int DefaultPageSize { get; set; } = 100;
 
+    /// <summary>
+    /// Orchestrators the management API refuses to start (403 with a JSON error): those whose input the host trusts, such
+    /// as the pipeline orchestrator, whose input carries operator settings (paths, documents) that a request must not
+    /// choose. The host's own code (its pipeline API, the CLI) still starts them. Names compare case-insensitively, as
+    /// function names do. Default empty.
+    /// </summary>
+    public ISet<string> InternalOrchestrators { get; } = new HashSet<string>(StringComparer.OrdinalIgnoreCase);
+
     /// <summary>Largest accepted request body (input or event payload), in bytes. Default 16 MiB.</summary>
     public long MaxRequestBodyBytes { get; set; } = 16 * 1024 * 1024;
 }

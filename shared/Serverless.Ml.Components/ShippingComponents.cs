@@ -11,8 +11,8 @@ public sealed class ShippingOptions
 {
     /// <summary>
     /// The model server InfraValidator starts (<c>Serverless.ModelServer.dll</c>, run with <c>dotnet</c>, or an executable).
-    /// Default null: the node's <c>model_server</c> parameter, else <c>$SERVERLESS_MODEL_SERVER</c>, else
-    /// <c>Serverless.ModelServer.dll</c> next to the running application.
+    /// Default null: <c>$SERVERLESS_MODEL_SERVER</c>, else <c>Serverless.ModelServer.dll</c> next to the running application.
+    /// A host setting on purpose: no pipeline file or run request can name the program InfraValidator starts.
     /// </summary>
     public string? ModelServerPath { get; set; }
 

@@ -137,7 +137,20 @@ public sealed class LocalDirectoryBlobStore : IBlobStore
         foreach (var name in names)
         {
             cancellation.ThrowIfCancellationRequested();
-            var props = await GetPropertiesAsync(name, cancellation);
+            BlobItemProperties? props;
+            try
+            {
+                props = await GetPropertiesAsync(name, cancellation);
+            }
+            catch (ArgumentException)
+            {
+                // A file another tool wrote under a name the store cannot address (a backslash, a control character, over
+                // 1,024 characters): listed as it is, so a caller (the blob trigger) can report it and go on; opening it by
+                // this name fails with the rule it breaks.
+                var info = new FileInfo(Path.Combine(_root, name.Replace('/', Path.DirectorySeparatorChar)));
+                props = info.Exists ? new BlobItemProperties(name, info.Length, ETagOf(info), info.LastWriteTimeUtc, new Dictionary<string, string>()) : null;
+            }
+
             if (props != null) yield return props;
         }
     }

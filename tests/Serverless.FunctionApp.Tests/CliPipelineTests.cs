@@ -118,6 +118,44 @@ public sealed class CliPipelineTests : IDisposable
         Assert.Equal(["start fast", "end fast", "start slow", "start slow", "end slow", "start after", "end after"], await File.ReadAllLinesAsync(log));
     }
 
+    [Fact]
+    public async Task Run_NodeKilledAtEveryStart_FailsAfterMaxNodeStartsInsteadOfCrashLooping()
+    {
+        var folder = Path.Combine(home, "p");
+        Repo.CopySample(folder);
+        var log = Path.Combine(home, "poison.log");
+        var file = Repo.WriteSleepPipeline(folder, "poison", 60, log);
+        var hostJson = Path.Combine(home, "host.json");
+        await File.WriteAllTextAsync(hostJson, """{ "version": "2.0", "extensions": { "pipelines": { "limits": { "maxNodeStarts": 2 } } } }""");
+
+        // Each start of the node dies with its process (as an activity killed for memory would), twice.
+        for (var kill = 1; kill <= 2; kill++)
+        {
+            using var process = Cli("run", file, "--run-id", "poison", "--host-json", hostJson);
+            var deadline = DateTime.UtcNow.AddSeconds(90);
+            while (!File.Exists(log) || (await File.ReadAllLinesAsync(log)).Count(l => l == "start hog") < kill)
+            {
+                if (DateTime.UtcNow > deadline)
+                {
+                    process.Kill();
+                    Assert.Fail($"start {kill} of the node never came: " + await process.StandardError.ReadToEndAsync());
+                }
+
+                await Task.Delay(20);
+            }
+
+            process.Kill(); // SIGKILL
+            await process.WaitForExitAsync();
+        }
+
+        using var last = Cli("run", file, "--run-id", "poison", "--host-json", hostJson);
+        var output = await last.StandardOutput.ReadToEndAsync();
+        await last.WaitForExitAsync();
+        Assert.Equal(1, last.ExitCode);
+        Assert.Contains("was started 2 times without finishing", output, StringComparison.Ordinal);
+        Assert.Equal(2, (await File.ReadAllLinesAsync(log)).Count(l => l == "start hog"));
+    }
+
     private Process Cli(params string[] args)
     {
         var info = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };

@@ -1,4 +1,12 @@
 using System.Globalization;
+using System.Net;
+using System.Net.Http.Json;
+using System.Text.Json.Nodes;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting.Server;
+using Microsoft.AspNetCore.Hosting.Server.Features;
+using Microsoft.Extensions.DependencyInjection;
+using Serverless.FunctionApp.Pipelines;
 using Serverless.Pipelines;
 
 namespace Serverless.FunctionApp.Tests;
@@ -55,6 +63,25 @@ internal static class Repo
     /// <summary>The sample pipeline and data, copied beside the test binaries by the CLI project.</summary>
     public static string Samples => Path.Combine(AppContext.BaseDirectory, "samples");
 
+    /// <summary>Writes <c>{name}.yaml</c> into <paramref name="folder"/> (which holds the sample data): FileCopy of the
+    /// penguins, then a Sleep node <c>hog</c> of <paramref name="seconds"/> logging to <paramref name="log"/>; returns the file.</summary>
+    public static string WriteSleepPipeline(string folder, string name, double seconds, string log)
+    {
+        var file = Path.Combine(folder, $"{name}.yaml");
+        File.WriteAllText(file, string.Create(CultureInfo.InvariantCulture, $$"""
+            name: {{name}}
+            nodes:
+              - id: import
+                component: FileCopy
+                parameters: { source: data/penguins.csv }
+              - id: hog
+                component: Sleep
+                inputs: { examples: import.examples }
+                parameters: { seconds: {{seconds}}, log: "{{log}}" }
+            """));
+        return file;
+    }
+
     /// <summary>Copies the sample pipeline and its data into <paramref name="folder"/>; returns the pipeline file.</summary>
     public static string CopySample(string folder)
     {
@@ -63,5 +90,81 @@ internal static class Repo
         var file = Path.Combine(folder, "penguins.yaml");
         File.Copy(Path.Combine(Samples, "penguins.yaml"), file, overwrite: true);
         return file;
+    }
+}
+
+/// <summary>The function app running on a free loopback port with an access key, and its HTTP client (key sent).</summary>
+internal sealed class TestApp : IAsyncDisposable
+{
+    /// <summary>The access key every test app is started with.</summary>
+    public const string Key = "test-access-key-0123456789abcdef";
+
+    private TestApp(WebApplication app, HttpClient http)
+    {
+        App = app;
+        Http = http;
+    }
+
+    public WebApplication App { get; }
+
+    /// <summary>A client that sends <see cref="Key"/> in <c>x-functions-key</c>.</summary>
+    public HttpClient Http { get; }
+
+    public Uri BaseAddress => Http.BaseAddress!;
+
+    public static async Task<TestApp> StartAsync(string home, PipelineHostOptions options, TimeProvider? time = null, Action<FunctionAppOptions>? configure = null)
+    {
+        var appOptions = new FunctionAppOptions
+        {
+            HomeDirectory = home,
+            Urls = "http://127.0.0.1:0",
+            Pipelines = options,
+            AccessKey = Key,
+            Time = time ?? TimeProvider.System,
+            LogLevel = Microsoft.Extensions.Logging.LogLevel.Warning,
+            ConfigureWorker = w => w.MaxPollingInterval = TimeSpan.FromMilliseconds(50),
+        };
+        configure?.Invoke(appOptions);
+        var app = FunctionAppHost.Build(appOptions);
+        await app.StartAsync();
+        var uri = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
+        var http = new HttpClient { BaseAddress = new Uri(uri) };
+        if (appOptions.AccessKey is { Length: > 0 } key) http.DefaultRequestHeaders.Add("x-functions-key", key);
+        return new TestApp(app, http);
+    }
+
+    public T Service<T>() where T : notnull =>
+        App.Services.GetRequiredService<T>();
+
+    /// <summary>Polls <c>GET /api/runs/{id}</c> until <paramref name="until"/> holds (default: the run ended, 200).</summary>
+    public async Task<JsonObject> WaitForRunAsync(string id, Func<JsonObject, bool>? until = null, int seconds = 30)
+    {
+        var deadline = DateTime.UtcNow.AddSeconds(seconds);
+        while (true)
+        {
+            using var response = await Http.GetAsync($"/api/runs/{id}");
+            if (response.StatusCode != HttpStatusCode.NotFound)
+            {
+                var body = (await response.Content.ReadFromJsonAsync<JsonObject>())!;
+                if (until?.Invoke(body) ?? response.StatusCode == HttpStatusCode.OK) return body;
+            }
+
+            if (DateTime.UtcNow > deadline) throw new TimeoutException($"run {id} did not get there");
+            await Task.Delay(50);
+        }
+    }
+
+    public async Task<List<JsonObject>> RunsAsync() =>
+        (await Http.GetFromJsonAsync<JsonArray>("/api/runs"))!.Select(n => n!.AsObject()).ToList();
+
+    /// <summary>A node's state in a run body; "" before the orchestrator's first turn published any.</summary>
+    public static string NodeState(JsonObject run, string node) =>
+        run["run"]?["Nodes"]?.AsArray().SingleOrDefault(n => n!["Node"]!.GetValue<string>() == node)?["State"]?.GetValue<string>() ?? "";
+
+    public async ValueTask DisposeAsync()
+    {
+        Http.Dispose();
+        await App.StopAsync();
+        await App.DisposeAsync();
     }
 }

@@ -218,7 +218,8 @@ public sealed class PipelineOrchestratorTests : IAsyncLifetime
         {
             await WaitForNodeAsync("approve1", "final", NodeState.WaitingForApproval);
             Assert.False(executions.ContainsKey("final"));
-            await client.RaiseEventAsync("approve1", "approve-final", new ApprovalDecision(true, "ok"));
+            await client.RaiseEventAsync("approve1", "approve-final", new ApprovalDecision(true, "early, no token")); // ignored
+            await client.RaiseEventAsync("approve1", "approve-final", new ApprovalDecision(true, "ok", await TokenAsync("approve1", "final")));
         });
         Assert.Equal(PipelineRunState.Succeeded, result.ReadOutputAs<PipelineRunStatus>()!.State);
         Assert.Equal(1, executions["final"]);
@@ -230,7 +231,7 @@ public sealed class PipelineOrchestratorTests : IAsyncLifetime
         var result = await RunAsync(Diamond(gate: new ApprovalGate("approve-final", TimeSpan.FromMinutes(5))), "reject1", whileRunning: async () =>
         {
             await WaitForNodeAsync("reject1", "final", NodeState.WaitingForApproval);
-            await client.RaiseEventAsync("reject1", "approve-final", new ApprovalDecision(false, "metrics too low"));
+            await client.RaiseEventAsync("reject1", "approve-final", new ApprovalDecision(false, "metrics too low", await TokenAsync("reject1", "final")));
         });
         var output = result.ReadOutputAs<PipelineRunStatus>()!;
         Assert.Equal(PipelineRunState.Rejected, output.State);
@@ -251,8 +252,10 @@ public sealed class PipelineOrchestratorTests : IAsyncLifetime
     [Fact]
     public void Prepare_MissingDataPathOrBadParameter_ThrowsBeforeStart()
     {
-        var missing = Assert.Throws<PipelineValidationException>(() => starter.Prepare(Diamond(), "r", new Dictionary<string, string> { ["source"] = "/no/such/file.csv" }));
+        var missing = Assert.Throws<PipelineValidationException>(() => starter.Prepare(Diamond(), "r", new Dictionary<string, string> { ["source"] = "/no/such/file.csv" }, source: ParameterSource.Operator));
         Assert.Contains("/no/such/file.csv", missing.Message, StringComparison.Ordinal);
+        var requested = Assert.Throws<PipelineValidationException>(() => starter.Prepare(Diamond(), "r", new Dictionary<string, string> { ["source"] = "/no/such/file.csv" }));
+        Assert.Contains("operator setting", requested.Message, StringComparison.Ordinal);
         var unknown = Assert.Throws<PipelineValidationException>(() => starter.Prepare(Diamond(), "r", new Dictionary<string, string> { ["left.colour"] = "red" }));
         Assert.Contains("no parameter 'colour'", unknown.Message, StringComparison.Ordinal);
         var typed = Assert.Throws<PipelineValidationException>(() => starter.Prepare(Diamond(), "r", new Dictionary<string, string> { ["fail"] = "maybe" }));
@@ -260,6 +263,49 @@ public sealed class PipelineOrchestratorTests : IAsyncLifetime
         var applied = starter.Prepare(Diamond(), "r", new Dictionary<string, string> { ["count.has_header"] = "false" });
         Assert.False(applied.Pipeline.Nodes.Single(n => n.Id == "count").Parameters["has_header"].BoolValue);
         Assert.Equal("import.source", RunParameters.DataParameter(Diamond(), registry));
+    }
+
+    [Fact]
+    public async Task Run_PoisonInput100000NodeCycle_InstanceFailsAndTheWorkerRunsTheNextRun()
+    {
+        var nodes = Enumerable.Range(0, 100_000).Select(i => new NodeDefinition
+        {
+            Id = $"n{i}",
+            Component = "StatsToStats",
+            Inputs = new Dictionary<string, ChannelRef> { ["statistics"] = new($"n{(i + 99_999) % 100_000}", "statistics") },
+        }).ToList();
+        var poison = new PipelineRunInput { Pipeline = new PipelineDefinition { Name = "poison", Nodes = nodes }, RunId = "poison" };
+
+        await client.ScheduleNewOrchestrationInstanceAsync(PipelineOrchestrator.Name, poison, new StartOrchestrationOptions("poison"));
+        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(120));
+        var failed = await client.WaitForInstanceCompletionAsync("poison", getInputsAndOutputs: false, timeout.Token);
+
+        Assert.Equal(OrchestrationRuntimeStatus.Failed, failed.RuntimeStatus);
+        Assert.Contains("more than the limit of 1000", failed.FailureDetails!.ErrorMessage, StringComparison.Ordinal);
+        await starter.StartAsync(starter.Prepare(Diamond(), "after-poison"));
+        var next = await client.WaitForInstanceCompletionAsync("after-poison", getInputsAndOutputs: false, timeout.Token);
+        Assert.Equal(OrchestrationRuntimeStatus.Completed, next.RuntimeStatus);
+    }
+
+    private async Task<string> TokenAsync(string runId, string node) =>
+        (await client.GetInstanceAsync(runId, true))!.ReadCustomStatusAs<PipelineRunStatus>()!.Nodes.Single(n => n.Node == node).ApprovalToken!;
+
+    [Fact]
+    public async Task Run_ApprovalRaisedBeforeTheGateWaits_IgnoredGateStillWaitsForItsOwnDecision()
+    {
+        var result = await RunAsync(Diamond(gate: new ApprovalGate("approve-final", TimeSpan.FromMinutes(5))), "early1", whileRunning: async () =>
+        {
+            // Raised at once, before 'final' waits: Durable Task buffers it and hands it to the later wait, which ignores it.
+            await client.RaiseEventAsync("early1", "approve-final", new ApprovalDecision(true, "too early"));
+            await WaitForNodeAsync("early1", "final", NodeState.WaitingForApproval);
+            await client.RaiseEventAsync("early1", "approve-final", new ApprovalDecision(true, "stale token", "0123"));
+            await Task.Delay(300);
+            Assert.False(executions.ContainsKey("final"));
+            Assert.Equal(NodeState.WaitingForApproval, (await client.GetInstanceAsync("early1", true))!.ReadCustomStatusAs<PipelineRunStatus>()!.Nodes.Single(n => n.Node == "final").State);
+            await client.RaiseEventAsync("early1", "approve-final", new ApprovalDecision(false, "real decision", await TokenAsync("early1", "final")));
+        });
+        Assert.Equal(PipelineRunState.Rejected, result.ReadOutputAs<PipelineRunStatus>()!.State);
+        Assert.False(executions.ContainsKey("final"));
     }
 
     private async Task WaitForNodeAsync(string runId, string node, NodeState state)

@@ -44,6 +44,33 @@ public sealed class PipelineHostOptions
     /// constructor). host.json <c>componentAssemblies</c> and the <c>SERVERLESS_COMPONENTS</c> app setting (':'-separated).</summary>
     public IList<string> ComponentAssemblies { get; } = [];
 
+    /// <summary>Folders that pipeline data, transform modules, schemas and user code may be read from (besides
+    /// <see cref="PipelinesFolder"/> and <see cref="DownloadFolder"/>, always allowed). host.json <c>roots.inputs</c>
+    /// (a list); default <c>{home}/data</c>. The CLI's <c>run</c> adds the folder of the pipeline file it was given.</summary>
+    public IList<string> InputRoots { get; } = [];
+
+    /// <summary>The model repository the Pusher writes (its default destination and the only allowed one).
+    /// host.json <c>roots.servingRepository</c>; default <c>{home}/serving_models</c>.</summary>
+    public required string ServingRepository { get; set; }
+
+    /// <summary>Where nodes keep temporary state (checkpoints, unpacked inputs), created with mode 0700.
+    /// host.json <c>roots.scratch</c>; default <c>{home}/scratch</c>.</summary>
+    public required string ScratchFolder { get; set; }
+
+    /// <summary>Bounds on pipeline files, run parameters and node restarts. host.json <c>limits</c>
+    /// <c>{ "maxPipelineFileBytes", "maxNodes", "maxParameterLength", "maxRequestBytes", "maxNestingDepth", "maxYamlAliases", "maxRetryAttempts", "maxNodeStarts" }</c>;
+    /// default <see cref="PipelineLimits.Default"/>.</summary>
+    public PipelineLimits Limits { get; set; } = PipelineLimits.Default;
+
+    /// <summary>The allowed roots every parameter location is checked against (see <see cref="PipelineRoots"/>).</summary>
+    public PipelineRoots Roots => new()
+    {
+        Inputs = [.. InputRoots.Select(r => Path.GetFullPath(r)), Path.GetFullPath(PipelinesFolder), Path.GetFullPath(DownloadFolder)],
+        ArtifactStore = ArtifactStore.Type == ArtifactStoreOptions.Local ? Path.GetFullPath(BlobRoot) : null,
+        ServingRepository = Path.GetFullPath(ServingRepository),
+        Scratch = Path.GetFullPath(ScratchFolder),
+    };
+
     /// <summary>Defaults under <paramref name="home"/>.</summary>
     public static PipelineHostOptions Defaults(string home)
     {
@@ -54,7 +81,10 @@ public sealed class PipelineHostOptions
             BlobRoot = Path.Combine(home, "blobs"),
             MetadataPath = Path.Combine(home, "metadata.db"),
             DownloadFolder = Path.Combine(home, "triggered"),
+            ServingRepository = Path.Combine(home, "serving_models"),
+            ScratchFolder = Path.Combine(home, "scratch"),
         };
+        options.InputRoots.Add(Path.Combine(home, "data"));
         if (Environment.GetEnvironmentVariable("SERVERLESS_COMPONENTS") is { Length: > 0 } extra)
         {
             foreach (var path in extra.Split(Path.PathSeparator, StringSplitOptions.RemoveEmptyEntries))
@@ -98,6 +128,63 @@ public sealed class PipelineHostOptions
             foreach (var a in ca.EnumerateArray()) options.ComponentAssemblies.Add(Path.GetFullPath(a.GetString() ?? throw Bad("componentAssemblies", "must list strings"), folder));
         }
 
+        if (p.TryGetProperty("limits", out var limits))
+        {
+            if (limits.ValueKind != JsonValueKind.Object) throw Bad("limits", "must be an object, e.g. { \"maxNodes\": 2000 }");
+            long Number(JsonProperty setting) =>
+                setting.Value.ValueKind == JsonValueKind.Number && setting.Value.TryGetInt64(out var n) && n > 0 ? n : throw Bad($"limits.{setting.Name}", "must be a positive whole number");
+            int Int(JsonProperty setting) => (int)Math.Min(Number(setting), int.MaxValue);
+            var l = PipelineLimits.Default;
+            foreach (var setting in limits.EnumerateObject())
+            {
+                l = setting.Name switch
+                {
+                    "maxPipelineFileBytes" => l with { MaxPipelineFileBytes = Number(setting) },
+                    "maxNodes" => l with { MaxNodes = Int(setting) },
+                    "maxParameterLength" => l with { MaxParameterLength = Int(setting) },
+                    "maxRequestBytes" => l with { MaxRequestBytes = Number(setting) },
+                    "maxNestingDepth" => l with { MaxNestingDepth = Int(setting) },
+                    "maxYamlAliases" => l with { MaxYamlAliases = Int(setting) },
+                    "maxRetryAttempts" => l with { MaxRetryAttempts = Int(setting) },
+                    "maxNodeStarts" => l with { MaxNodeStarts = Int(setting) },
+                    _ => throw Bad($"limits.{setting.Name}", "is not a limit (maxPipelineFileBytes, maxNodes, maxParameterLength, maxRequestBytes, maxNestingDepth, maxYamlAliases, maxRetryAttempts, maxNodeStarts)"),
+                };
+            }
+
+            try
+            {
+                l.EnsureValid();
+            }
+            catch (ArgumentOutOfRangeException e)
+            {
+                throw Bad("limits", e.Message);
+            }
+
+            options.Limits = l;
+        }
+
+        if (p.TryGetProperty("roots", out var roots))
+        {
+            if (roots.ValueKind != JsonValueKind.Object) throw Bad("roots", "must be an object { \"inputs\": [...], \"servingRepository\", \"scratch\" }");
+            foreach (var key in roots.EnumerateObject().Select(r => r.Name).Where(n => n is not ("inputs" or "servingRepository" or "scratch")))
+            {
+                throw Bad($"roots.{key}", "is not a setting (expected inputs, servingRepository, scratch)");
+            }
+
+            if (roots.TryGetProperty("inputs", out var inputs))
+            {
+                if (inputs.ValueKind != JsonValueKind.Array) throw Bad("roots.inputs", "must be a list of folders");
+                options.InputRoots.Clear();
+                foreach (var r in inputs.EnumerateArray())
+                {
+                    options.InputRoots.Add(Path.GetFullPath(r.ValueKind == JsonValueKind.String && r.GetString() is { Length: > 0 } root ? root : throw Bad("roots.inputs", "must list folder names"), folder));
+                }
+            }
+
+            if (Str(roots, "servingRepository", "roots.servingRepository") is { } sr) options.ServingRepository = Path.GetFullPath(sr, folder);
+            if (Str(roots, "scratch", "roots.scratch") is { } sc) options.ScratchFolder = Path.GetFullPath(sc, folder);
+        }
+
         if (p.TryGetProperty("artifactStore", out var store))
         {
             if (store.ValueKind != JsonValueKind.Object) throw Bad("artifactStore", "must be an object { \"type\": \"local\" | \"azureBlob\", ... }");
@@ -117,6 +204,10 @@ public sealed class PipelineHostOptions
             if (bt.TryGetProperty("enabled", out var en)) options.BlobTrigger.Enabled = en.ValueKind == JsonValueKind.True || (en.ValueKind == JsonValueKind.False ? false : throw Bad("blobTrigger.enabled", "must be true or false"));
             if (Str(bt, "prefix", "blobTrigger.prefix") is { } prefix) options.BlobTrigger.Prefix = prefix.EndsWith('/') ? prefix : prefix + "/";
             if (Span(bt, "pollInterval", "blobTrigger.pollInterval") is { } pi) options.BlobTrigger.PollInterval = pi;
+            if (Str(bt, "settleInterval", "blobTrigger.settleInterval") is { } si)
+            {
+                options.BlobTrigger.SettleInterval = Durations.TryParse(si, out var settle) && settle >= TimeSpan.Zero ? settle : throw Bad("blobTrigger.settleInterval", $"'{si}' is not a duration (e.g. 2s, 0s)");
+            }
         }
 
         if (p.TryGetProperty("timers", out var timers))
@@ -220,6 +311,13 @@ public sealed class BlobTriggerOptions
 
     /// <summary>How often the store is scanned (the Functions blob trigger also polls). Default 2 s.</summary>
     public TimeSpan PollInterval { get; set; } = TimeSpan.FromSeconds(2);
+
+    /// <summary>
+    /// How long a blob version must stay unchanged (same ETag: size and modification time in a local folder) before it starts
+    /// a run, so a file still being written starts one run, on its final content. host.json <c>blobTrigger.settleInterval</c>;
+    /// default null: 2 s for the local-directory store, 0 for Azure Blob (a blob is visible only once committed).
+    /// </summary>
+    public TimeSpan? SettleInterval { get; set; }
 }
 
 /// <summary>One timer trigger.</summary>

@@ -1,6 +1,7 @@
 using System.Text.Json.Nodes;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Http.Features;
 using Microsoft.AspNetCore.Routing;
 using Serverless.Durable;
 using Serverless.Durable.Backend;
@@ -20,7 +21,8 @@ public sealed record StartRunRequest(string? RunId = null, Dictionary<string, st
 
 /// <summary>The body of approve / reject.</summary>
 /// <param name="Comment">Who decided and why.</param>
-/// <param name="Event">The approval event; default: the gate of the node now waiting.</param>
+/// <param name="Event">The approval event of the gate to decide; default: the gate of the node now waiting. A gate that does
+/// not wait now cannot be decided (409).</param>
 public sealed record ApprovalRequest(string? Comment = null, string? Event = null);
 
 /// <summary>
@@ -29,6 +31,10 @@ public sealed record ApprovalRequest(string? Comment = null, string? Event = nul
 /// </summary>
 public static class PipelineHttpApi
 {
+    /// <summary>Where approve / reject claim a wait's token in the blob store (create-if-absent), so that of concurrent
+    /// decisions exactly one is raised.</summary>
+    public const string ApprovalClaimPrefix = "_approvals/";
+
     /// <summary>Maps the routes under <c>/api</c>.</summary>
     public static void MapPipelineApi(this IEndpointRouteBuilder app, PipelineRuntime runtime, TimerTriggerService? timers, string? accessKey)
     {
@@ -39,39 +45,31 @@ public static class PipelineHttpApi
             if (accessKey is null) return await next(ctx);
             var request = ctx.HttpContext.Request;
             var given = request.Headers["x-functions-key"].FirstOrDefault() ?? request.Query["code"].FirstOrDefault();
-            return given == accessKey ? await next(ctx) : Results.Json(new { error = "missing or wrong access key (x-functions-key header or code query)" }, statusCode: 401);
+            return Serverless.Durable.Http.AccessKeys.Matches(given, accessKey) ? await next(ctx) : Results.Json(new { error = "missing or wrong access key (x-functions-key header or code query)" }, statusCode: 401);
         });
 
         api.MapGet("/pipelines", () => Results.Ok(runtime.ListPipelines().Select(p => new { name = p.Name, file = p.SourceFile, nodes = p.Nodes.Select(n => n.Id) })));
 
         api.MapPost("/pipelines/{name}/runs", async (string name, HttpRequest request, CancellationToken cancellation) =>
         {
-            StartRunRequest body = new();
-            if (request.HasJsonContentType())
-            {
-                try
-                {
-                    body = await request.ReadFromJsonAsync<StartRunRequest>(cancellation) ?? new();
-                }
-                catch (System.Text.Json.JsonException e)
-                {
-                    return Results.BadRequest(new { error = $"invalid JSON body: {e.Message}" });
-                }
-            }
+            var (read, bad) = await ReadBodyAsync<StartRunRequest>(request, runtime.Options.Limits.MaxRequestBytes, cancellation);
+            if (bad is not null) return bad;
+            var body = read ?? new StartRunRequest();
 
             try
             {
                 var pipeline = runtime.FindPipeline(name);
-                if (pipeline is null) return Results.NotFound(new { error = $"no pipeline '{name}' in {runtime.Options.PipelinesFolder}" });
-                var data = body.Data;
-                var runId = body.RunId ?? PipelineRunStarter.NewRunId(pipeline.Name, runtime.Time.GetUtcNow());
-                if (body.DataBlob is not null)
+                if (pipeline is null) return Results.NotFound(new { error = $"no pipeline {ErrorText.Quote(name)} in {runtime.Options.PipelinesFolder}" });
+                var input = await runtime.StartAsync(pipeline, new RunRequest
                 {
-                    if (await runtime.Blobs.GetPropertiesAsync(body.DataBlob, cancellation) is null) return Results.BadRequest(new { error = $"data blob '{body.DataBlob}' does not exist" });
-                    data = await runtime.DownloadBlobAsync(body.DataBlob, runId, cancellation);
-                }
-
-                var input = await runtime.StartAsync(pipeline, runId, body.Parameters, data, body.From, "http", cancellation);
+                    RunId = body.RunId,
+                    Parameters = body.Parameters,
+                    DataPath = body.Data,
+                    DataBlob = body.DataBlob,
+                    From = body.From,
+                    Trigger = "http",
+                    Source = ParameterSource.Request,
+                }, cancellation);
                 var statusUri = $"{request.Scheme}://{request.Host}/api/runs/{input.RunId}";
                 return Results.Accepted(statusUri, new { id = input.RunId, pipeline = pipeline.Name, statusQueryGetUri = statusUri });
             }
@@ -81,7 +79,12 @@ public static class PipelineHttpApi
             }
             catch (InstanceAlreadyExistsException)
             {
-                return Results.Conflict(new { error = $"run '{body.RunId}' is still running" });
+                return Results.Conflict(new { error = $"run {ErrorText.Quote(body.RunId)} is still running" });
+            }
+            catch (Exception e) when (e is not OperationCanceledException)
+            {
+                // Never an empty 500: say what failed, quoting at most a prefix.
+                return Results.Json(new { error = $"the run was not started: {e.GetType().Name}: {ErrorText.Quote(e.Message, 300)}" }, statusCode: 500);
             }
         });
 
@@ -118,9 +121,13 @@ public static class PipelineHttpApi
 
         api.MapPost("/runs/{id}/cancel", async (string id, CancellationToken cancellation) =>
         {
-            var m = await runtime.Client.GetInstanceAsync(id, false, cancellation);
+            var m = await runtime.Client.GetInstanceAsync(id, true, cancellation);
             if (m is null) return Results.NotFound(new { error = $"no run '{id}'" });
             if (m.IsCompleted) return Results.Conflict(new { error = $"run '{id}' already ended ({m.RuntimeStatus})" });
+            // Recorded first, where the node activities look: a running node stops within a poll interval, and no node of
+            // this start runs again, even after a restart or a purge. Then the orchestration ends.
+            var started = m.ReadCustomStatusAs<PipelineRunStatus>()?.Nodes.Select(n => MetadataRunCancellation.IncarnationOf(id, n.ExecutionId, n.Node)).FirstOrDefault(i => i is not null);
+            await runtime.Cancellations.CancelAsync(id, started, "canceled through the HTTP API", cancellation);
             await runtime.Client.TerminateInstanceAsync(id, "canceled", cancellation);
             return Results.Accepted($"/api/runs/{id}", new { id, canceled = true });
         });
@@ -170,34 +177,76 @@ public static class PipelineHttpApi
             input?.Trigger ?? "?", m.FailureDetails?.ErrorMessage ?? status?.Message, m.CreatedAt, m.LastUpdatedAt);
     }
 
+    // A JSON body of at most maxBytes (413 without reading more), or a 400 quoting only the start of what was wrong.
+    private static async Task<(T? Body, IResult? Error)> ReadBodyAsync<T>(HttpRequest request, long maxBytes, CancellationToken cancellation)
+        where T : class
+    {
+        if (!request.HasJsonContentType())
+        {
+            return (null, null);
+        }
+
+        IResult TooLarge() => Results.Json(new { error = $"the request body is larger than {maxBytes} bytes (host.json extensions.pipelines.limits.maxRequestBytes)" }, statusCode: StatusCodes.Status413PayloadTooLarge);
+        if (request.ContentLength > maxBytes)
+        {
+            return (null, TooLarge());
+        }
+
+        if (request.HttpContext.Features.Get<IHttpMaxRequestBodySizeFeature>() is { IsReadOnly: false } size)
+        {
+            size.MaxRequestBodySize = maxBytes;
+        }
+
+        try
+        {
+            return (await request.ReadFromJsonAsync<T>(cancellation), null);
+        }
+        catch (System.Text.Json.JsonException e)
+        {
+            return (null, Results.BadRequest(new { error = $"invalid JSON body: {ErrorText.Quote(e.Message, 300)}" }));
+        }
+        catch (BadHttpRequestException e) when (e.StatusCode == StatusCodes.Status413PayloadTooLarge)
+        {
+            return (null, TooLarge());
+        }
+    }
+
     private static async Task<IResult> DecideAsync(PipelineRuntime runtime, string id, bool approved, HttpRequest request, CancellationToken cancellation)
     {
-        var body = new ApprovalRequest();
-        if (request.HasJsonContentType())
-        {
-            try
-            {
-                body = await request.ReadFromJsonAsync<ApprovalRequest>(cancellation) ?? body;
-            }
-            catch (System.Text.Json.JsonException e)
-            {
-                return Results.BadRequest(new { error = $"invalid JSON body: {e.Message}" });
-            }
-        }
+        var (read, bad) = await ReadBodyAsync<ApprovalRequest>(request, runtime.Options.Limits.MaxRequestBytes, cancellation);
+        if (bad is not null) return bad;
+        var body = read ?? new ApprovalRequest();
 
         var m = await runtime.Client.GetInstanceAsync(id, true, cancellation);
-        if (m is null || m.Name != PipelineOrchestrator.Name) return Results.NotFound(new { error = $"no run '{id}'" });
+        if (m is null || m.Name != PipelineOrchestrator.Name) return Results.NotFound(new { error = $"no run {ErrorText.Quote(id)}" });
         if (m.IsCompleted) return Results.Conflict(new { error = $"run '{id}' already ended ({m.RuntimeStatus})" });
-        var eventName = body.Event;
-        if (eventName is null)
+
+        // Only a gate that waits now can be decided, and only once: the decision carries the wait's token (the orchestrator
+        // ignores any other), and the first request to claim the token in the store is the one that raises it.
+        var pipeline = m.ReadInputAs<PipelineRunInput>()?.Pipeline;
+        var gates = (m.ReadCustomStatusAs<PipelineRunStatus>()?.Nodes ?? [])
+            .Where(n => n.State == NodeState.WaitingForApproval && n.ApprovalToken is not null)
+            .Select(n => (Node: n, Event: pipeline?.Nodes.FirstOrDefault(d => d.Id == n.Node)?.Approval?.EventName))
+            .Where(g => g.Event is not null && (body.Event is null || g.Event == body.Event))
+            .ToList();
+        if (gates.Count == 0)
         {
-            var waiting = m.ReadCustomStatusAs<PipelineRunStatus>()?.Nodes.Where(n => n.State == NodeState.WaitingForApproval).Select(n => n.Node).ToList() ?? [];
-            var pipeline = m.ReadInputAs<PipelineRunInput>()?.Pipeline;
-            eventName = pipeline?.Nodes.Where(n => waiting.Contains(n.Id)).Select(n => n.Approval?.EventName).FirstOrDefault(e => e is not null);
-            if (eventName is null) return Results.Conflict(new { error = $"run '{id}' has no node waiting for approval; name the event in the body ({{\"event\": ...}})" });
+            var which = body.Event is null ? "no node" : $"no node with approval event {ErrorText.Quote(body.Event)}";
+            return Results.Conflict(new { error = $"run '{id}' has {which} waiting for approval now" });
         }
 
-        await runtime.Client.RaiseEventAsync(id, eventName, new ApprovalDecision(approved, body.Comment), cancellation);
+        var (node, eventName) = gates[0];
+        try
+        {
+            using var claim = new MemoryStream(System.Text.Encoding.UTF8.GetBytes(approved ? "approved" : "rejected"));
+            await runtime.Blobs.UploadAsync($"{ApprovalClaimPrefix}{id}/{node.ApprovalToken}", claim, new Serverless.Storage.BlobUploadOptions { IfNotExists = true }, cancellation);
+        }
+        catch (Serverless.Storage.BlobConditionFailedException)
+        {
+            return Results.Conflict(new { error = $"node '{node.Node}' of run '{id}' was already approved or rejected" });
+        }
+
+        await runtime.Client.RaiseEventAsync(id, eventName!, new ApprovalDecision(approved, body.Comment, node.ApprovalToken), cancellation);
         return Results.Accepted($"/api/runs/{id}", new { id, @event = eventName, approved });
     }
 }

@@ -4,6 +4,7 @@ using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Serverless.FunctionApp.Pipelines;
 using Serverless.Pipelines;
+using Serverless.Pipelines.Orchestration;
 using Serverless.Storage;
 
 namespace Serverless.FunctionApp.Triggers;
@@ -82,13 +83,15 @@ public sealed class TimerTriggerService(PipelineRuntime runtime, ILogger<TimerTr
                 {
                     var pipeline = runtime.FindPipeline(timer.Pipeline)
                         ?? throw new PipelineValidationException([new PipelineError($"no pipeline '{timer.Pipeline}' in {runtime.Options.PipelinesFolder}")]);
-                    string? data = null;
-                    if (timer.UseLatestData && await LatestBlobAsync(timer.Pipeline, cancellation).ConfigureAwait(false) is { } latest)
+                    var latest = timer.UseLatestData ? await LatestBlobAsync(timer.Pipeline, cancellation).ConfigureAwait(false) : null;
+                    await runtime.StartAsync(pipeline, new RunRequest
                     {
-                        data = await runtime.DownloadBlobAsync(latest.Name, runId, cancellation).ConfigureAwait(false);
-                    }
-
-                    await runtime.StartAsync(pipeline, runId, new Dictionary<string, string>(timer.Parameters), data, null, $"timer:{timer.Name}@{occurrence:o}", cancellation).ConfigureAwait(false);
+                        RunId = runId,
+                        Parameters = new Dictionary<string, string>(timer.Parameters),
+                        DataBlob = latest?.Name,
+                        Trigger = $"timer:{timer.Name}@{occurrence:o}",
+                        Source = ParameterSource.Operator,
+                    }, cancellation).ConfigureAwait(false);
                     started.Add(runId);
                     logger.LogInformation("timer {Timer} occurrence {Occurrence:o} started run {RunId}", timer.Name, occurrence, runId);
                 }
@@ -132,6 +135,12 @@ public sealed class TimerTriggerService(PipelineRuntime runtime, ILogger<TimerTr
         BlobItemProperties? latest = null;
         await foreach (var blob in runtime.Blobs.ListAsync($"{runtime.Options.BlobTrigger.Prefix}{pipeline}/", cancellation).ConfigureAwait(false))
         {
+            var file = blob.Name.Split('/')[^1];
+            if (file.StartsWith('_') || file.EndsWith(".partial", StringComparison.Ordinal) || !IsAddressable(blob.Name))
+            {
+                continue;
+            }
+
             if (latest is null || blob.LastModified >= latest.LastModified)
             {
                 latest = blob;
@@ -139,5 +148,18 @@ public sealed class TimerTriggerService(PipelineRuntime runtime, ILogger<TimerTr
         }
 
         return latest;
+    }
+
+    private static bool IsAddressable(string name)
+    {
+        try
+        {
+            BlobNames.Validate(name);
+            return true;
+        }
+        catch (ArgumentException)
+        {
+            return false;
+        }
     }
 }

@@ -35,13 +35,12 @@ public static class MlProperties
 /// <summary>Moves artifact files between the blob store and a local scratch folder (the data library works on local files).</summary>
 internal static class ArtifactFiles
 {
-    /// <summary>A fresh scratch folder under the temp directory, unique per execution attempt.</summary>
-    public static string NewScratch(ExecutorContext context)
-    {
-        var path = Path.Combine(Path.GetTempPath(), "sml-components", $"{context.NodeId}-{context.ExecutionId}-{Guid.NewGuid():N}");
-        Directory.CreateDirectory(path);
-        return path;
-    }
+    /// <summary>A fresh scratch folder (mode 0700), unique per execution attempt: under the host's scratch root, else a new
+    /// private temporary folder (never a fixed shared folder another user could create first).</summary>
+    public static string NewScratch(ExecutorContext context) =>
+        context.ScratchDirectory is { } root
+            ? PrivateFiles.CreateDirectory(Path.Combine(root, "components", $"{context.NodeId}-{context.ExecutionId}-{Guid.NewGuid():N}"))
+            : Directory.CreateTempSubdirectory("sml-components-").FullName;
 
     /// <summary>Deletes a scratch folder, ignoring failures (it is only temporary data).</summary>
     public static void DeleteScratch(string path)

@@ -34,11 +34,11 @@ public sealed class EvaluatorComponent : Component
         ],
         Parameters =
         [
-            new ParameterSpec("label_key", ParameterType.String, Description: "The label column, e.g. species."),
-            new ParameterSpec("eval_split", ParameterType.String, Default: "eval", Description: "The split evaluated."),
-            new ParameterSpec("task", ParameterType.String, Default: "auto", Description: "classification, regression or auto (classification for a text label, class labels in the model or several outputs per row)."),
-            new ParameterSpec("prediction_key", ParameterType.String, Default: "", Description: "The model output to evaluate; empty: probabilities/predictions, else the first float output."),
-            new ParameterSpec("slicing_specs", ParameterType.String, Default: "", Description: "Slices, ';'-separated; a spec is one feature or ','-crossed features: island;sex;island,sex."),
+            new ParameterSpec("label_key", ParameterType.String, Description: "The label column, e.g. species.") { Use = ParameterUse.Value },
+            new ParameterSpec("eval_split", ParameterType.String, Default: "eval", Description: "The split evaluated.") { Use = ParameterUse.Value },
+            new ParameterSpec("task", ParameterType.String, Default: "auto", Description: "classification, regression or auto (classification for a text label, class labels in the model or several outputs per row).") { Use = ParameterUse.Value },
+            new ParameterSpec("prediction_key", ParameterType.String, Default: "", Description: "The model output to evaluate; empty: probabilities/predictions, else the first float output.") { Use = ParameterUse.Value },
+            new ParameterSpec("slicing_specs", ParameterType.String, Default: "", Description: "Slices, ';'-separated; a spec is one feature or ','-crossed features: island;sex;island,sex.") { Use = ParameterUse.Value },
             new ParameterSpec("min_slice_size", ParameterType.Int, Default: 10L, Description: "Slices with fewer examples are reported as too small, without metrics."),
             new ParameterSpec("metric_thresholds", ParameterType.String, Default: "", Description: "TFMA-shaped JSON: {\"accuracy\":{\"value_threshold\":{\"lower_bound\":0.9},\"change_threshold\":{\"direction\":\"HIGHER_IS_BETTER\",\"absolute\":-1e-10}}}. Empty: no blessing attempted."),
             new ParameterSpec("baseline_from_metadata", ParameterType.Bool, Default: true, Description: "Look up the latest blessed model of this pipeline when no baseline_model is bound."),

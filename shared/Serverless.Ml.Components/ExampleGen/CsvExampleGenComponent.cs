@@ -19,13 +19,14 @@ public sealed class CsvExampleGenComponent : Component
     {
         Type = TypeName,
         Version = "1",
+        DataPattern = ExampleGenParameters.InputPattern,
         Description = "Reads CSV files into split, sharded TFRecord (tf.Example) and columnar examples.",
         Parameters =
         [
             .. ExampleGenParameters.Common("*.csv"),
-            new ParameterSpec("delimiter", ParameterType.String, Default: ",", Description: "Field delimiter, one character ('\\t' for tabs)."),
+            new ParameterSpec("delimiter", ParameterType.String, Default: ",", Description: "Field delimiter, one character ('\\t' for tabs).") { Use = ParameterUse.Value },
             new ParameterSpec("max_bad_rows", ParameterType.Int, Default: 0L, Description: "Rows with a wrong field count or an unparsable number skipped before failing; 0 fails on the first, naming file, line and column."),
-            new ParameterSpec("type_overrides", ParameterType.String, Default: "", Description: "Column kinds instead of inferred ones: 'col:int64,other:string' (int64, float64, string, bytes)."),
+            new ParameterSpec("type_overrides", ParameterType.String, Default: "", Description: "Column kinds instead of inferred ones: 'col:int64,other:string' (int64, float64, string, bytes).") { Use = ParameterUse.Value },
         ],
         Outputs =
         [

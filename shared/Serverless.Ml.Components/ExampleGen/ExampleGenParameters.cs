@@ -43,15 +43,15 @@ public static class ExampleGenParameters
     /// <param name="defaultPattern">The default of <see cref="InputPattern"/>.</param>
     public static IReadOnlyList<ParameterSpec> Common(string defaultPattern) =>
     [
-        new ParameterSpec(InputBase, ParameterType.Path, Description: "Folder the input patterns are relative to."),
-        new ParameterSpec(InputPattern, ParameterType.String, Default: defaultPattern, Description: "Files to read and hash-split; {SPAN} and {VERSION} match digits (latest taken unless span/version are set)."),
-        new ParameterSpec(SplitPatterns, ParameterType.String, Default: "", Description: "Pre-split inputs 'name:pattern,...'; when set, no hashing happens."),
-        new ParameterSpec(OutputSplits, ParameterType.String, Default: "train:2,eval:1", Description: "Hash-bucket split config 'name:buckets,...'."),
-        new ParameterSpec(PartitionFeature, ParameterType.String, Default: "", Description: "Feature that decides the split (rows with equal values stay together); empty: the whole row."),
+        new ParameterSpec(InputBase, ParameterType.Path, Description: "Folder the input patterns are relative to.") { Use = ParameterUse.InputFolder },
+        new ParameterSpec(InputPattern, ParameterType.String, Default: defaultPattern, Description: "Files to read and hash-split; {SPAN} and {VERSION} match digits (latest taken unless span/version are set).") { Use = ParameterUse.RelativePattern },
+        new ParameterSpec(SplitPatterns, ParameterType.String, Default: "", Description: "Pre-split inputs 'name:pattern,...'; when set, no hashing happens.") { Use = ParameterUse.RelativePattern },
+        new ParameterSpec(OutputSplits, ParameterType.String, Default: "train:2,eval:1", Description: "Hash-bucket split config 'name:buckets,...'.") { Use = ParameterUse.Value },
+        new ParameterSpec(PartitionFeature, ParameterType.String, Default: "", Description: "Feature that decides the split (rows with equal values stay together); empty: the whole row.") { Use = ParameterUse.Value },
         new ParameterSpec(Span, ParameterType.Int, Default: -1L, Description: "Span to read; -1: the latest."),
         new ParameterSpec(Version, ParameterType.Int, Default: -1L, Description: "Version to read within the span; -1: the latest."),
         new ParameterSpec(RowsPerShard, ParameterType.Int, Default: 1_000_000L, Description: "Rows per output shard; StatisticsGen fans out over shards."),
-        new ParameterSpec(Compression, ParameterType.String, Default: "gzip", Description: "TFRecord shard compression: gzip (TFX's default) or none."),
+        new ParameterSpec(Compression, ParameterType.String, Default: "gzip", Description: "TFRecord shard compression: gzip (TFX's default) or none.") { Use = ParameterUse.Value },
     ];
 
     /// <summary>Builds the options common to every format from resolved parameters.</summary>

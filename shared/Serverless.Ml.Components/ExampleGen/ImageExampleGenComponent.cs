@@ -19,11 +19,12 @@ public sealed class ImageExampleGenComponent : Component
     {
         Type = TypeName,
         Version = "1",
+        DataPattern = ExampleGenParameters.InputPattern,
         Description = "Reads IDX image and label files into split, sharded TFRecord and columnar examples.",
         Parameters =
         [
             .. ExampleGenParameters.Common("*images*"),
-            new ParameterSpec("labels_pattern", ParameterType.String, Default: "*labels*", Description: "IDX labels file(s) pairing with input_pattern, in the same order."),
+            new ParameterSpec("labels_pattern", ParameterType.String, Default: "*labels*", Description: "IDX labels file(s) pairing with input_pattern, in the same order.") { Use = ParameterUse.RelativePattern },
             new ParameterSpec("scale", ParameterType.Double, Default: 1.0, Description: "Pixel values are divided by this (255 gives 0..1); 1 keeps raw 0..255."),
         ],
         Outputs =

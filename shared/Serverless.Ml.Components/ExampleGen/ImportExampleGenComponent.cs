@@ -17,6 +17,7 @@ public sealed class ImportExampleGenComponent : Component
     {
         Type = TypeName,
         Version = "1",
+        DataPattern = ExampleGenParameters.InputPattern,
         Description = "Reads TFRecord files of tf.Example into split, sharded TFRecord and columnar examples.",
         Parameters = ExampleGenParameters.Common("*"),
         Outputs =

@@ -38,7 +38,7 @@ public sealed class ExampleValidatorComponent : Component
         ],
         Parameters =
         [
-            new ParameterSpec("exclude_splits", ParameterType.String, Default: "", Description: "Comma-separated splits not to validate."),
+            new ParameterSpec("exclude_splits", ParameterType.String, Default: "", Description: "Comma-separated splits not to validate.") { Use = ParameterUse.Value },
             new ParameterSpec("fail_on_anomalies", ParameterType.Bool, Default: false, Description: "Fail the node (stopping downstream nodes) when any anomaly is found."),
             new ParameterSpec("drift_from_metadata", ParameterType.Bool, Default: true, Description: "Find the previous span's statistics in the metadata store when previous_statistics is unbound."),
         ],

@@ -32,12 +32,11 @@ public sealed class InfraValidatorComponent : Component
         ],
         Parameters =
         [
-            new ParameterSpec("mode", ParameterType.String, Default: "auto", Description: "load_only, load_and_query, or auto (load_and_query when examples are bound)."),
+            new ParameterSpec("mode", ParameterType.String, Default: "auto", Description: "load_only, load_and_query, or auto (load_and_query when examples are bound).") { Use = ParameterUse.Value },
             new ParameterSpec("max_loading_time_seconds", ParameterType.Double, Default: 60.0, Description: "Longest wait for the version to become AVAILABLE, server start included."),
             new ParameterSpec("num_examples", ParameterType.Int, Default: 10L, Description: "Canary requests (one example each)."),
-            new ParameterSpec("split", ParameterType.String, Default: "eval", Description: "Split the canary examples come from."),
+            new ParameterSpec("split", ParameterType.String, Default: "eval", Description: "Split the canary examples come from.") { Use = ParameterUse.Value },
             new ParameterSpec("request_timeout_seconds", ParameterType.Double, Default: 10.0, Description: "Timeout of one canary request."),
-            new ParameterSpec("model_server", ParameterType.String, Default: "", Description: "Serverless.ModelServer.dll (or an executable); empty: the host's setting, $SERVERLESS_MODEL_SERVER, or next to the app."),
         ],
         Outputs =
         [

@@ -46,7 +46,7 @@ public sealed class InfraValidatorExecutor : IComponentExecutor
             "load_only" => false,
             _ => throw new ArgumentException($"mode must be load_only, load_and_query or auto (got '{mode}')"),
         };
-        var server = ResolveServer(parameters.GetString("model_server"));
+        var server = ResolveServer();
         var loadLimit = TimeSpan.FromSeconds(parameters.GetDouble("max_loading_time_seconds"));
         var requestTimeout = TimeSpan.FromSeconds(parameters.GetDouble("request_timeout_seconds"));
         var count = (int)Math.Clamp(parameters.GetInt64("num_examples"), 1, 1000);
@@ -328,9 +328,10 @@ public sealed class InfraValidatorExecutor : IComponentExecutor
         _ => 1,
     };
 
-    private string ResolveServer(string parameter)
+    // The product's own model server, from the host's settings only: a pipeline or run parameter never names a program.
+    private string ResolveServer()
     {
-        foreach (var candidate in new[] { parameter, options.ModelServerPath, Environment.GetEnvironmentVariable("SERVERLESS_MODEL_SERVER") })
+        foreach (var candidate in new[] { options.ModelServerPath, Environment.GetEnvironmentVariable("SERVERLESS_MODEL_SERVER") })
         {
             if (!string.IsNullOrWhiteSpace(candidate))
             {

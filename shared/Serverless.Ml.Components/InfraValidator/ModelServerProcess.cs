@@ -47,7 +47,7 @@ public sealed class ModelServerProcess : IAsyncDisposable
         ArgumentException.ThrowIfNullOrEmpty(repository);
         if (!File.Exists(serverPath))
         {
-            throw new FileNotFoundException($"model server '{serverPath}' does not exist (set the model_server parameter, ShippingOptions.ModelServerPath or $SERVERLESS_MODEL_SERVER)", serverPath);
+            throw new FileNotFoundException($"model server '{serverPath}' does not exist (the host sets ShippingOptions.ModelServerPath or $SERVERLESS_MODEL_SERVER; by default Serverless.ModelServer.dll next to the app)", serverPath);
         }
 
         var port = FreeLoopbackPort();

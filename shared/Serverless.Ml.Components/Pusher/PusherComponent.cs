@@ -33,8 +33,8 @@ public sealed class PusherComponent : Component
         ],
         Parameters =
         [
-            new ParameterSpec("push_destination", ParameterType.String, Default: "", Description: "Model repository folder; empty: the host's setting, else {home}/serving_models."),
-            new ParameterSpec("model_name", ParameterType.String, Default: "", Description: "Served model name; empty: the pipeline name."),
+            new ParameterSpec("push_destination", ParameterType.String, Default: "", Description: "Model repository folder; empty: the host's setting, else {home}/serving_models.") { Use = ParameterUse.ServingPath },
+            new ParameterSpec("model_name", ParameterType.String, Default: "", Description: "Served model name; empty: the pipeline name.") { Use = ParameterUse.Value },
             new ParameterSpec("keep_versions", ParameterType.Int, Default: 5L, Description: "Newest complete versions kept after a push (older ones deleted)."),
         ],
         Outputs =

@@ -24,7 +24,7 @@ public sealed class SchemaGenComponent : Component
         ],
         Parameters =
         [
-            new ParameterSpec("split", ParameterType.String, Default: "train", Description: "The split whose statistics define the schema."),
+            new ParameterSpec("split", ParameterType.String, Default: "train", Description: "The split whose statistics define the schema.") { Use = ParameterUse.Value },
             new ParameterSpec("infer_feature_shape", ParameterType.Bool, Default: true, Description: "Record fixed tensor shapes (images)."),
             new ParameterSpec("max_string_domain_size", ParameterType.Int, Default: 100L, Description: "Text features with at most this many distinct values get a string domain."),
             new ParameterSpec("infer_numeric_ranges", ParameterType.Bool, Default: false, Description: "Also record observed min/max as int/float domains (off, as in TFDV)."),

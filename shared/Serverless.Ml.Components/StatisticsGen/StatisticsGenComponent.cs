@@ -25,7 +25,7 @@ public sealed class StatisticsGenComponent : Component
         ],
         Parameters =
         [
-            new ParameterSpec("exclude_splits", ParameterType.String, Default: "", Description: "Comma-separated splits to skip."),
+            new ParameterSpec("exclude_splits", ParameterType.String, Default: "", Description: "Comma-separated splits to skip.") { Use = ParameterUse.Value },
             new ParameterSpec("parallelism", ParameterType.Int, Default: 0L, Description: "Shards read at once; 0: one per processor."),
             new ParameterSpec("num_histogram_buckets", ParameterType.Int, Default: 10L, Description: "Buckets of the equal-width and quantiles histograms."),
             new ParameterSpec("num_top_values", ParameterType.Int, Default: 20L, Description: "Top values kept per text feature."),

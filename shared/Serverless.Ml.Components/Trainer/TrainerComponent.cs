@@ -30,11 +30,11 @@ public sealed class TrainerComponent : Component, IPreferredPool
         ],
         Parameters =
         [
-            new ParameterSpec("model", ParameterType.String, Default: "mlp", Description: "mlp or cnn."),
-            new ParameterSpec("hidden_sizes", ParameterType.String, Default: "64", Description: "Hidden layer widths, e.g. 64,32 (CNN: dense layers after the convolutions; may be empty)."),
+            new ParameterSpec("model", ParameterType.String, Default: "mlp", Description: "mlp or cnn.") { Use = ParameterUse.Value },
+            new ParameterSpec("hidden_sizes", ParameterType.String, Default: "64", Description: "Hidden layer widths, e.g. 64,32 (CNN: dense layers after the convolutions; may be empty).") { Use = ParameterUse.Value },
             new ParameterSpec("dropout", ParameterType.Double, Default: 0.0, Description: "Dropout rate in [0, 1)."),
-            new ParameterSpec("activation", ParameterType.String, Default: "relu", Description: "relu, tanh or sigmoid."),
-            new ParameterSpec("optimizer", ParameterType.String, Default: "adam", Description: "adam or sgd (with momentum)."),
+            new ParameterSpec("activation", ParameterType.String, Default: "relu", Description: "relu, tanh or sigmoid.") { Use = ParameterUse.Value },
+            new ParameterSpec("optimizer", ParameterType.String, Default: "adam", Description: "adam or sgd (with momentum).") { Use = ParameterUse.Value },
             new ParameterSpec("learning_rate", ParameterType.Double, Default: 1e-3, Description: "Learning rate."),
             new ParameterSpec("momentum", ParameterType.Double, Default: 0.9, Description: "SGD momentum."),
             new ParameterSpec("batch_size", ParameterType.Int, Default: 32L, Description: "Mini-batch size."),
@@ -42,11 +42,11 @@ public sealed class TrainerComponent : Component, IPreferredPool
             new ParameterSpec("early_stopping_patience", ParameterType.Int, Default: 0L, Description: "Epochs without eval-loss improvement before stopping (best weights restored); 0 = off."),
             new ParameterSpec("seed", ParameterType.Int, Default: 1L, Description: "Seed of weights, shuffling and dropout."),
             new ParameterSpec("checkpoint_every_steps", ParameterType.Int, Default: 50L, Description: "Checkpoint interval in optimizer steps (also at the end)."),
-            new ParameterSpec("conv_channels", ParameterType.String, Default: "8,16", Description: "CNN: output channels per conv block."),
-            new ParameterSpec("image_shape", ParameterType.String, Default: "1,28,28", Description: "CNN: channels,height,width of the transformed features."),
-            new ParameterSpec("train_split", ParameterType.String, Default: "train", Description: "The split trained on."),
-            new ParameterSpec("eval_split", ParameterType.String, Default: "eval", Description: "The split evaluated after every epoch (early stopping, eval metrics)."),
-            new ParameterSpec("checkpoint_dir", ParameterType.String, Default: "", Description: "Checkpoint root; empty: $SERVERLESS_CHECKPOINTS or {temp}/serverless-ml-checkpoints."),
+            new ParameterSpec("conv_channels", ParameterType.String, Default: "8,16", Description: "CNN: output channels per conv block.") { Use = ParameterUse.Value },
+            new ParameterSpec("image_shape", ParameterType.String, Default: "1,28,28", Description: "CNN: channels,height,width of the transformed features.") { Use = ParameterUse.Value },
+            new ParameterSpec("train_split", ParameterType.String, Default: "train", Description: "The split trained on.") { Use = ParameterUse.Value },
+            new ParameterSpec("eval_split", ParameterType.String, Default: "eval", Description: "The split evaluated after every epoch (early stopping, eval metrics).") { Use = ParameterUse.Value },
+            new ParameterSpec("checkpoint_dir", ParameterType.String, Default: "", Description: "Checkpoint root, inside the host's scratch root; empty: $SERVERLESS_CHECKPOINTS, else {scratch}/checkpoints.") { Use = ParameterUse.ScratchPath },
         ],
         Outputs =
         [

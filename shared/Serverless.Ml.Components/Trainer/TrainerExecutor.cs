@@ -43,15 +43,23 @@ public sealed class TrainerExecutor : IComponentExecutor
     /// <summary>The tuned values file inside a HyperParameters artifact.</summary>
     public const string HyperParametersPath = "hyperparameters.json";
 
-    /// <summary>The checkpoint file of one execution: <c>{root}/{pipeline}/{node}/{executionId}/checkpoint.bin</c>.</summary>
+    /// <summary>
+    /// The checkpoint file of one execution: <c>{root}/{pipeline}/{node}/{executionId}/checkpoint.bin</c>. An empty
+    /// <paramref name="root"/> means <c>$SERVERLESS_CHECKPOINTS</c>, else <c>checkpoints</c> in the host's scratch root, else
+    /// <c>{home}/scratch/checkpoints</c> (created 0700; never a fixed shared folder under the system temp directory).
+    /// </summary>
     public static string CheckpointPath(string root, ExecutorContext context)
     {
         ArgumentNullException.ThrowIfNull(context);
         var folder = string.IsNullOrEmpty(root)
-            ? Environment.GetEnvironmentVariable("SERVERLESS_CHECKPOINTS") is { Length: > 0 } env ? env : Path.Combine(Path.GetTempPath(), "serverless-ml-checkpoints")
+            ? Environment.GetEnvironmentVariable("SERVERLESS_CHECKPOINTS") is { Length: > 0 } env ? env : PrivateFiles.CreateDirectory(Path.Combine(context.ScratchDirectory ?? DefaultScratch(), "checkpoints"))
             : root;
         return Path.Combine(folder, context.PipelineName, context.NodeId, context.ExecutionId, "checkpoint.bin");
     }
+
+    private static string DefaultScratch() => Path.Combine(
+        Environment.GetEnvironmentVariable("SERVERLESS_HOME") is { Length: > 0 } home ? home : Path.Combine(Environment.GetFolderPath(Environment.SpecialFolder.UserProfile), ".serverless-ml"),
+        "scratch");
 
     /// <inheritdoc />
     public async Task ExecuteAsync(

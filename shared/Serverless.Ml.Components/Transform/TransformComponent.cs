@@ -28,7 +28,7 @@ public sealed class TransformComponent : Component
         [
             new ParameterSpec("module_file", ParameterType.Path, Optional: true, Description: "The transform spec file (.yaml / .yml / .json)."),
             new ParameterSpec("spec", ParameterType.String, Default: "", Description: "The spec inline (YAML or JSON), instead of module_file."),
-            new ParameterSpec("analyze_split", ParameterType.String, Default: "train", Description: "The split the analyzers read."),
+            new ParameterSpec("analyze_split", ParameterType.String, Default: "train", Description: "The split the analyzers read.") { Use = ParameterUse.Value },
             new ParameterSpec("parallelism", ParameterType.Int, Default: 0L, Description: "Shards analyzed at once (0 = processors)."),
         ],
         Outputs =

@@ -41,19 +41,19 @@ public sealed class TunerComponent : Component, IPoolDependent
         ],
         Parameters =
         [
-            new ParameterSpec("algorithm", ParameterType.String, Default: "random", Description: "random or hyperband."),
+            new ParameterSpec("algorithm", ParameterType.String, Default: "random", Description: "random or hyperband.") { Use = ParameterUse.Value },
             new ParameterSpec("max_trials", ParameterType.Int, Default: 8L, Description: "Random search: number of trials."),
             new ParameterSpec("max_epochs", ParameterType.Int, Default: 30L, Description: "Epochs of a random-search trial; Hyperband's maximum budget R."),
             new ParameterSpec("hyperband_eta", ParameterType.Int, Default: 3L, Description: "Hyperband's reduction factor."),
             new ParameterSpec("parallel_trials", ParameterType.Int, Default: 2L, Description: "Trials running at once."),
             new ParameterSpec("seed", ParameterType.Int, Default: 1L, Description: "Seed of the sampling and of every trial's training."),
-            new ParameterSpec("learning_rate", ParameterType.String, Default: "1e-4:1e-1", Description: "Range min:max (log-uniform) or choices a|b; empty: not tuned."),
-            new ParameterSpec("hidden_sizes", ParameterType.String, Default: "16|32|64,32", Description: "Choices, e.g. 16|32,16|64,32; empty: not tuned."),
-            new ParameterSpec("dropout", ParameterType.String, Default: "0:0.3", Description: "Range min:max or choices; empty: not tuned."),
-            new ParameterSpec("batch_size", ParameterType.String, Default: "16|32|64", Description: "Choices; empty: not tuned."),
-            new ParameterSpec("model", ParameterType.String, Default: "mlp", Description: "mlp or cnn (as the Trainer's)."),
-            new ParameterSpec("activation", ParameterType.String, Default: "relu", Description: "As the Trainer's."),
-            new ParameterSpec("optimizer", ParameterType.String, Default: "adam", Description: "As the Trainer's."),
+            new ParameterSpec("learning_rate", ParameterType.String, Default: "1e-4:1e-1", Description: "Range min:max (log-uniform) or choices a|b; empty: not tuned.") { Use = ParameterUse.Value },
+            new ParameterSpec("hidden_sizes", ParameterType.String, Default: "16|32|64,32", Description: "Choices, e.g. 16|32,16|64,32; empty: not tuned.") { Use = ParameterUse.Value },
+            new ParameterSpec("dropout", ParameterType.String, Default: "0:0.3", Description: "Range min:max or choices; empty: not tuned.") { Use = ParameterUse.Value },
+            new ParameterSpec("batch_size", ParameterType.String, Default: "16|32|64", Description: "Choices; empty: not tuned.") { Use = ParameterUse.Value },
+            new ParameterSpec("model", ParameterType.String, Default: "mlp", Description: "mlp or cnn (as the Trainer's).") { Use = ParameterUse.Value },
+            new ParameterSpec("activation", ParameterType.String, Default: "relu", Description: "As the Trainer's.") { Use = ParameterUse.Value },
+            new ParameterSpec("optimizer", ParameterType.String, Default: "adam", Description: "As the Trainer's.") { Use = ParameterUse.Value },
         ],
         Outputs =
         [

@@ -194,8 +194,7 @@ public static class TunerTrials
 
     private static async Task<LoadedData> LoadAsync(TrialRequest trial, IBlobStore store)
     {
-        var scratch = Path.Combine(Path.GetTempPath(), "sml-tuner", Guid.NewGuid().ToString("N"));
-        Directory.CreateDirectory(scratch);
+        var scratch = Directory.CreateTempSubdirectory("sml-tuner-").FullName; // private (0700), never a fixed shared folder
         try
         {
             Task<Stream> Examples(string path, CancellationToken ct) => store.OpenReadAsync($"{trial.ExamplesUri}/{path}", ct);

@@ -1,4 +1,3 @@
-using System.Globalization;
 using System.Text.RegularExpressions;
 using Serverless.Metadata;
 
@@ -41,8 +40,29 @@ public sealed record ChannelSpec(string Name, string ArtifactType, bool Optional
 /// <param name="Description">What it does.</param>
 public sealed record ParameterSpec(string Name, ParameterType Type, MetadataValue? Default = null, bool Optional = false, string Description = "")
 {
+    private readonly ParameterUse? use;
+
     /// <summary>True when a node must give a value.</summary>
     public bool Required => Default is null && !Optional;
+
+    /// <summary>
+    /// What the parameter is, for security (see <see cref="ParameterUse"/>). Default: <see cref="ParameterUse.InputPath"/>
+    /// for paths, <see cref="ParameterUse.Text"/> for strings (an operator setting until declared a
+    /// <see cref="ParameterUse.Value"/>), <see cref="ParameterUse.Value"/> for numbers and flags.
+    /// </summary>
+    public ParameterUse Use
+    {
+        get => use ?? Type switch
+        {
+            ParameterType.Path => ParameterUse.InputPath,
+            ParameterType.String => ParameterUse.Text,
+            _ => ParameterUse.Value,
+        };
+        init => use = value;
+    }
+
+    /// <summary>True when a run request (HTTP body, blob upload, Durable API input) may set it: values and relative patterns.</summary>
+    public bool SafeForRequests => Use is ParameterUse.Value or ParameterUse.RelativePattern;
 
     /// <summary>
     /// Converts a value to this parameter's type: an integer to a double, an integral double to an integer,
@@ -76,7 +96,7 @@ public sealed record ParameterSpec(string Name, ParameterType Type, MetadataValu
 
     private static string Describe(MetadataValue value) => value.Type switch
     {
-        PropertyType.String => string.Create(CultureInfo.InvariantCulture, $"the string '{value.StringValue}'"),
+        PropertyType.String => $"the string {ErrorText.Quote(value.StringValue)}",
         _ => value.ToString(),
     };
 }
@@ -106,6 +126,13 @@ public sealed record ComponentSpec
     /// <summary>Parameters.</summary>
     public IReadOnlyList<ParameterSpec> Parameters { get; init; } = [];
 
+    /// <summary>
+    /// The parameter that selects files inside the component's data folder (ExampleGen's <c>input_pattern</c>), or null.
+    /// When a run's data is one uploaded file in a folder of its own (a blob trigger, <c>dataBlob</c>), the folder parameter
+    /// takes that folder and this parameter becomes <c>*</c>, so the upload is read whatever its name.
+    /// </summary>
+    public string? DataPattern { get; init; }
+
     /// <summary>Returns the input with this name, or null.</summary>
     public ChannelSpec? FindInput(string name) => Inputs.FirstOrDefault(c => c.Name == name);
 
@@ -127,7 +154,7 @@ public sealed record ComponentSpec
         var errors = new List<(string, string)>();
         foreach (var name in given.Keys.Where(k => FindParameter(k) is null).Order(StringComparer.Ordinal))
         {
-            errors.Add((name, $"unknown parameter of component '{Type}' (known: {string.Join(", ", Parameters.Select(p => p.Name))})"));
+            errors.Add((name, $"unknown parameter {ErrorText.Quote(name)} of component '{Type}' (known: {string.Join(", ", Parameters.Select(p => p.Name))})"));
         }
 
         foreach (var parameter in Parameters)
@@ -180,6 +207,25 @@ public sealed record ComponentSpec
             if (duplicate is not null)
             {
                 throw new ArgumentException($"Component '{Type}': {kind} '{duplicate.Key}' is declared twice.");
+            }
+        }
+
+        if (DataPattern is not null && FindParameter(DataPattern) is not { Type: ParameterType.String })
+        {
+            throw new ArgumentException($"Component '{Type}': DataPattern '{DataPattern}' is not a string parameter.");
+        }
+
+        foreach (var parameter in Parameters)
+        {
+            var fits = parameter.Use switch
+            {
+                ParameterUse.InputPath or ParameterUse.InputFolder => parameter.Type == ParameterType.Path,
+                ParameterUse.Value => parameter.Type != ParameterType.Path,
+                _ => parameter.Type == ParameterType.String,
+            };
+            if (!fits)
+            {
+                throw new ArgumentException($"Component '{Type}': parameter '{parameter.Name}' of type {parameter.Type} cannot have use {parameter.Use}.");
             }
         }
 

@@ -49,6 +49,10 @@ public sealed class ExecutorContext
     /// <summary>The clock.</summary>
     public TimeProvider Time { get; init; } = TimeProvider.System;
 
+    /// <summary>The host's scratch root (see <see cref="PipelineRoots.Scratch"/>), where executors keep temporary files and
+    /// checkpoints in folders of their own, created 0700; null: a private temporary folder (never a fixed shared one).</summary>
+    public string? ScratchDirectory { get; init; }
+
     /// <summary>Content fingerprints of the node's <see cref="ParameterType.Path"/> parameters, by parameter name,
     /// as the node runner computed them for the cache key (empty when the executor is called directly).</summary>
     public IReadOnlyDictionary<string, string> PathFingerprints { get; init; } = new Dictionary<string, string>();

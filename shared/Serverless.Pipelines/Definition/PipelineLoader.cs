@@ -50,17 +50,27 @@ public static class PipelineLoader
     }
 
     /// <summary>Loads a pipeline file; the format follows the extension (<c>.json</c> is JSON, anything else YAML).</summary>
-    public static PipelineLoadResult LoadFile(string path)
+    /// <param name="path">The file.</param>
+    /// <param name="limits">Size, depth and alias bounds; default <see cref="PipelineLimits.Default"/>.</param>
+    public static PipelineLoadResult LoadFile(string path, PipelineLimits? limits = null)
     {
         ArgumentException.ThrowIfNullOrEmpty(path);
+        limits ??= PipelineLimits.Default;
         var fullPath = Path.GetFullPath(path);
         if (!File.Exists(fullPath))
         {
             return new PipelineLoadResult(null, [new PipelineError("pipeline file does not exist", File: fullPath)]);
         }
 
+        var length = new FileInfo(fullPath).Length;
+        if (length > limits.MaxPipelineFileBytes)
+        {
+            return new PipelineLoadResult(null, [new PipelineError(
+                $"the file is {length} bytes, more than the limit of {limits.MaxPipelineFileBytes} (host.json extensions.pipelines.limits.maxPipelineFileBytes)", File: fullPath)]);
+        }
+
         var format = string.Equals(Path.GetExtension(fullPath), ".json", StringComparison.OrdinalIgnoreCase) ? PipelineFileFormat.Json : PipelineFileFormat.Yaml;
-        return Parse(File.ReadAllText(fullPath), format, fullPath, Path.GetDirectoryName(fullPath));
+        return Parse(File.ReadAllText(fullPath), format, fullPath, Path.GetDirectoryName(fullPath), limits);
     }
 
     /// <summary>Parses pipeline text.</summary>
@@ -68,19 +78,43 @@ public static class PipelineLoader
     /// <param name="format">YAML or JSON.</param>
     /// <param name="sourceName">The file name for error messages.</param>
     /// <param name="baseDirectory">The folder relative paths are resolved against; the current directory when null.</param>
-    public static PipelineLoadResult Parse(string text, PipelineFileFormat format, string? sourceName = null, string? baseDirectory = null)
+    /// <param name="limits">Size, depth, alias, node and parameter bounds; default <see cref="PipelineLimits.Default"/>.</param>
+    public static PipelineLoadResult Parse(string text, PipelineFileFormat format, string? sourceName = null, string? baseDirectory = null, PipelineLimits? limits = null)
     {
         ArgumentNullException.ThrowIfNull(text);
+        limits ??= PipelineLimits.Default;
         var file = sourceName ?? "<pipeline>";
+        if (text.Length > limits.MaxPipelineFileBytes)
+        {
+            return new PipelineLoadResult(null, [new PipelineError(
+                $"the text is {text.Length} characters, more than the limit of {limits.MaxPipelineFileBytes} (host.json extensions.pipelines.limits.maxPipelineFileBytes)", File: file)]);
+        }
+
         YamlNode? root;
         try
         {
-            root = format == PipelineFileFormat.Json ? ParseJson(text) : ParseYaml(text);
+            if (format == PipelineFileFormat.Json)
+            {
+                root = ParseJson(text, limits);
+            }
+            else if (YamlGuard.Check(text, limits, file) is { } tooMuch)
+            {
+                return new PipelineLoadResult(null, [tooMuch]);
+            }
+            else
+            {
+                root = ParseYaml(text);
+            }
         }
         catch (YamlException e)
         {
             return new PipelineLoadResult(null, [new PipelineError(
                 $"YAML syntax error: {YamlMessage(e)}", File: file, Line: (int)e.Start.Line, Column: (int)e.Start.Column)]);
+        }
+        catch (Exception e) when (format == PipelineFileFormat.Yaml && e is ArgumentException or InvalidOperationException)
+        {
+            // YamlDotNet's node model rejects some event sequences its parser accepted with a non-YAML exception.
+            return new PipelineLoadResult(null, [new PipelineError($"YAML structure error: {ErrorText.Quote(e.Message, 200)}", File: file, Line: 1, Column: 1)]);
         }
         catch (JsonException e)
         {
@@ -88,11 +122,11 @@ public static class PipelineLoader
                 $"JSON syntax error: {JsonMessage(e)}", File: file, Line: (int)(e.LineNumber ?? 0) + 1, Column: (int)(e.BytePositionInLine ?? 0) + 1)]);
         }
 
-        var reader = new Reader(file);
+        var reader = new Reader(file, limits);
         var definition = reader.ReadPipeline(root, baseDirectory);
         return reader.Errors.Count == 0
             ? new PipelineLoadResult(definition, [])
-            : new PipelineLoadResult(null, reader.Errors);
+            : new PipelineLoadResult(null, PipelineError.Cap(reader.Errors));
     }
 
     private static YamlNode? ParseYaml(string text)
@@ -103,22 +137,36 @@ public static class PipelineLoader
         return stream.Documents.Count == 0 ? null : stream.Documents[0].RootNode;
     }
 
-    private static YamlNode ParseJson(string text)
+    private static YamlNode ParseJson(string text, PipelineLimits limits)
     {
-        using var document = JsonDocument.Parse(text, new JsonDocumentOptions { CommentHandling = JsonCommentHandling.Skip });
+        // JsonDocument counts depth itself (no recursion past the limit), so ToYaml below recurses at most that deep.
+        using var document = JsonDocument.Parse(text, new JsonDocumentOptions { CommentHandling = JsonCommentHandling.Skip, MaxDepth = limits.MaxNestingDepth });
         return ToYaml(document.RootElement);
     }
 
     // JSON is mapped onto the YAML node model so one reader handles both; strings stay quoted scalars.
+    // A string JSON allows but .NET cannot hold (a lone surrogate escape, "\ud800") is kept in its escaped form.
     private static YamlNode ToYaml(JsonElement element) => element.ValueKind switch
     {
         JsonValueKind.Object => new YamlMappingNode(element.EnumerateObject().Select(p =>
-            new KeyValuePair<YamlNode, YamlNode>(new YamlScalarNode(p.Name), ToYaml(p.Value)))),
+            new KeyValuePair<YamlNode, YamlNode>(new YamlScalarNode(Text(() => p.Name, () => "(invalid name)")), ToYaml(p.Value)))),
         JsonValueKind.Array => new YamlSequenceNode(element.EnumerateArray().Select(ToYaml)),
-        JsonValueKind.String => new YamlScalarNode(element.GetString()) { Style = ScalarStyle.DoubleQuoted },
+        JsonValueKind.String => new YamlScalarNode(Text(element.GetString, () => element.GetRawText().Trim('"'))) { Style = ScalarStyle.DoubleQuoted },
         JsonValueKind.Null => new YamlScalarNode("null"),
         _ => new YamlScalarNode(element.GetRawText()),
     };
+
+    private static string Text(Func<string?> read, Func<string> raw)
+    {
+        try
+        {
+            return read() ?? string.Empty;
+        }
+        catch (InvalidOperationException)
+        {
+            return raw();
+        }
+    }
 
     private static string YamlMessage(YamlException e)
     {
@@ -140,12 +188,12 @@ public static class PipelineLoader
         return (cut > 0 ? message[..cut] : message).TrimEnd('.', ' ', '|');
     }
 
-    private sealed class Reader(string file)
+    private sealed class Reader(string file, PipelineLimits limits)
     {
         public List<PipelineError> Errors { get; } = [];
 
         private void Error(YamlNode? at, string message, string? node = null, string? field = null) =>
-            Errors.Add(new PipelineError(message, node, field, file, Line(at), Column(at)));
+            Errors.Add(new PipelineError(message, ErrorText.Clip(node), ErrorText.Clip(field), file, Line(at), Column(at)));
 
         private static int? Line(YamlNode? node) => node is null || node.Start.Line <= 0 ? null : (int)node.Start.Line;
 
@@ -153,6 +201,12 @@ public static class PipelineLoader
 
         public PipelineDefinition? ReadPipeline(YamlNode? root, string? baseDirectory)
         {
+            if (root is null)
+            {
+                Errors.Add(new PipelineError("the file is empty: expected a mapping with 'name' and 'nodes'", File: file, Line: 1, Column: 1));
+                return null;
+            }
+
             if (root is not YamlMappingNode map)
             {
                 Error(root, "expected a mapping with 'name' and 'nodes' at the top of the file");
@@ -164,7 +218,11 @@ public static class PipelineLoader
             var nodes = new List<NodeDefinition>();
             if (Child(map, "nodes") is { } nodesNode)
             {
-                if (nodesNode is YamlSequenceNode sequence)
+                if (nodesNode is YamlSequenceNode { Children.Count: var count } && count > limits.MaxNodes)
+                {
+                    Error(nodesNode, $"the pipeline has {count} nodes, more than the limit of {limits.MaxNodes} (host.json extensions.pipelines.limits.maxNodes)", field: "nodes");
+                }
+                else if (nodesNode is YamlSequenceNode sequence)
                 {
                     var index = 0;
                     foreach (var item in sequence)
@@ -206,7 +264,11 @@ public static class PipelineLoader
             {
                 foreach (var (key, value) in inputMap.Children)
                 {
-                    var channel = ((YamlScalarNode)key).Value ?? string.Empty;
+                    if (KeyName(key, label, "inputs") is not { } channel)
+                    {
+                        continue;
+                    }
+
                     if (value is YamlScalarNode { Value: { } text } && ChannelRef.TryParse(text, out var reference))
                     {
                         inputs[channel] = reference;
@@ -223,8 +285,16 @@ public static class PipelineLoader
             {
                 foreach (var (key, value) in parameterMap.Children)
                 {
-                    var name = ((YamlScalarNode)key).Value ?? string.Empty;
-                    if (value is YamlScalarNode scalar && ToValue(scalar) is { } parsed)
+                    if (KeyName(key, label, "parameters") is not { } name)
+                    {
+                        continue;
+                    }
+
+                    if (value is YamlScalarNode { Value.Length: var length } && length > limits.MaxParameterLength)
+                    {
+                        Error(value, $"the value is {length} characters, more than the limit of {limits.MaxParameterLength} (host.json extensions.pipelines.limits.maxParameterLength): {ErrorText.Quote(((YamlScalarNode)value).Value)}", label, $"parameters.{name}");
+                    }
+                    else if (value is YamlScalarNode scalar && ToValue(scalar) is { } parsed)
                     {
                         parameters[name] = parsed;
                     }
@@ -324,9 +394,21 @@ public static class PipelineLoader
                 var name = (key as YamlScalarNode)?.Value;
                 if (name is null || !known.Contains(name, StringComparer.Ordinal))
                 {
-                    Error(key, $"unknown field '{name}' (expected one of: {string.Join(", ", known)})", node, prefix + name);
+                    Error(key, $"unknown field {ErrorText.Quote(name ?? "(not a name)")} (expected one of: {string.Join(", ", known)})", node, prefix + name);
                 }
             }
+        }
+
+        // Mapping keys must be plain names; a list or mapping as a key is an error, not a crash.
+        private string? KeyName(YamlNode key, string node, string field)
+        {
+            if (key is YamlScalarNode { Value: { Length: > 0 } name })
+            {
+                return name;
+            }
+
+            Error(key, "expected a name as the key", node, field);
+            return null;
         }
 
         private static YamlNode? Child(YamlMappingNode map, string key) =>
@@ -379,7 +461,7 @@ public static class PipelineLoader
                 return value;
             }
 
-            Error(Child(map, key), $"expected a duration such as 30s, 5m, 2h, 1d, 500ms or 00:05:00, not '{text}'", node, prefix + key);
+            Error(Child(map, key), $"expected a duration such as 30s, 5m, 2h, 1d, 500ms or 00:05:00, not {ErrorText.Quote(text)}", node, prefix + key);
             return TimeSpan.Zero;
         }
 

@@ -46,6 +46,21 @@ public sealed record PipelineError(string Message, string? Node = null, string? 
 
         return text.Append(Message).ToString();
     }
+
+    /// <summary>The most errors one load or validation reports; the rest are counted in a last error.</summary>
+    public const int MaxReported = 100;
+
+    /// <summary>
+    /// <paramref name="errors"/>, or its first <see cref="MaxReported"/> followed by one error counting the rest, so a
+    /// file of 100,000 bad nodes yields a readable answer of bounded size.
+    /// </summary>
+    public static IReadOnlyList<PipelineError> Cap(IReadOnlyList<PipelineError> errors)
+    {
+        ArgumentNullException.ThrowIfNull(errors);
+        return errors.Count <= MaxReported
+            ? errors
+            : [.. errors.Take(MaxReported), new PipelineError($"and {errors.Count - MaxReported} more errors", File: errors[0].File)];
+    }
 }
 
 /// <summary>Thrown by the <c>OrThrow</c> helpers when a pipeline is invalid; lists every error.</summary>
@@ -128,18 +143,37 @@ public static class PipelineValidator
     /// <param name="definition">The pipeline.</param>
     /// <param name="registry">The components it may use.</param>
     /// <param name="checkPaths">Whether path parameters and user code must exist now (true before a run).</param>
-    public static PipelineValidationResult Validate(PipelineDefinition definition, ComponentRegistry registry, bool checkPaths = true)
+    public static PipelineValidationResult Validate(PipelineDefinition definition, ComponentRegistry registry, bool checkPaths = true) =>
+        Validate(definition, registry, new PipelineValidationOptions { CheckPaths = checkPaths });
+
+    /// <summary>Validates <paramref name="definition"/> against the components in <paramref name="registry"/>, with the
+    /// allowed roots and limits of <paramref name="options"/>.</summary>
+    /// <param name="definition">The pipeline.</param>
+    /// <param name="registry">The components it may use.</param>
+    /// <param name="options">What to check besides the structure.</param>
+    public static PipelineValidationResult Validate(PipelineDefinition definition, ComponentRegistry registry, PipelineValidationOptions options)
     {
         ArgumentNullException.ThrowIfNull(definition);
         ArgumentNullException.ThrowIfNull(registry);
+        ArgumentNullException.ThrowIfNull(options);
+        var checkPaths = options.CheckPaths;
+        var limits = options.Limits;
         var errors = new List<PipelineError>();
         var file = definition.SourceFile;
         void Error(string message, NodeDefinition? node = null, string? field = null) =>
-            errors.Add(new PipelineError(message, node?.Id, field, file, node?.SourceLine));
+            errors.Add(new PipelineError(message, ErrorText.Clip(node?.Id), ErrorText.Clip(field), file, node?.SourceLine));
+
+        // A definition from JSON (an orchestration input) may hold nulls where C# code cannot; they are errors, not crashes.
+        definition = Normalize(definition, Error);
+        if (definition.Nodes.Count > limits.MaxNodes)
+        {
+            Error($"the pipeline has {definition.Nodes.Count} nodes, more than the limit of {limits.MaxNodes} (host.json extensions.pipelines.limits.maxNodes)", field: "nodes");
+            return new PipelineValidationResult(null, errors);
+        }
 
         if (!Names.IsValid(definition.Name))
         {
-            Error($"pipeline name '{definition.Name}' is not valid ({Names.Rule})", field: "name");
+            Error($"pipeline name {ErrorText.Quote(definition.Name)} is not valid ({Names.Rule})", field: "name");
         }
 
         if (definition.Nodes.Count == 0)
@@ -152,7 +186,7 @@ public static class PipelineValidator
         {
             if (!Names.IsValid(node.Id))
             {
-                Error($"node id '{node.Id}' is not valid ({Names.Rule})", node, "id");
+                Error($"node id {ErrorText.Quote(node.Id)} is not valid ({Names.Rule})", node, "id");
             }
             else if (!nodes.TryAdd(node.Id, node))
             {
@@ -168,22 +202,30 @@ public static class PipelineValidator
             upstream[node.Id] = [];
             if (!registry.TryGet(node.Component, out var component))
             {
-                Error($"unknown component '{node.Component}' (registered: {string.Join(", ", registry.Types)})", node, "component");
+                Error($"unknown component {ErrorText.Quote(node.Component)} (registered: {string.Join(", ", registry.Types)})", node, "component");
                 continue;
             }
 
             var spec = component.Spec;
             CheckInputs(node, spec, nodes, registry, upstream[node.Id], Error);
-            var parameters = CheckParameters(node, spec, baseDirectory, checkPaths, Error);
+            var parameters = CheckParameters(node, spec, baseDirectory, checkPaths, limits, Error);
             var userCode = CheckUserCode(node, baseDirectory, checkPaths, Error);
-            CheckRetryAndApproval(node, Error);
+            if (options.Roots is { } roots)
+            {
+                foreach (var (field, message) in roots.CheckNode(spec, parameters, userCode))
+                {
+                    Error(message, node, field);
+                }
+            }
+
+            CheckRetryAndApproval(node, limits, Error);
             resolved[node.Id] = (spec, parameters, userCode);
         }
 
         var order = TopologicalOrder(definition, nodes, upstream, Error);
         if (errors.Count > 0 || order is null)
         {
-            return new PipelineValidationResult(null, errors);
+            return new PipelineValidationResult(null, PipelineError.Cap(errors));
         }
 
         var built = new Dictionary<string, PipelineNode>(StringComparer.Ordinal);
@@ -202,23 +244,24 @@ public static class PipelineValidator
 
     private static void CheckInputs(NodeDefinition node, ComponentSpec spec, Dictionary<string, NodeDefinition> nodes, ComponentRegistry registry, List<string> upstream, Action<string, NodeDefinition?, string?> error)
     {
+        var seen = new HashSet<string>(StringComparer.Ordinal);
         foreach (var (channel, source) in node.Inputs.OrderBy(i => i.Key, StringComparer.Ordinal))
         {
             var field = $"inputs.{channel}";
             var input = spec.FindInput(channel);
             if (input is null)
             {
-                error($"component '{spec.Type}' has no input '{channel}' (inputs: {List(spec.Inputs.Select(i => i.Name))})", node, field);
+                error($"component '{spec.Type}' has no input {ErrorText.Quote(channel)} (inputs: {List(spec.Inputs.Select(i => i.Name))})", node, field);
                 continue;
             }
 
             if (source is null || !nodes.TryGetValue(source.Node, out var producer))
             {
-                error($"dangling input: '{source}' refers to node '{source?.Node}', which is not in the pipeline", node, field);
+                error($"dangling input: {ErrorText.Quote(source?.ToString())} refers to node {ErrorText.Quote(source?.Node)}, which is not in the pipeline", node, field);
                 continue;
             }
 
-            if (!upstream.Contains(producer.Id))
+            if (seen.Add(producer.Id))
             {
                 upstream.Add(producer.Id);
             }
@@ -231,7 +274,7 @@ public static class PipelineValidator
             var output = producerComponent.Spec.FindOutput(source.Output);
             if (output is null)
             {
-                error($"dangling input: node '{producer.Id}' ({producer.Component}) has no output '{source.Output}' (outputs: {List(producerComponent.Spec.Outputs.Select(o => o.Name))})", node, field);
+                error($"dangling input: node '{producer.Id}' ({producer.Component}) has no output {ErrorText.Quote(source.Output)} (outputs: {List(producerComponent.Spec.Outputs.Select(o => o.Name))})", node, field);
             }
             else if (!string.Equals(output.ArtifactType, input.ArtifactType, StringComparison.Ordinal))
             {
@@ -245,9 +288,26 @@ public static class PipelineValidator
         }
     }
 
-    private static IReadOnlyDictionary<string, MetadataValue> CheckParameters(NodeDefinition node, ComponentSpec spec, string baseDirectory, bool checkPaths, Action<string, NodeDefinition?, string?> error)
+    private static IReadOnlyDictionary<string, MetadataValue> CheckParameters(NodeDefinition node, ComponentSpec spec, string baseDirectory, bool checkPaths, PipelineLimits limits, Action<string, NodeDefinition?, string?> error)
     {
-        var (values, problems) = spec.ResolveParameters(node.Parameters);
+        var given = new Dictionary<string, MetadataValue>(StringComparer.Ordinal);
+        foreach (var (name, value) in node.Parameters)
+        {
+            if (value is null)
+            {
+                error("expected a value (string, number or true/false), not null", node, $"parameters.{name}");
+            }
+            else if (value.StringValue is { } text && text.Length > limits.MaxParameterLength)
+            {
+                error($"the value is {text.Length} characters, more than the limit of {limits.MaxParameterLength} (host.json extensions.pipelines.limits.maxParameterLength): {ErrorText.Quote(text)}", node, $"parameters.{name}");
+            }
+            else
+            {
+                given[name] = value;
+            }
+        }
+
+        var (values, problems) = spec.ResolveParameters(given);
         foreach (var (parameter, message) in problems)
         {
             error(message, node, $"parameters.{parameter}");
@@ -265,7 +325,7 @@ public static class PipelineValidator
             var path = Path.GetFullPath(value.StringValue!, baseDirectory);
             if (checkPaths && !File.Exists(path) && !Directory.Exists(path))
             {
-                error($"data path '{path}' does not exist", node, $"parameters.{name}");
+                error($"data path {ErrorText.Quote(path)} does not exist", node, $"parameters.{name}");
             }
 
             result[name] = path;
@@ -282,7 +342,7 @@ public static class PipelineValidator
             var path = Path.GetFullPath(node.UserCode[i], baseDirectory);
             if (checkPaths && !File.Exists(path) && !Directory.Exists(path))
             {
-                error($"user code '{path}' does not exist", node, $"user_code[{i}]");
+                error($"user code {ErrorText.Quote(path)} does not exist", node, $"user_code[{i}]");
             }
 
             paths.Add(path);
@@ -291,7 +351,7 @@ public static class PipelineValidator
         return paths;
     }
 
-    private static void CheckRetryAndApproval(NodeDefinition node, Action<string, NodeDefinition?, string?> error)
+    private static void CheckRetryAndApproval(NodeDefinition node, PipelineLimits limits, Action<string, NodeDefinition?, string?> error)
     {
         if (string.IsNullOrWhiteSpace(node.Pool))
         {
@@ -300,9 +360,9 @@ public static class PipelineValidator
 
         if (node.Retry is { } retry)
         {
-            if (retry.MaxAttempts < 1)
+            if (retry.MaxAttempts < 1 || retry.MaxAttempts > limits.MaxRetryAttempts)
             {
-                error($"must be at least 1, not {retry.MaxAttempts}", node, "retry.max_attempts");
+                error($"must be between 1 and {limits.MaxRetryAttempts} (host.json extensions.pipelines.limits.maxRetryAttempts), not {retry.MaxAttempts}", node, "retry.max_attempts");
             }
 
             if (retry.FirstRetryInterval <= TimeSpan.Zero)
@@ -332,6 +392,10 @@ public static class PipelineValidator
             {
                 error("the approval event name must not be empty", node, "approval.event");
             }
+            else if (!Names.IsValid(approval.EventName))
+            {
+                error($"approval event {ErrorText.Quote(approval.EventName)} is not valid ({Names.Rule})", node, "approval.event");
+            }
 
             if (approval.Timeout <= TimeSpan.Zero)
             {
@@ -340,84 +404,175 @@ public static class PipelineValidator
         }
     }
 
-    // Kahn's algorithm, picking ready nodes in declaration order; leftovers lie on or behind a cycle.
+    // Kahn's algorithm in layers (each layer in declaration order, as documented for PipelineGraph.Nodes); linear in nodes
+    // and edges, no recursion: a pipeline of any size or shape cannot exhaust the stack or the CPU. Leftovers lie on or
+    // behind a cycle.
     private static List<string>? TopologicalOrder(PipelineDefinition definition, Dictionary<string, NodeDefinition> nodes, Dictionary<string, List<string>> upstream, Action<string, NodeDefinition?, string?> error)
     {
-        var declared = definition.Nodes.Select(n => n.Id).Where(upstream.ContainsKey).Distinct().ToList();
-        var remaining = declared.ToDictionary(id => id, id => upstream[id].Count(u => upstream.ContainsKey(u)), StringComparer.Ordinal);
-        var order = new List<string>();
-        bool progress;
-        do
+        var declared = new List<string>();
+        var index = new Dictionary<string, int>(StringComparer.Ordinal);
+        foreach (var node in definition.Nodes)
         {
-            progress = false;
-            foreach (var id in declared.Where(id => remaining.TryGetValue(id, out var count) && count == 0).ToList())
+            if (upstream.ContainsKey(node.Id) && index.TryAdd(node.Id, declared.Count))
             {
-                remaining.Remove(id);
-                order.Add(id);
-                progress = true;
-                foreach (var consumer in declared.Where(c => remaining.ContainsKey(c)))
+                declared.Add(node.Id);
+            }
+        }
+
+        var waiting = new int[declared.Count];
+        var consumers = new List<int>[declared.Count];
+        for (var i = 0; i < declared.Count; i++)
+        {
+            consumers[i] ??= [];
+            foreach (var producer in upstream[declared[i]])
+            {
+                if (index.TryGetValue(producer, out var j))
                 {
-                    remaining[consumer] -= upstream[consumer].Count(u => u == id);
+                    waiting[i]++;
+                    (consumers[j] ??= []).Add(i);
                 }
             }
         }
-        while (progress);
 
-        if (remaining.Count == 0)
+        var order = new List<string>(declared.Count);
+        var layer = Enumerable.Range(0, declared.Count).Where(i => waiting[i] == 0).ToList();
+        while (layer.Count > 0)
+        {
+            var next = new List<int>();
+            foreach (var i in layer)
+            {
+                order.Add(declared[i]);
+                foreach (var consumer in consumers[i])
+                {
+                    if (--waiting[consumer] == 0)
+                    {
+                        next.Add(consumer);
+                    }
+                }
+            }
+
+            next.Sort();
+            layer = next;
+        }
+
+        if (order.Count == declared.Count)
         {
             return order;
         }
 
-        var reported = new HashSet<string>(StringComparer.Ordinal);
-        foreach (var start in declared.Where(remaining.ContainsKey))
+        ReportCycles(declared, index, waiting, upstream, nodes, error);
+        return null;
+    }
+
+    // An iterative depth-first search along upstream edges among the nodes left over; every back edge closes a cycle,
+    // reported in data-flow order (producer first), at most MaxCyclesReported of them, each with at most
+    // MaxCycleNodesShown names, so a 100,000-node cycle gives one short error.
+    private static void ReportCycles(List<string> declared, Dictionary<string, int> index, int[] waiting, Dictionary<string, List<string>> upstream, Dictionary<string, NodeDefinition> nodes, Action<string, NodeDefinition?, string?> error)
+    {
+        const int MaxCyclesReported = 10;
+        var color = new byte[declared.Count]; // 0 unvisited, 1 on the current path, 2 done
+        var path = new List<int>();
+        var edge = new List<int>();
+        var positionOnPath = new Dictionary<int, int>();
+        var reported = 0;
+        var more = 0;
+        for (var start = 0; start < declared.Count; start++)
         {
-            var cycle = FindCycle(start, upstream, remaining);
-            if (cycle is null || !reported.Add(string.Join(",", cycle.Order(StringComparer.Ordinal))))
+            if (waiting[start] == 0 || color[start] != 0)
             {
                 continue;
             }
 
-            var first = nodes[cycle[0]];
-            var feeding = first.Inputs.FirstOrDefault(i => i.Value?.Node == cycle[^1]);
-            error($"cycle: {string.Join(" -> ", cycle.Append(cycle[0]))}", first, feeding.Key is null ? "inputs" : $"inputs.{feeding.Key}");
-        }
-
-        return null;
-    }
-
-    // Walks upstream edges from start; returns the cycle in data-flow order (producer first), or null.
-    private static List<string>? FindCycle(string start, Dictionary<string, List<string>> upstream, Dictionary<string, int> candidates)
-    {
-        var path = new List<string>();
-        var onPath = new Dictionary<string, int>(StringComparer.Ordinal);
-        var done = new HashSet<string>(StringComparer.Ordinal);
-
-        List<string>? Visit(string id)
-        {
-            onPath[id] = path.Count;
-            path.Add(id);
-            foreach (var up in upstream[id].Where(candidates.ContainsKey))
+            color[start] = 1;
+            positionOnPath[start] = 0;
+            path.Add(start);
+            edge.Add(0);
+            while (path.Count > 0)
             {
-                if (onPath.TryGetValue(up, out var index))
+                var current = path[^1];
+                var ups = upstream[declared[current]];
+                if (edge[^1] >= ups.Count)
                 {
-                    var cycle = path.Skip(index).ToList(); // consumer-first walk: reverse to data-flow order
-                    cycle.Reverse();
-                    return cycle;
+                    color[current] = 2;
+                    positionOnPath.Remove(current);
+                    path.RemoveAt(path.Count - 1);
+                    edge.RemoveAt(edge.Count - 1);
+                    continue;
                 }
 
-                if (!done.Contains(up) && Visit(up) is { } found)
+                var up = ups[edge[^1]++];
+                if (!index.TryGetValue(up, out var u) || waiting[u] == 0)
                 {
-                    return found;
+                    continue;
+                }
+
+                if (color[u] == 1)
+                {
+                    if (reported++ >= MaxCyclesReported)
+                    {
+                        more++;
+                        continue;
+                    }
+
+                    // The path from u to current, walked consumer-first: reversed, it is the data-flow order.
+                    var cycle = path.Skip(positionOnPath[u]).Select(i => declared[i]).Reverse().ToList();
+                    var first = nodes[cycle[0]];
+                    var feeding = first.Inputs.FirstOrDefault(i => i.Value?.Node == cycle[^1]);
+                    error(CycleMessage(cycle), first, feeding.Key is null ? "inputs" : $"inputs.{feeding.Key}");
+                }
+                else if (color[u] == 0)
+                {
+                    color[u] = 1;
+                    positionOnPath[u] = path.Count;
+                    path.Add(u);
+                    edge.Add(0);
                 }
             }
-
-            path.RemoveAt(path.Count - 1);
-            onPath.Remove(id);
-            done.Add(id);
-            return null;
         }
 
-        return Visit(start);
+        if (more > 0)
+        {
+            error($"and {more} more cycle(s)", null, "nodes");
+        }
+    }
+
+    private static string CycleMessage(List<string> cycle)
+    {
+        const int Shown = 10;
+        var names = cycle.Count <= Shown
+            ? cycle.Append(cycle[0])
+            : cycle.Take(Shown - 2).Append($"... ({cycle.Count - Shown + 1} more) ...").Append(cycle[^1]).Append(cycle[0]);
+        var size = cycle.Count > Shown ? $" of {cycle.Count} nodes" : string.Empty;
+        return $"cycle{size}: {string.Join(" -> ", names)}";
+    }
+
+    private static PipelineDefinition Normalize(PipelineDefinition definition, Action<string, NodeDefinition?, string?> error)
+    {
+        var nodes = new List<NodeDefinition>();
+        var i = 0;
+        foreach (var node in definition.Nodes ?? [])
+        {
+            if (node is null)
+            {
+                error($"nodes[{i}] is null", null, $"nodes[{i}]");
+            }
+            else
+            {
+                nodes.Add(node with
+                {
+                    Id = node.Id ?? string.Empty,
+                    Component = node.Component ?? string.Empty,
+                    Inputs = node.Inputs ?? new Dictionary<string, ChannelRef>(),
+                    Parameters = node.Parameters ?? MetadataMaps.Empty,
+                    UserCode = node.UserCode?.Select(u => u ?? string.Empty).ToList() ?? [],
+                    Pool = node.Pool ?? string.Empty,
+                });
+            }
+
+            i++;
+        }
+
+        return definition with { Name = definition.Name ?? string.Empty, Nodes = nodes };
     }
 
     private static string List(IEnumerable<string> names)

@@ -56,7 +56,7 @@ public sealed record NodeRunRequest
         var inputs = new Dictionary<string, ArtifactRef>(StringComparer.Ordinal);
         foreach (var (channel, source) in node.Definition.Inputs)
         {
-            if (!completed.TryGetValue(source.Node, out var upstream) || upstream.Status == NodeRunStatus.Failed)
+            if (!completed.TryGetValue(source.Node, out var upstream) || !upstream.Succeeded)
             {
                 throw new InvalidOperationException($"Node '{nodeId}' input '{channel}' needs node '{source.Node}', which has no successful result.");
             }
@@ -93,6 +93,9 @@ public enum NodeRunStatus
 
     /// <summary>The executor (or reading its inputs) failed; nothing was published.</summary>
     Failed,
+
+    /// <summary>The run was canceled (see <see cref="IRunCancellation"/>) before or while the node ran; nothing was published.</summary>
+    Canceled,
 }
 
 /// <summary>The outcome of one node run: JSON-serializable, the durable activity's output.</summary>
@@ -116,7 +119,7 @@ public sealed record NodeRunResult(
 {
     /// <summary>True when the node's outputs are available (complete or cached).</summary>
     [JsonIgnore]
-    public bool Succeeded => Status != NodeRunStatus.Failed;
+    public bool Succeeded => Status is NodeRunStatus.Complete or NodeRunStatus.Cached;
 
     /// <summary>Throws <see cref="NodeFailedException"/> when failed, so a durable activity fails and its retry policy applies.</summary>
     public NodeRunResult EnsureSucceeded() => Succeeded ? this : throw new NodeFailedException(this);

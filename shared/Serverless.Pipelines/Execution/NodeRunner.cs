@@ -45,6 +45,9 @@ public sealed class NodeRunner
 
         /// <summary>For a CACHED execution: the metadata id of the execution reused.</summary>
         public const string CachedFrom = "cached_from";
+
+        /// <summary>How often the execution was started (RUNNING recorded) without finishing; see <see cref="PipelineLimits.MaxNodeStarts"/>.</summary>
+        public const string Starts = "starts";
     }
 
     private readonly ComponentRegistry registry;
@@ -54,9 +57,15 @@ public sealed class NodeRunner
     private readonly ArtifactPublisher publisher;
     private readonly CacheService cache;
     private readonly ConcurrentDictionary<(TypeKind, string), bool> registeredTypes = new();
+    private readonly NodeRunnerOptions options;
 
     /// <summary>Creates a runner.</summary>
-    public NodeRunner(ComponentRegistry registry, IMetadataStore metadata, IBlobStore blobs, TimeProvider? time = null)
+    /// <param name="registry">The components.</param>
+    /// <param name="metadata">Where executions, artifacts and lineage are recorded.</param>
+    /// <param name="blobs">The artifact store.</param>
+    /// <param name="time">The clock; the system clock by default.</param>
+    /// <param name="options">Host settings (allowed roots); default: none checked.</param>
+    public NodeRunner(ComponentRegistry registry, IMetadataStore metadata, IBlobStore blobs, TimeProvider? time = null, NodeRunnerOptions? options = null)
     {
         ArgumentNullException.ThrowIfNull(registry);
         ArgumentNullException.ThrowIfNull(metadata);
@@ -64,6 +73,7 @@ public sealed class NodeRunner
         this.registry = registry;
         this.metadata = metadata;
         this.blobs = blobs;
+        this.options = options ?? new NodeRunnerOptions();
         this.time = time ?? TimeProvider.System;
         publisher = new ArtifactPublisher(blobs, this.time);
         cache = new CacheService(metadata, blobs);
@@ -76,6 +86,67 @@ public sealed class NodeRunner
     public async Task<NodeRunResult> RunAsync(NodeRunRequest request, CancellationToken cancellation = default)
     {
         ArgumentNullException.ThrowIfNull(request);
+        if (options.Cancellation is not { } runs)
+        {
+            return await RunCoreAsync(request, cancellation).ConfigureAwait(false);
+        }
+
+        // A canceled run's node never starts (nor restarts after a crash), and a running one stops within a poll interval.
+        var incarnation = MetadataRunCancellation.IncarnationOf(request.RunId, request.ExecutionId, request.NodeId);
+        if (await runs.GetCancellationAsync(request.RunId, incarnation, cancellation).ConfigureAwait(false) is { } before)
+        {
+            return Canceled(request, before);
+        }
+
+        using var stop = CancellationTokenSource.CreateLinkedTokenSource(cancellation);
+        using var watching = new CancellationTokenSource();
+        string? reason = null;
+        var watch = WatchAsync();
+        try
+        {
+            return await RunCoreAsync(request, stop.Token).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException) when (reason is not null && !cancellation.IsCancellationRequested)
+        {
+            return Canceled(request, reason);
+        }
+        finally
+        {
+            await watching.CancelAsync().ConfigureAwait(false);
+            await watch.ConfigureAwait(false);
+        }
+
+        async Task WatchAsync()
+        {
+            while (!watching.IsCancellationRequested)
+            {
+                try
+                {
+                    await Task.Delay(options.CancellationPollInterval, time, watching.Token).ConfigureAwait(false);
+                    if (await runs.GetCancellationAsync(request.RunId, incarnation, watching.Token).ConfigureAwait(false) is { } why)
+                    {
+                        reason = why;
+                        await stop.CancelAsync().ConfigureAwait(false);
+                        return;
+                    }
+                }
+                catch (OperationCanceledException)
+                {
+                    return;
+                }
+                catch (Exception e) when (e is not OutOfMemoryException)
+                {
+                    // A failed check must not fail the node: the next poll asks again.
+                }
+            }
+        }
+    }
+
+    private static NodeRunResult Canceled(NodeRunRequest request, string reason) =>
+        new(request.NodeId, request.ExecutionId, NodeRunStatus.Canceled, 0, new Dictionary<string, ArtifactRef>(), string.Empty, $"run canceled: {reason}");
+
+    private async Task<NodeRunResult> RunCoreAsync(NodeRunRequest request, CancellationToken cancellation)
+    {
         var component = registry.Get(request.Component);
         var spec = component.Spec;
         var parameters = ResolveParameters(spec, request);
@@ -101,6 +172,28 @@ public sealed class NodeRunner
         };
         var execution = new Execution { Id = existing?.Id ?? 0, Type = spec.Type, Name = name, CustomProperties = properties };
         var inputArtifacts = await InputArtifactsAsync(request, cancellation).ConfigureAwait(false);
+
+        // A RUNNING record means an earlier start of this execution never finished: its process died (killed for memory,
+        // say). After MaxNodeStarts such starts the node fails instead of starting again, so a poison input fails its run
+        // rather than crash-looping every worker that picks the activity up.
+        var starts = existing is { State: ExecutionState.Running }
+            ? existing.CustomProperties.TryGetValue(Properties.Starts, out var counted) && counted.Type == PropertyType.Int ? counted.IntValue : 1
+            : 0;
+        if (starts >= options.Limits.MaxNodeStarts)
+        {
+            var poison = new InvalidOperationException(
+                $"node '{request.NodeId}' was started {starts} times without finishing (its process died each time, e.g. killed for using too much memory); it is not started again (host.json extensions.pipelines.limits.maxNodeStarts = {options.Limits.MaxNodeStarts})");
+            return await FailAsync(request, execution, inputArtifacts, contexts, poison, string.Empty, cancellation).ConfigureAwait(false);
+        }
+
+        properties[Properties.Starts] = starts + 1;
+
+        // Before anything reads or writes a location: it must resolve inside the allowed roots, whoever started the run.
+        if (options.Roots is { } roots && roots.CheckNode(spec, parameters, request.UserCode) is { Count: > 0 } outside)
+        {
+            var denied = new UnauthorizedAccessException($"node '{request.NodeId}': " + string.Join("; ", outside.Select(o => $"{o.Field}: {o.Message}")));
+            return await FailAsync(request, execution, inputArtifacts, contexts, denied, string.Empty, cancellation).ConfigureAwait(false);
+        }
 
         // Fingerprinting reads the data: a path that vanished since validation is a failed execution, not a crash.
         var pathFingerprints = new SortedDictionary<string, string>(StringComparer.Ordinal);
@@ -154,6 +247,7 @@ public sealed class NodeRunner
                 BlobStore = blobs,
                 Time = time,
                 PathFingerprints = pathFingerprints,
+                ScratchDirectory = options.ScratchDirectory,
             };
             await component.CreateExecutor().ExecuteAsync(inputs, outputs, new ComponentParameters(parameters), context, cancellation).ConfigureAwait(false);
 

@@ -20,14 +20,14 @@ public static class PipelineOrchestration
     /// <summary>
     /// Registers <see cref="PipelineOrchestrator"/> and the node activity for each of <paramref name="pools"/>
     /// (default: <c>default</c>). The activity runs <paramref name="runner"/> and throws when the node failed, so
-    /// the node's retry policy applies.
+    /// the node's retry policy applies. <paramref name="limits"/>: the host's (default <see cref="PipelineLimits.Default"/>).
     /// </summary>
-    public static DurableTaskRegistry AddPipelineOrchestration(this DurableTaskRegistry registry, ComponentRegistry components, NodeRunner runner, IEnumerable<string>? pools = null)
+    public static DurableTaskRegistry AddPipelineOrchestration(this DurableTaskRegistry registry, ComponentRegistry components, NodeRunner runner, IEnumerable<string>? pools = null, PipelineLimits? limits = null)
     {
         ArgumentNullException.ThrowIfNull(registry);
         ArgumentNullException.ThrowIfNull(components);
         ArgumentNullException.ThrowIfNull(runner);
-        registry.AddOrchestrator(PipelineOrchestrator.Name, () => new PipelineOrchestrator(components));
+        registry.AddOrchestrator(PipelineOrchestrator.Name, () => new PipelineOrchestrator(components, limits: limits));
         AddNodeActivities(registry, runner, pools ?? [WorkerPools.Default]);
         return registry;
     }

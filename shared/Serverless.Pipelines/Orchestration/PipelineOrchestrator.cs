@@ -27,16 +27,19 @@ public sealed class PipelineOrchestrator : TaskOrchestrator<PipelineRunInput, Pi
 
     private readonly ComponentRegistry registry;
     private readonly bool watchPools;
+    private readonly PipelineLimits limits;
 
     /// <summary>Creates the orchestrator for pipelines made of <paramref name="registry"/>'s components.</summary>
     /// <param name="registry">The components.</param>
     /// <param name="watchPools">Report nodes waiting for a pool without live workers (see <see cref="PoolWatch"/>);
     /// needs the <see cref="PoolWatch.StatusActivityName"/> activity registered.</param>
-    public PipelineOrchestrator(ComponentRegistry registry, bool watchPools = false)
+    /// <param name="limits">The host's limits (node count, parameter size); default <see cref="PipelineLimits.Default"/>.</param>
+    public PipelineOrchestrator(ComponentRegistry registry, bool watchPools = false, PipelineLimits? limits = null)
     {
         ArgumentNullException.ThrowIfNull(registry);
         this.registry = registry;
         this.watchPools = watchPools;
+        this.limits = limits ?? PipelineLimits.Default;
     }
 
     /// <inheritdoc/>
@@ -44,7 +47,9 @@ public sealed class PipelineOrchestrator : TaskOrchestrator<PipelineRunInput, Pi
     {
         ArgumentNullException.ThrowIfNull(context);
         ArgumentNullException.ThrowIfNull(input);
-        var graph = PipelineValidator.Validate(input.Pipeline, registry, checkPaths: false).GraphOrThrow();
+        // A poison input (a 100,000-node cycle, nulls, oversized values) fails this instance here, in linear time: the
+        // validator never recurses, so no input can take the worker process down with it.
+        var graph = PipelineValidator.Validate(input.Pipeline, registry, new PipelineValidationOptions { CheckPaths = false, Limits = limits }).GraphOrThrow();
         var forced = input.From is null ? new HashSet<string>(StringComparer.Ordinal) : Downstream(graph, input.From);
         var tag = context.NewGuid().ToString("N")[..8];
         var states = graph.Nodes.ToDictionary(n => n.Id, n => new NodeRunState { Node = n.Id, Component = n.Spec.Type }, StringComparer.Ordinal);
@@ -70,24 +75,41 @@ public sealed class PipelineOrchestrator : TaskOrchestrator<PipelineRunInput, Pi
             var begin = context.CurrentUtcDateTime;
             if (node.Definition.Approval is { } gate)
             {
-                states[node.Id] = states[node.Id] with { State = NodeState.WaitingForApproval, ExecutionId = request.ExecutionId, StartedAt = begin };
+                // A token per wait, published in the status: only a decision naming it counts. Durable Task buffers an
+                // event raised before the wait and hands it to a later wait, so a decision sent while no gate waited (or
+                // for an earlier wait) is consumed here and ignored, and a gate counts exactly one decision.
+                var token = context.NewGuid().ToString("N");
+                states[node.Id] = states[node.Id] with { State = NodeState.WaitingForApproval, ExecutionId = request.ExecutionId, StartedAt = begin, ApprovalToken = token };
                 Publish();
-                ApprovalDecision? decision;
-                try
+                var deadline = context.CurrentUtcDateTime + gate.Timeout;
+                ApprovalDecision? decision = null;
+                while (decision is null)
                 {
-                    decision = await context.WaitForExternalEvent<ApprovalDecision>(gate.EventName, gate.Timeout);
-                }
-                catch (TaskCanceledException)
-                {
-                    return states[node.Id] with { State = NodeState.TimedOut, Error = $"approval '{gate.EventName}' did not arrive within {gate.Timeout}" };
+                    var left = deadline - context.CurrentUtcDateTime;
+                    ApprovalDecision? received;
+                    try
+                    {
+                        received = left > TimeSpan.Zero ? await context.WaitForExternalEvent<ApprovalDecision>(gate.EventName, left) : throw new TaskCanceledException();
+                    }
+                    catch (TaskCanceledException)
+                    {
+                        return states[node.Id] with { State = NodeState.TimedOut, ApprovalToken = null, Error = $"approval '{gate.EventName}' did not arrive within {gate.Timeout}" };
+                    }
+                    catch (Exception e) when (e is not OperationCanceledException)
+                    {
+                        continue; // a payload that is not a decision: ignored like a decision without the token
+                    }
+
+                    decision = received is not null && string.Equals(received.Token, token, StringComparison.Ordinal) ? received : null;
                 }
 
-                if (decision is not { Approved: true })
+                if (!decision.Approved)
                 {
-                    var why = decision?.Comment is { Length: > 0 } c ? $": {c}" : string.Empty;
-                    return states[node.Id] with { State = NodeState.Rejected, Error = $"approval '{gate.EventName}' was rejected{why}" };
+                    var why = decision.Comment is { Length: > 0 } c ? $": {c}" : string.Empty;
+                    return states[node.Id] with { State = NodeState.Rejected, ApprovalToken = null, Error = $"approval '{gate.EventName}' was rejected{why}" };
                 }
 
+                states[node.Id] = states[node.Id] with { ApprovalToken = null };
                 begin = context.CurrentUtcDateTime;
             }
 

@@ -107,6 +107,10 @@ public sealed record NodeRunState
 
     /// <summary>Why it failed or was skipped.</summary>
     public string? Error { get; init; }
+
+    /// <summary>While <see cref="NodeState.WaitingForApproval"/>: the token of this wait, which an approval or rejection must
+    /// carry (<see cref="ApprovalDecision.Token"/>) to count; null otherwise.</summary>
+    public string? ApprovalToken { get; init; }
 }
 
 /// <summary>The run's custom status while it runs, and its output when done.</summary>
@@ -134,4 +138,6 @@ public sealed record PipelineRunStatus
 /// <summary>The payload of an approval event: approve or reject, with an optional note.</summary>
 /// <param name="Approved">True to let the gated node run.</param>
 /// <param name="Comment">Who decided and why, shown in the status.</param>
-public sealed record ApprovalDecision(bool Approved, string? Comment = null);
+/// <param name="Token">The <see cref="NodeRunState.ApprovalToken"/> of the wait it decides; a decision without the current
+/// token is ignored (the approve route fills it in).</param>
+public sealed record ApprovalDecision(bool Approved, string? Comment = null, string? Token = null);

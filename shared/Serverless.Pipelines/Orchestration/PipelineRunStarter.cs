@@ -1,4 +1,5 @@
 using System.Globalization;
+using System.Security.Cryptography;
 using Serverless.Durable;
 
 namespace Serverless.Pipelines.Orchestration;
@@ -13,36 +14,60 @@ public sealed class PipelineRunStarter
 {
     private readonly DurableTaskClient client;
     private readonly ComponentRegistry components;
+    private readonly PipelineRoots? roots;
+    private readonly PipelineLimits limits;
 
     /// <summary>Creates a starter.</summary>
-    public PipelineRunStarter(DurableTaskClient client, ComponentRegistry components)
+    /// <param name="client">The durable client runs are scheduled with.</param>
+    /// <param name="components">The components pipelines may use.</param>
+    /// <param name="roots">The folders locations must resolve inside; null: not checked (hosts always pass theirs).</param>
+    /// <param name="limits">Size bounds; default <see cref="PipelineLimits.Default"/>.</param>
+    public PipelineRunStarter(DurableTaskClient client, ComponentRegistry components, PipelineRoots? roots = null, PipelineLimits? limits = null)
     {
         ArgumentNullException.ThrowIfNull(client);
         ArgumentNullException.ThrowIfNull(components);
         this.client = client;
         this.components = components;
+        this.roots = roots;
+        this.limits = limits ?? PipelineLimits.Default;
     }
 
-    /// <summary>A new run id: <c>{pipeline}-{yyyyMMdd-HHmmss}-{4 hex}</c>, valid as an artifact path segment.</summary>
-    public static string NewRunId(string pipeline, DateTimeOffset now) =>
-        string.Create(CultureInfo.InvariantCulture, $"{pipeline}-{now.UtcDateTime:yyyyMMdd-HHmmss}-{Random.Shared.Next(0x10000):x4}");
+    /// <summary>
+    /// A new run id: <c>{pipeline}-{yyyyMMdd-HHmmss}-{24 hex}</c>, valid as an artifact path segment, with 96 bits from
+    /// <see cref="RandomNumberGenerator"/>, so a run's id (and its status URL) cannot be guessed from another's. A long
+    /// pipeline name is shortened to keep the id within the naming rule's 128 characters.
+    /// </summary>
+    public static string NewRunId(string pipeline, DateTimeOffset now)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(pipeline);
+        var suffix = string.Create(CultureInfo.InvariantCulture, $"-{now.UtcDateTime:yyyyMMdd-HHmmss}-{Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(12))}");
+        return (pipeline.Length > 64 ? pipeline[..64] : pipeline) + suffix;
+    }
 
     /// <summary>
-    /// Builds the orchestration input: parameters applied, pipeline validated with paths, <paramref name="from"/> checked.
+    /// Builds the orchestration input: parameters applied, pipeline validated with paths and allowed roots,
+    /// <paramref name="from"/> checked. Nothing has been started or written when it throws.
     /// </summary>
-    /// <exception cref="PipelineValidationException">Bad parameters, an invalid pipeline, a missing data path, an unknown <c>--from</c> node.</exception>
-    public PipelineRunInput Prepare(PipelineDefinition definition, string runId, IReadOnlyDictionary<string, string>? parameters = null, string? from = null, string trigger = "api")
+    /// <param name="definition">The pipeline (from its file; a data location already applied with <see cref="RunParameters.WithData"/>).</param>
+    /// <param name="runId">The run id.</param>
+    /// <param name="parameters">Run parameters.</param>
+    /// <param name="from">Re-execute this node and its downstream.</param>
+    /// <param name="trigger">What started the run.</param>
+    /// <param name="source">Who gave <paramref name="parameters"/>; default a run request, which may set only safe parameters.</param>
+    /// <exception cref="PipelineValidationException">Bad parameters, an invalid pipeline, a missing data path, a location
+    /// outside the allowed roots, an unknown <c>--from</c> node.</exception>
+    public PipelineRunInput Prepare(PipelineDefinition definition, string runId, IReadOnlyDictionary<string, string>? parameters = null, string? from = null, string trigger = "api", ParameterSource source = ParameterSource.Request)
     {
         ArgumentNullException.ThrowIfNull(definition);
         ArgumentException.ThrowIfNullOrEmpty(runId);
         if (!Names.IsValid(runId))
         {
-            throw new PipelineValidationException([new PipelineError($"run id '{runId}' is not valid ({Names.Rule})", Field: "run_id")]);
+            throw new PipelineValidationException([new PipelineError($"run id {ErrorText.Quote(runId)} is not valid ({Names.Rule})", Field: "run_id")]);
         }
 
         parameters ??= new Dictionary<string, string>();
-        var applied = RunParameters.Apply(definition, parameters, components);
-        var graph = PipelineValidator.Validate(applied, components, checkPaths: true).GraphOrThrow();
+        var applied = RunParameters.Apply(definition, parameters, components, source, limits);
+        var graph = PipelineValidator.Validate(applied, components, new PipelineValidationOptions { Roots = roots, Limits = limits }).GraphOrThrow();
         if (from is not null && !graph.Nodes.Any(n => n.Id == from))
         {
             throw new PipelineValidationException([new PipelineError($"--from: no node '{from}' (nodes: {string.Join(", ", graph.Nodes.Select(n => n.Id))})", Field: "from")]);

@@ -73,16 +73,16 @@ public static class PoolWatch
     /// Registers the pipeline orchestrator with the pool watch on, the node activities of <paramref name="pools"/> and
     /// the <see cref="StatusActivityName"/> activity over <paramref name="backend"/>'s heartbeats. Use instead of
     /// <see cref="PipelineOrchestration.AddPipelineOrchestration"/> in a process that schedules nodes for pools
-    /// another process serves (the function app).
+    /// another process serves (the function app). <paramref name="limits"/>: the host's (default <see cref="PipelineLimits.Default"/>).
     /// </summary>
     public static DurableTaskRegistry AddPipelineOrchestrationWithPoolWatch(
-        this DurableTaskRegistry registry, ComponentRegistry components, NodeRunner runner, IEnumerable<string> pools, IOrchestrationBackend backend, TimeProvider? time = null)
+        this DurableTaskRegistry registry, ComponentRegistry components, NodeRunner runner, IEnumerable<string> pools, IOrchestrationBackend backend, TimeProvider? time = null, PipelineLimits? limits = null)
     {
         ArgumentNullException.ThrowIfNull(registry);
         ArgumentNullException.ThrowIfNull(components);
         ArgumentNullException.ThrowIfNull(backend);
         var clock = time ?? TimeProvider.System;
-        registry.AddOrchestrator(PipelineOrchestrator.Name, () => new PipelineOrchestrator(components, watchPools: true));
+        registry.AddOrchestrator(PipelineOrchestrator.Name, () => new PipelineOrchestrator(components, watchPools: true, limits));
         registry.AddNodeActivities(runner, pools);
         registry.AddActivityFunc<string, bool>(StatusActivityName, async (context, pool) =>
         {

@@ -82,6 +82,28 @@ public sealed class PipelineSuite : IBenchmarkSuite
             ["pipeline_s"] = Math.Round(pipelineS, 4),
             ["direct_s"] = Math.Round(directS, 4),
         });
+
+        // Validation is linear in nodes and edges and never recurses (issue 18: the old cycle check took 64 s at 10,000).
+        const int ValidateNodes = 10_000;
+        var registry = new ComponentRegistry().Register(new NoopComponent());
+        foreach (var cyclic in new[] { false, true })
+        {
+            var graphNodes = Enumerable.Range(0, ValidateNodes).Select(i => new NodeDefinition
+            {
+                Id = $"n{i}",
+                Component = "Noop",
+                Inputs = i == 0 && !cyclic ? new Dictionary<string, ChannelRef>() : new Dictionary<string, ChannelRef> { ["examples"] = new($"n{(i + ValidateNodes - 1) % ValidateNodes}", "examples") },
+            }).ToList();
+            var validation = new PipelineValidationOptions { CheckPaths = false, Limits = PipelineLimits.Default with { MaxNodes = ValidateNodes } };
+            var sw = Stopwatch.StartNew();
+            var result = PipelineValidator.Validate(new PipelineDefinition { Name = "v", Nodes = graphNodes }, registry, validation);
+            context.Report(cyclic ? "pipeline_validate_cycle_ms" : "pipeline_validate_chain_ms", sw.Elapsed.TotalMilliseconds, "ms", new Dictionary<string, object>
+            {
+                ["nodes"] = ValidateNodes,
+                ["valid"] = result.IsValid,
+                ["errors"] = result.Errors.Count,
+            });
+        }
     }
 
     private static async Task<double> DirectAsync(int count)

@@ -36,7 +36,8 @@ public sealed class TrainerAppProcessTests : IAsyncLifetime
         hostJson = temp.Write("host.json", """
             { "version": "2.0", "extensions": {
                 "durableTask": { "hubName": "TrainerTests", "storageProvider": { "type": "sqlite", "databasePath": "durable.db" } },
-                "pipelines": { "blobRoot": "blobs", "metadataPath": "metadata.db", "pipelinesFolder": "pipelines" } } }
+                "pipelines": { "blobRoot": "blobs", "metadataPath": "metadata.db", "pipelinesFolder": "pipelines",
+                               "roots": { "scratch": "checkpoints" } } } }
             """);
         var settings = HostJsonReader.Load(hostJson);
         backend = DurableBackendFactory.CreateBackend(settings);

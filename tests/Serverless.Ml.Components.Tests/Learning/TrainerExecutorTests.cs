@@ -18,6 +18,19 @@ public sealed class TrainerExecutorTests : IDisposable
     private string Checkpoints => harness.Temp.Combine("checkpoints");
 
     [Fact]
+    [System.Runtime.Versioning.UnsupportedOSPlatform("windows")]
+    public void CheckpointPath_EmptyRootWithHostScratch_PrivateFolderInsideScratchNotSharedTemp()
+    {
+        var scratch = harness.Temp.Combine("scratch");
+        var context = new ExecutorContext { PipelineName = "p", RunId = "r", NodeId = "trainer", ExecutionId = "r-1-trainer", BlobStore = new Storage.LocalDirectoryBlobStore(harness.Temp.Combine("blobs")), ScratchDirectory = scratch };
+
+        var path = TrainerExecutor.CheckpointPath(string.Empty, context);
+
+        Assert.Equal(Path.Combine(scratch, "checkpoints", "p", "trainer", "r-1-trainer", "checkpoint.bin"), path);
+        Assert.Equal(UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute, File.GetUnixFileMode(Path.Combine(scratch, "checkpoints")));
+    }
+
+    [Fact]
     public async Task Execute_Penguins_EvalAccuracyAtLeast097AndOnnxMatchesInProcess()
     {
         var results = await harness.RunAsync("p", [.. LearningNodes.Data(), LearningNodes.Transform(), LearningNodes.Trainer("trainer", LearningNodes.PenguinsTrainer(Checkpoints))]);
