@@ -8,13 +8,15 @@ cd "$(dirname "$0")"
 export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1 DOTNET_SKIP_FIRST_TIME_EXPERIENCE=1
 
 apt_tools() {
-  # Debian packages the tests use as peers and data (ONNX checker cross-check, Fashion-MNIST).
+  # Debian packages the tests use as peers and data (ONNX checker cross-check, Fashion-MNIST); benchmarks add
+  # PyTorch (train peer) and wrk (the serve suite's load generator).
   local missing=()
   /usr/bin/python3 -c 'import onnx' 2>/dev/null || missing+=(python3-onnx)
   /usr/bin/python3 -c 'import pandas' 2>/dev/null || missing+=(python3-pandas)
   [ -d /usr/share/datasets/fashion-mnist ] || missing+=(dataset-fashion-mnist)
   if [ "${1:-}" = bench ]; then
     /usr/bin/python3 -c 'import torch' 2>/dev/null || missing+=(python3-torch)
+    [ -x /usr/bin/wrk ] || missing+=(wrk)
   fi
   if [ ${#missing[@]} -gt 0 ]; then
     echo "installing Debian packages: ${missing[*]}"
@@ -25,8 +27,8 @@ apt_tools() {
 }
 
 tools() {
-  # npm packages: Azurite (storage emulator) and the ONNX Runtime native library. --ignore-scripts:
-  # onnxruntime-node's install script would try to download binaries; we only need the shipped .so.
+  # npm packages: Azurite (storage emulator). --ignore-scripts: nothing may download at install time.
+  # ONNX Runtime comes from NuGet (Microsoft.ML.OnnxRuntime), restored by dotnet like every other package.
   if [ ! -f node_modules/.package-lock.json ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
     npm ci --ignore-scripts --no-audit --no-fund --loglevel=error
   fi

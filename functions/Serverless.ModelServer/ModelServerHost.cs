@@ -39,7 +39,7 @@ public static class ModelServerHost
         builder.Services.AddHostedService(sp => new ManagerService(manager, sp.GetRequiredService<ILoggerFactory>().CreateLogger("ModelServer")));
         var app = builder.Build();
         configure?.Invoke(app);
-        var handler = new RestApiHandler(manager, options.MaxRequestBodyBytes);
+        var handler = new RestApiHandler(manager, options);
         app.Run(handler.HandleAsync);
         return app;
     }

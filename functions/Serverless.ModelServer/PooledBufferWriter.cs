@@ -1,11 +1,16 @@
 using System.Buffers;
+using Serverless.Serving;
 
 namespace Serverless.ModelServer;
 
-/// <summary>A growable <see cref="IBufferWriter{T}"/> over pooled arrays: responses are built here, then sent with a Content-Length.</summary>
-internal sealed class PooledBufferWriter : IBufferWriter<byte>, IDisposable
+/// <summary>
+/// A growable <see cref="IBufferWriter{T}"/> over pooled arrays: responses are built here, then sent with a
+/// Content-Length. It never grows past its limit (the pool keeps what it lent, so one huge response would stay in
+/// memory): asking for more throws a 413 <see cref="ServingException"/> naming the setting.
+/// </summary>
+internal sealed class PooledBufferWriter(int maxBytes) : IBufferWriter<byte>, IDisposable
 {
-    private byte[] _buffer = ArrayPool<byte>.Shared.Rent(4096);
+    private byte[] _buffer = ArrayPool<byte>.Shared.Rent(Math.Min(4096, maxBytes));
     private int _written;
 
     public ReadOnlyMemory<byte> WrittenMemory => _buffer.AsMemory(0, _written);
@@ -34,7 +39,10 @@ internal sealed class PooledBufferWriter : IBufferWriter<byte>, IDisposable
     private void Ensure(int sizeHint)
     {
         if (_buffer.Length - _written >= Math.Max(sizeHint, 256)) return;
-        var grown = ArrayPool<byte>.Shared.Rent(Math.Max(_buffer.Length * 2, _written + Math.Max(sizeHint, 256)));
+        var needed = (long)_written + Math.Max(sizeHint, 256);
+        if (needed > maxBytes)
+            throw new ServingException(413, $"The response would exceed {maxBytes} bytes (MaxResponseBytes, --max-response-bytes); send fewer rows per request.");
+        var grown = ArrayPool<byte>.Shared.Rent((int)Math.Min(maxBytes, Math.Max((long)_buffer.Length * 2, needed)));
         _buffer.AsSpan(0, _written).CopyTo(grown);
         ArrayPool<byte>.Shared.Return(_buffer);
         _buffer = grown;

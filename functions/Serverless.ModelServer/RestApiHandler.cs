@@ -1,6 +1,8 @@
 using System.Buffers;
 using System.Globalization;
 using System.IO.Pipelines;
+using System.Security.Cryptography;
+using System.Text;
 using System.Text.Json;
 using Microsoft.AspNetCore.Http;
 using Serverless.Serving;
@@ -13,6 +15,8 @@ namespace Serverless.ModelServer;
 /// (<c>/v1/models/{name}[/versions/{v}|/labels/{l}][/metadata|:predict|:classify|:regress]</c>), bodies are
 /// read from the request pipe without copying and parsed with Utf8JsonReader, responses are written with
 /// Utf8JsonWriter into a pooled buffer and sent with a Content-Length. No MVC, no per-request reflection.
+/// Limits (<see cref="ModelServerOptions"/>): body bytes, rows per request and response bytes, each answered with 413
+/// naming the setting; with an access key, requests without it get 401 before anything else is read.
 /// </summary>
 public sealed class RestApiHandler
 {
@@ -24,14 +28,27 @@ public sealed class RestApiHandler
 
     private readonly ModelVersionManager _manager;
     private readonly long _maxBodyBytes;
+    private readonly int _maxRows;
+    private readonly int _maxResponseBytes;
+    private readonly byte[]? _keyHash;
 
-    /// <summary>Creates the handler.</summary>
-    public RestApiHandler(ModelVersionManager manager, long maxBodyBytes)
+    /// <summary>Creates the handler with the limits and access key of <paramref name="options"/>.</summary>
+    public RestApiHandler(ModelVersionManager manager, ModelServerOptions options)
     {
         ArgumentNullException.ThrowIfNull(manager);
-        ArgumentOutOfRangeException.ThrowIfLessThan(maxBodyBytes, 1);
+        ArgumentNullException.ThrowIfNull(options);
+        ArgumentOutOfRangeException.ThrowIfLessThan(options.MaxRequestBodyBytes, 1);
+        ArgumentOutOfRangeException.ThrowIfLessThan(options.MaxRequestRows, 1);
+        ArgumentOutOfRangeException.ThrowIfLessThan(options.MaxResponseBytes, 1024);
         _manager = manager;
-        _maxBodyBytes = maxBodyBytes;
+        _maxBodyBytes = options.MaxRequestBodyBytes;
+        _maxRows = options.MaxRequestRows;
+        _maxResponseBytes = options.MaxResponseBytes;
+        if (options.AccessKey is not null)
+        {
+            if (string.IsNullOrWhiteSpace(options.AccessKey)) throw new ArgumentException("The access key is empty.", nameof(options));
+            _keyHash = SHA256.HashData(Encoding.UTF8.GetBytes(options.AccessKey));
+        }
     }
 
     /// <summary>Handles one request.</summary>
@@ -40,6 +57,11 @@ public sealed class RestApiHandler
         ArgumentNullException.ThrowIfNull(context);
         try
         {
+            if (_keyHash is not null && !HasKey(context.Request))
+            {
+                context.Response.Headers.WWWAuthenticate = "Bearer realm=\"model server\"";
+                throw new ServingException(401, "This model server needs its access key: send 'Authorization: Bearer <key>' or 'x-functions-key: <key>'.");
+            }
             await DispatchAsync(context);
         }
         catch (ServingException e)
@@ -50,6 +72,17 @@ public sealed class RestApiHandler
         {
             await WriteErrorAsync(context, StatusCodes.Status500InternalServerError, e.Message);
         }
+    }
+
+    // Both sides are hashed first, so the comparison takes the same time whatever the given key's length and content.
+    private bool HasKey(HttpRequest request)
+    {
+        string? given = null;
+        var authorization = request.Headers.Authorization.ToString();
+        if (authorization.StartsWith("Bearer ", StringComparison.OrdinalIgnoreCase)) given = authorization["Bearer ".Length..].Trim();
+        else if (request.Headers.TryGetValue("x-functions-key", out var header)) given = header.ToString();
+        if (string.IsNullOrEmpty(given)) return false;
+        return CryptographicOperations.FixedTimeEquals(SHA256.HashData(Encoding.UTF8.GetBytes(given)), _keyHash);
     }
 
     private Task DispatchAsync(HttpContext context)
@@ -131,7 +164,7 @@ public sealed class RestApiHandler
         {
             var declared = context.Request.ContentLength;
             if (declared > _maxBodyBytes)
-                throw new ServingException(400, $"The request body is {declared} bytes; the limit is {_maxBodyBytes} (MaxRequestBodyBytes).");
+                throw new ServingException(413, $"The request body is {declared} bytes; the limit is {_maxBodyBytes} (MaxRequestBodyBytes, --max-body-bytes).");
             var pipe = context.Request.BodyReader;
             ReadResult read;
             while (true)
@@ -140,7 +173,7 @@ public sealed class RestApiHandler
                 if (read.Buffer.Length > _maxBodyBytes)
                 {
                     pipe.AdvanceTo(read.Buffer.End);
-                    throw new ServingException(400, $"The request body exceeds the limit of {_maxBodyBytes} bytes (MaxRequestBodyBytes).");
+                    throw new ServingException(413, $"The request body exceeds the limit of {_maxBodyBytes} bytes (MaxRequestBodyBytes, --max-body-bytes).");
                 }
                 if (read.IsCompleted) break;
                 pipe.AdvanceTo(read.Buffer.Start, read.Buffer.End);
@@ -152,8 +185,8 @@ public sealed class RestApiHandler
                 if (read.Buffer.IsEmpty) throw new ServingException(400, "The request body is empty; send a JSON object.");
                 columnar = false;
                 request = verb == Verb.Predict
-                    ? TfServingRequestReader.ReadPredict(read.Buffer, servable.Signature, out columnar)
-                    : TfServingRequestReader.ReadExamples(read.Buffer, servable.Signature);
+                    ? TfServingRequestReader.ReadPredict(read.Buffer, servable.Signature, out columnar, _maxRows)
+                    : TfServingRequestReader.ReadExamples(read.Buffer, servable.Signature, _maxRows);
             }
             finally
             {
@@ -177,15 +210,15 @@ public sealed class RestApiHandler
         }
     }
 
-    private static Task WriteErrorAsync(HttpContext context, int status, string message)
+    private Task WriteErrorAsync(HttpContext context, int status, string message)
     {
         if (context.Response.HasStarted) return Task.CompletedTask;
         return WriteJsonAsync(context, status, w => TfServingResponseWriter.WriteError(w, message));
     }
 
-    private static async Task WriteJsonAsync(HttpContext context, int status, Action<Utf8JsonWriter> write)
+    private async Task WriteJsonAsync(HttpContext context, int status, Action<Utf8JsonWriter> write)
     {
-        using var buffer = new PooledBufferWriter();
+        using var buffer = new PooledBufferWriter(_maxResponseBytes);
         // The writing is synchronous, so a thread's cached writer is never shared between requests.
         var writer = t_writer ??= new Utf8JsonWriter(buffer, WriterOptions);
         writer.Reset(buffer);

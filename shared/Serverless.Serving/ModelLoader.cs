@@ -1,6 +1,6 @@
-using System.Text.Json;
 using Google.Protobuf;
 using Serverless.Ml.Onnx;
+using Serverless.Ml.Onnx.Graph;
 using Serverless.Ml.Onnx.Proto;
 using Serverless.Ml.Onnx.Runtime;
 
@@ -13,9 +13,6 @@ namespace Serverless.Serving;
 /// </summary>
 public static class ModelLoader
 {
-    /// <summary>Model metadata key holding the class names for <c>:classify</c> (a JSON array or a comma-separated list).</summary>
-    public const string ClassLabelsMetadataKey = "class_labels";
-
     /// <summary>Element types the server can feed from JSON.</summary>
     private static readonly OnnxElementType[] SupportedInputTypes =
         [OnnxElementType.Float, OnnxElementType.Double, OnnxElementType.Int64, OnnxElementType.String, OnnxElementType.Bool];
@@ -77,26 +74,7 @@ public static class ModelLoader
         }
         if (inputs.Count == 0) throw new InvalidDataException("The model has no inputs.");
         var outputs = session.Outputs.Select(m => new TensorSpec(m.Name, m.ElementType, m.Shape.ToArray(), AllowsNaN: true)).ToList();
-        var labels = proto.MetadataProps.FirstOrDefault(p => p.Key == ClassLabelsMetadataKey)?.Value;
-        return new ModelSignature(inputs, outputs, ParseLabels(labels));
-    }
-
-    private static string[] ParseLabels(string? text)
-    {
-        if (string.IsNullOrWhiteSpace(text)) return [];
-        var trimmed = text.Trim();
-        if (trimmed.StartsWith('['))
-        {
-            try
-            {
-                return JsonSerializer.Deserialize(trimmed, ServingJsonContext.Default.StringArray) ?? [];
-            }
-            catch (JsonException e)
-            {
-                throw new InvalidDataException($"Model metadata '{ClassLabelsMetadataKey}' is not a JSON array of strings: {e.Message}", e);
-            }
-        }
-        return trimmed.Split(',', StringSplitOptions.TrimEntries);
+        return new ModelSignature(inputs, outputs, ModelClassLabels.Read(proto));
     }
 }
 
@@ -127,6 +105,3 @@ public sealed class LoadedModel : IDisposable
     /// <inheritdoc />
     public void Dispose() => Session.Dispose();
 }
-
-[System.Text.Json.Serialization.JsonSerializable(typeof(string[]))]
-internal sealed partial class ServingJsonContext : System.Text.Json.Serialization.JsonSerializerContext;

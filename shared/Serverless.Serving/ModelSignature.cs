@@ -8,7 +8,7 @@ namespace Serverless.Serving;
 /// </summary>
 /// <param name="Inputs">The inputs, in the graph's order.</param>
 /// <param name="Outputs">The outputs, in the graph's order.</param>
-/// <param name="ClassLabels">Class names for <c>:classify</c> (model metadata <c>class_labels</c>); empty: class indices are used.</param>
+/// <param name="ClassLabels">Class names for <c>:classify</c> (model metadata <c>class_labels</c>, see <c>ModelClassLabels</c>); empty: class indices are used.</param>
 public sealed record ModelSignature(IReadOnlyList<TensorSpec> Inputs, IReadOnlyList<TensorSpec> Outputs, IReadOnlyList<string> ClassLabels)
 {
     /// <summary>TF Serving's default signature name, the only one an ONNX model has.</summary>

@@ -6,7 +6,8 @@ namespace Serverless.Serving;
 /// <summary>
 /// Keeps the repository's models loaded (TF Serving's manager): polls for complete versions, loads new ones
 /// before unloading old ones (availability first), keeps the <see cref="ServingOptions.KeepVersions"/> newest
-/// loaded versions plus labelled ones, and unloads the rest once their in-flight requests finish. A version
+/// loaded versions plus labelled ones, and unloads the rest once their in-flight requests finish. A loaded version
+/// whose files disappear keeps serving while no other version of the model is available. A version
 /// that fails to load goes to END with the error; the versions already serving keep serving, and the same
 /// push is not retried (a re-push, i.e. a new marker, is).
 /// </summary>
@@ -214,9 +215,13 @@ public sealed class ModelVersionManager : IAsyncDisposable
         lock (entry)
         {
             var present = ready.Select(v => v.Version).ToHashSet();
+            // Availability first, as TF Serving's availability-preserving policy: when no version from the repository is
+            // available (the serving version's folder was deleted, its replacement failed to load), the versions
+            // already loaded keep serving until another one is ready.
+            var keepServing = wanted.Count == 0;
             foreach (var v in entry.Versions.Values.ToList())
             {
-                if (v.State == ModelVersionState.Available && !wanted.Contains(v.Version)) UnloadLocked(entry, v);
+                if (v.State == ModelVersionState.Available && !wanted.Contains(v.Version) && !keepServing) UnloadLocked(entry, v);
                 else if (v.State == ModelVersionState.End && !present.Contains(v.Version)) entry.Versions.Remove(v.Version);
             }
             PublishLocked(entry);

@@ -1,6 +1,7 @@
 using Serverless.Ml.Onnx.Graph;
 using Serverless.Ml.Onnx.Runtime;
 using Serverless.Ml.Onnx.Testing;
+using Ort = Microsoft.ML.OnnxRuntime;
 
 namespace Serverless.Ml.Onnx.Tests;
 
@@ -86,8 +87,9 @@ public sealed class InferenceSessionTests
     {
         using var session = InferenceSession.FromBytes(Models.Mlp().Builder.ToBytes());
         var e = Assert.Throws<OnnxRuntimeException>(() => session.Run([NamedTensor.Create("x", new float[8], 1, 8)]));
-        Assert.Equal(OrtErrorCode.InvalidArgument, e.ErrorCode);
-        Assert.Contains("Running", e.Message, StringComparison.Ordinal);
+        Assert.Contains("InvalidArgument", e.RuntimeMessage, StringComparison.Ordinal);
+        Assert.StartsWith("Running <in-memory model", e.Message, StringComparison.Ordinal);
+        Assert.IsType<Ort.OnnxRuntimeException>(e.InnerException);
     }
 
     [Fact]
@@ -97,6 +99,7 @@ public sealed class InferenceSessionTests
         var y = session.Run([NamedTensor.Create("x", Array.Empty<float>(), 0, 7)]).Get("probabilities");
         Assert.Equal([0L, 3L], y.Shape);
         Assert.Empty(y.GetData<float>());
+        Assert.True(session.PreallocatesOutputs);
     }
 
     [Fact]
@@ -136,6 +139,73 @@ public sealed class InferenceSessionTests
     }
 
     [Fact]
+    public async Task Dispose_WhileRunsInFlight_RunsFinishOrSeeObjectDisposed()
+    {
+        // The package's session frees native memory at once on Dispose; ours waits for running calls.
+        var (g, reference) = Models.Mlp();
+        var session = InferenceSession.FromBytes(g.ToBytes(), new InferenceSessionOptions { IntraOpThreads = 1 });
+        var x = Reference.Random(64 * 7, 5);
+        var expected = reference(x, 64);
+        using var running = new CountdownEvent(4);
+        var runners = Enumerable.Range(0, 4).Select(_ => Task.Run(() =>
+        {
+            var completed = 0;
+            while (true)
+            {
+                try
+                {
+                    var y = session.Run([NamedTensor.Create("x", x, 64, 7)]).Get("probabilities").GetData<float>();
+                    Assert.Equal(expected, y, (a, b) => Math.Abs(a - b) < 1e-5);
+                    if (++completed == 1) running.Signal();
+                }
+                catch (ObjectDisposedException)
+                {
+                    return completed;
+                }
+            }
+        })).ToArray();
+        Assert.True(running.Wait(TimeSpan.FromSeconds(60))); // every runner has finished a run and is looping: Dispose lands among running calls
+        session.Dispose();
+        var counts = await Task.WhenAll(runners);
+        Assert.All(counts, c => Assert.True(c >= 1));
+        Assert.Throws<ObjectDisposedException>(() => session.Run([NamedTensor.Create("x", x, 64, 7)]));
+    }
+
+    [Fact]
+    public void RuntimeVersion_OfficialPackage_Is132()
+    {
+        Assert.StartsWith("1.32.", InferenceSession.RuntimeVersion, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void OutputFolder_NativeLibraries_OnlyTheBuiltPlatform()
+    {
+        // Directory.Build.targets keeps linux-x64 of the seven platforms the package carries (about 300 MB).
+        var runtimes = Path.Combine(AppContext.BaseDirectory, "runtimes");
+        Assert.Equal(["linux-x64"], Directory.GetDirectories(runtimes).Select(Path.GetFileName));
+        Assert.True(File.Exists(Path.Combine(runtimes, "linux-x64", "native", "libonnxruntime.so")));
+        Assert.DoesNotContain("win-x64", File.ReadAllText(Path.Combine(AppContext.BaseDirectory, "Serverless.Ml.Onnx.Tests.deps.json")), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Run_DeclaredOutputShapeWrong_StillReturnsWhatTheGraphComputes()
+    {
+        // Outputs are preallocated from the shapes ORT reports; "batch" on this output is a lie (it holds 2 x batch).
+        var g = new OnnxGraphBuilder("lies");
+        var x = g.Input("x", OnnxElementType.Float, OnnxDim.Batch, 2);
+        g.Output(g.Reshape(g.Neg(x), -1), "y", OnnxDim.Batch);
+        using var session = InferenceSession.FromBytes(g.ToBytes());
+        Assert.Equal("y: Float[batch]", session.Outputs[0].ToString());
+        for (var round = 0; round < 2; round++)
+        {
+            var y = session.Run([NamedTensor.Create("x", new[] { 1f, 2f, 3f, 4f }, 2, 2)]).Get("y");
+            Assert.Equal([4L], y.Shape);
+            Assert.Equal([-1f, -2f, -3f, -4f], y.GetData<float>());
+        }
+        Assert.False(session.PreallocatesOutputs);
+    }
+
+    [Fact]
     public void Run_AfterDispose_ThrowsObjectDisposed()
     {
         var session = InferenceSession.FromBytes(Models.Mlp().Builder.ToBytes());
@@ -148,7 +218,7 @@ public sealed class InferenceSessionTests
     public void FromBytes_OptimizationDisabledAndThreadsSet_SameResults()
     {
         var (g, reference) = Models.Mlp();
-        var options = new InferenceSessionOptions { OptimizationLevel = GraphOptimizationLevel.Disabled, IntraOpThreads = 1, InterOpThreads = 1 };
+        var options = new InferenceSessionOptions { OptimizationLevel = Ort.GraphOptimizationLevel.ORT_DISABLE_ALL, IntraOpThreads = 1, InterOpThreads = 1 };
         using var session = InferenceSession.FromBytes(g.ToBytes(), options);
         var x = Reference.Random(3 * 7, 3);
         var y = session.Run([NamedTensor.Create("x", x, 3, 7)]).Get("probabilities").GetData<float>();

@@ -17,6 +17,7 @@ namespace Serverless.Ml.Shipping.Tests;
 /// </summary>
 public sealed class PenguinsPipelineTests
 {
+    private const string Example = """{"examples":[{"bill_length_mm":39.1,"bill_depth_mm":18.7,"flipper_length_mm":181,"body_mass_g":3750,"island":"Torgersen","sex":"male"}]}""";
     private const string Row = """{"instances":[{"bill_length_mm":39.1,"bill_depth_mm":18.7,"flipper_length_mm":181,"body_mass_g":3750,"island":"Torgersen","sex":"male"}]}""";
 
     [Fact]
@@ -53,6 +54,16 @@ public sealed class PenguinsPipelineTests
             Assert.Equal(3, probabilities.Length);
             Assert.Equal(0, Array.IndexOf(probabilities, probabilities.Max())); // Adelie, the first class of the vocabulary order
             Assert.Equal(1.0, probabilities.Sum(), 4);
+
+            // :classify names the species (issue 16): the Trainer's label vocabulary, in its order, with the scores.
+            using (var classify = await http.PostAsync("v1/models/penguins:classify", new StringContent(Example, Encoding.UTF8, "application/json")))
+            {
+                var text = await classify.Content.ReadAsStringAsync();
+                Assert.True(classify.IsSuccessStatusCode, text);
+                var classes = JsonNode.Parse(text)!["result"]!.AsArray()[0]!.AsArray();
+                Assert.Equal(["Adelie", "Gentoo", "Chinstrap"], classes.Select(c => c![0]!.GetValue<string>()));
+                Assert.Equal(probabilities, classes.Select(c => c![1]!.GetValue<double>()).ToArray(), (a, b) => Math.Abs(a - b) < 1e-6);
+            }
 
             // Run 2: one tiny optimizer step -> worse than the blessed baseline -> NOT_BLESSED, not pushed.
             var worse = RunParameters.Apply(definition, new Dictionary<string, string>

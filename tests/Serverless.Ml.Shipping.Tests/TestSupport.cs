@@ -134,7 +134,7 @@ internal static class TestModels
         }
 
         g.Output(probabilities, "probabilities", OnnxDim.Batch, declaredWidth);
-        g.SetMetadata("class_labels", "[\"neg\",\"pos\"]");
+        g.SetMetadata(ModelClassLabels.MetadataKey, "[\"neg\",\"pos\"]");
         return g.ToBytes();
     }
 

@@ -81,6 +81,37 @@ public sealed class HotSwapTests(ServerFixture server)
         Assert.Contains("END", v3Body.GetProperty("error").GetString(), StringComparison.Ordinal);
     }
 
+    [Fact]
+    public async Task Predict_ServingVersionFolderDeleted_KeepsServingUntilAnotherIsReady()
+    {
+        var row = TestModels.Row(7);
+        using var s1 = InferenceSession.FromBytes(TestModels.Penguins(21));
+        using var s2 = InferenceSession.FromBytes(TestModels.Penguins(22));
+        var body = $$"""{"instances":[{{row.ToJson()}}]}""";
+        await server.Repository.PublishVersionAsync("kept", 1, TestModels.Penguins(21));
+        await server.Manager.PollOnceAsync();
+
+        // The only version's folder goes away (an operator's rm -r, a failed sync): version 1 keeps answering.
+        Directory.Delete(Path.Combine(server.Root, "kept", "1"), recursive: true);
+        await server.Manager.PollOnceAsync();
+        var (status, response) = await server.PostAsync("/v1/models/kept:predict", body);
+        Assert.Equal(200, status);
+        Assert.Equal(TestModels.Direct(s1, row), Floats(response.GetProperty("predictions")[0]), (a, b) => Math.Abs(a - b) < 1e-5);
+        var (_, state) = await server.GetAsync("/v1/models/kept/versions/1");
+        Assert.Equal("AVAILABLE", state.GetProperty("model_version_status")[0].GetProperty("state").GetString());
+
+        // A corrupt version 2 is no replacement; a good version 3 is, and then version 1 is unloaded.
+        await server.Repository.PublishVersionAsync("kept", 2, "not an onnx model"u8.ToArray());
+        await server.Manager.PollOnceAsync();
+        Assert.Equal(200, (await server.PostAsync("/v1/models/kept/versions/1:predict", body)).Status);
+        await server.Repository.PublishVersionAsync("kept", 3, TestModels.Penguins(22));
+        await server.Manager.PollOnceAsync();
+        var (latest, latestBody) = await server.PostAsync("/v1/models/kept:predict", body);
+        Assert.Equal(200, latest);
+        Assert.Equal(TestModels.Direct(s2, row), Floats(latestBody.GetProperty("predictions")[0]), (a, b) => Math.Abs(a - b) < 1e-5);
+        await WaitForStateAsync("/v1/models/kept/versions/1", "END");
+    }
+
     private async Task<JsonElement> WaitForStateAsync(string path, string state)
     {
         for (var i = 0; i < 100; i++)

@@ -145,6 +145,11 @@ public sealed class RestApiTests(ServerFixture server)
     [InlineData("""{"instances":[{"island":"Biscoe","sex":"male","bill_length_mm":[1,2],"bill_depth_mm":18.7,"flipper_length_mm":181,"body_mass_g":1}]}""", "bill_length_mm: expected shape [1] per instance, got [2]")]
     [InlineData("""{"instances":[{"island":"Biscoe","sex":"male","bill_length_mm":null,"bill_depth_mm":18.7,"flipper_length_mm":181,"body_mass_g":1}]}""", "'bill_length_mm' does not accept NaN")]
     [InlineData("""{"instances":[{"island":"Biscoe","sex":"male","bill_length_mm":1,"bill_depth_mm":"NaN","flipper_length_mm":181,"body_mass_g":1}]}""", "'bill_depth_mm' does not accept NaN")]
+    [InlineData("""{"instances":[{"island":"Biscoe","sex":"male","bill_length_mm":1e309,"bill_depth_mm":18.7,"flipper_length_mm":181,"body_mass_g":1}]}""", "instances[0].bill_length_mm: 1e309 is not a finite DT_FLOAT")]
+    [InlineData("""{"instances":[{"island":"Biscoe","sex":"male","bill_length_mm":1,"bill_depth_mm":-4e38,"flipper_length_mm":181,"body_mass_g":1}]}""", "instances[0].bill_depth_mm: -4e38 is not a finite DT_FLOAT")]
+    [InlineData("""{"instances":[{"island":"Biscoe","sex":"male","bill_length_mm":1,"bill_depth_mm":2,"flipper_length_mm":"Infinity","body_mass_g":1}]}""", "instances[0].flipper_length_mm: \"Infinity\" is not a finite DT_FLOAT")]
+    [InlineData("""{"instances":[{"island":"Biscoe","sex":"male","bill_length_mm":1,"bill_depth_mm":2,"flipper_length_mm":3,"body_mass_g":-1e400}]}""", "instances[0].body_mass_g: -1e400 is not a finite DT_FLOAT")]
+    [InlineData("""{"inputs":{"island":["a"],"sex":["m"],"bill_length_mm":[1e309],"bill_depth_mm":[1],"flipper_length_mm":[1],"body_mass_g":[1]}}""", "inputs.bill_length_mm: 1e309 is not a finite DT_FLOAT")]
     [InlineData("""{"instances":[{"island":"Biscoe","island":"Dream"}]}""", "'island' is given twice")]
     [InlineData("""{"instances":[]}""", "'instances' is empty")]
     [InlineData("""{"instances":[1,2]}""", "instances[0] must be an object")]
@@ -163,12 +168,55 @@ public sealed class RestApiTests(ServerFixture server)
     }
 
     [Fact]
-    public async Task Predict_BodyOverLimit_400NamesLimit()
+    public async Task Classify_NonFiniteFeature_400NamesField()
+    {
+        var json = """{"examples":[{"island":"Biscoe","sex":"male","bill_length_mm":39.1,"bill_depth_mm":18.7,"flipper_length_mm":1e309,"body_mass_g":3750}]}""";
+        var (status, body) = await server.PostAsync("/v1/models/penguins:classify", json);
+        Assert.Equal(400, status);
+        Assert.Contains("examples[0].flipper_length_mm: 1e309 is not a finite DT_FLOAT", body.GetProperty("error").GetString(), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Predict_BodyOverLimit_413NamesLimit()
     {
         var big = "{\"instances\":[" + string.Join(',', Enumerable.Repeat(Row0, (int)(ServerFixture.BodyLimit / Row0.Length) + 10)) + "]}";
         var (status, body) = await server.PostAsync("/v1/models/penguins:predict", big);
-        Assert.Equal(400, status);
+        Assert.Equal(413, status);
         Assert.Contains("MaxRequestBodyBytes", body.GetProperty("error").GetString(), StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [InlineData("/v1/models/penguins:predict", "instances")]
+    [InlineData("/v1/models/penguins:predict", "inputs")]
+    [InlineData("/v1/models/penguins:classify", "examples")]
+    public async Task Infer_MoreRowsThanLimit_413NamesSetting(string path, string format)
+    {
+        string Body(int rows) => format switch
+        {
+            "inputs" => "{\"inputs\":{" + string.Join(',', new[] { "island", "sex" }.Select(n => $"\"{n}\":[{string.Join(',', Enumerable.Repeat("\"x\"", rows))}]")
+                .Concat(new[] { "bill_length_mm", "bill_depth_mm", "flipper_length_mm", "body_mass_g" }.Select(n => $"\"{n}\":[{string.Join(',', Enumerable.Repeat("1", rows))}]"))) + "}}",
+            _ => $"{{\"{format}\":[{string.Join(',', Enumerable.Repeat(Row0, rows))}]}}",
+        };
+        var (ok, _) = await server.PostAsync(path, Body(ServerFixture.RowLimit));
+        Assert.Equal(200, ok);
+        var (status, body) = await server.PostAsync(path, Body(ServerFixture.RowLimit + 1));
+        Assert.Equal(413, status);
+        var error = body.GetProperty("error").GetString();
+        Assert.Contains($"more than {ServerFixture.RowLimit} rows", error, StringComparison.Ordinal);
+        Assert.Contains("MaxRequestRows", error, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Predict_ResponseOverLimit_413NamesSetting()
+    {
+        // echo returns its strings as base64: 20 rows of 1,000 characters make a response over the 16 KiB limit.
+        var text = new string('a', 1000);
+        var rows = string.Join(',', Enumerable.Repeat($"\"{text}\"", 20));
+        var (status, body) = await server.PostAsync("/v1/models/echo:predict", $"{{\"instances\":[{rows}]}}");
+        Assert.Equal(413, status);
+        Assert.Contains("MaxResponseBytes", body.GetProperty("error").GetString(), StringComparison.Ordinal);
+        var (small, _) = await server.PostAsync("/v1/models/echo:predict", $"{{\"instances\":[\"{text}\"]}}");
+        Assert.Equal(200, small);
     }
 
     [Theory]

@@ -23,6 +23,10 @@ public sealed class ServerFixture : IAsyncLifetime
 
     public const long BodyLimit = 64 * 1024;
 
+    public const int RowLimit = 100;
+
+    public const int ResponseLimit = 16 * 1024;
+
     public async Task InitializeAsync()
     {
         Directory.CreateDirectory(Root);
@@ -37,6 +41,8 @@ public sealed class ServerFixture : IAsyncLifetime
             Urls = "http://127.0.0.1:0",
             Quiet = true,
             MaxRequestBodyBytes = BodyLimit,
+            MaxRequestRows = RowLimit,
+            MaxResponseBytes = ResponseLimit,
             Serving = new ServingOptions
             {
                 PollInterval = TimeSpan.FromMinutes(10), // tests poll explicitly
@@ -46,6 +52,7 @@ public sealed class ServerFixture : IAsyncLifetime
                     new ModelConfig { Name = "echo" },
                     new ModelConfig { Name = "reg" },
                     new ModelConfig { Name = "hot" },
+                    new ModelConfig { Name = "kept" },
                 ],
                 Batching = new BatchingOptions { MaxBatchSize = 32, MaxWait = TimeSpan.FromMilliseconds(2) },
             },

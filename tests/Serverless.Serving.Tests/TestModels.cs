@@ -32,7 +32,7 @@ internal static class TestModels
         var h = g.Relu(g.Gemm(features, g.Initializer("w1", W(9 * 8), 9, 8), g.Initializer("b1", W(8), 8)));
         var p = g.Softmax(g.Gemm(h, g.Initializer("w2", W(8 * 3), 8, 3), g.Initializer("b2", W(3), 3)));
         g.Output(p, "probabilities", OnnxDim.Batch, 3);
-        g.SetMetadata("class_labels", string.Join(',', Species));
+        g.SetMetadata(ModelClassLabels.MetadataKey, string.Join(',', Species));
         return g.ToBytes();
     }
 

@@ -201,7 +201,7 @@ public sealed class EvaluatorExecutor : IComponentExecutor
         {
             "classification" => true,
             "regression" => false,
-            _ => textLabel || loaded.Signature.ClassLabels.Count > 0 || TrainerClasses(modelBytes) is not null || width > 1,
+            _ => textLabel || loaded.Signature.ClassLabels.Count > 0 || width > 1,
         };
 
         // Rows without a label cannot be scored; they are left out of every metric.
@@ -211,7 +211,7 @@ public sealed class EvaluatorExecutor : IComponentExecutor
         {
             var classes = loaded.Signature.ClassLabels.Count > 0
                 ? loaded.Signature.ClassLabels
-                : TrainerClasses(modelBytes) ?? Enumerable.Range(0, Math.Max(width, 1)).Select(c => c.ToString(System.Globalization.CultureInfo.InvariantCulture)).ToList();
+                : Enumerable.Range(0, Math.Max(width, 1)).Select(c => c.ToString(System.Globalization.CultureInfo.InvariantCulture)).ToList();
             if (classes.Count != width)
             {
                 throw new InvalidDataException($"output '{output.Name}' has {width} values per row but the model names {classes.Count} classes");
@@ -247,25 +247,6 @@ public sealed class EvaluatorExecutor : IComponentExecutor
             }
 
             return new EvaluationResult("regression", [], overall, slices);
-        }
-    }
-
-    /// <summary>The class names the Trainer writes as model metadata <c>classes</c> (a JSON array), when the serving key <c>class_labels</c> is absent.</summary>
-    private static IReadOnlyList<string>? TrainerClasses(byte[] modelBytes)
-    {
-        var entry = Serverless.Ml.Onnx.Proto.ModelProto.Parser.ParseFrom(modelBytes).MetadataProps.FirstOrDefault(p => p.Key == "classes");
-        if (entry is null)
-        {
-            return null;
-        }
-
-        try
-        {
-            return JsonSerializer.Deserialize<List<string>>(entry.Value);
-        }
-        catch (JsonException)
-        {
-            return null;
         }
     }
 

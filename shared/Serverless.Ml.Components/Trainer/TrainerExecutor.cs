@@ -103,7 +103,7 @@ public sealed class TrainerExecutor : IComponentExecutor
             var run = await Task.Run(() => ModelTraining.Train(settings, train, eval, label, checkpoint, null, cancellation), cancellation).ConfigureAwait(false);
 
             var model = OnnxExporter.ExportWithTransform(OnnxModelFile.Load(transformFile), run.Network);
-            AddMetadata(model, "classes", JsonSerializer.Serialize(label.Classes));
+            if (label.Classes.Count > 0) ModelClassLabels.Write(model, label.Classes); // :classify and the Evaluator read them here
             AddMetadata(model, "task", label.Task.ToString().ToLowerInvariant());
             AddMetadata(model, "execution_id", context.ExecutionId);
             var modelFile = Path.Combine(scratch, ModelPath);

@@ -5,7 +5,9 @@ namespace Serverless.Ml.Onnx.Runtime;
 /// <summary>
 /// A dense tensor in managed memory: element type, shape and a row-major backing array
 /// (float[], double[], long[], bool[] or string[]). Inputs are pinned and handed to ONNX Runtime
-/// without copying; outputs are copied out of ORT's memory into a new tensor.
+/// without copying (strings are copied, as ORT stores its own); outputs are copied out of ORT's memory
+/// into a new tensor. Ours rather than the package's OrtValue, because it owns no native memory: results
+/// can be kept, sliced and serialized after the run, and nothing needs disposing.
 /// </summary>
 public sealed class OnnxTensor
 {
@@ -64,6 +66,26 @@ public sealed class OnnxTensor
         return new(OnnxElementType.String, data, shape);
     }
 
+    /// <summary>A zero-filled tensor of a numeric element type ORT can write into; null for other types or more than int.MaxValue elements.</summary>
+    internal static OnnxTensor? Allocate(OnnxElementType elementType, long[] shape)
+    {
+        long count = 1;
+        foreach (var d in shape)
+        {
+            // Both factors stay below 2^31 before multiplying, so the product cannot overflow.
+            if (d < 0 || d > Array.MaxLength || (count *= d) > Array.MaxLength) return null;
+        }
+        var n = (int)count;
+        return elementType switch
+        {
+            OnnxElementType.Float => new OnnxTensor(elementType, new float[n], shape),
+            OnnxElementType.Double => new OnnxTensor(elementType, new double[n], shape),
+            OnnxElementType.Int64 => new OnnxTensor(elementType, new long[n], shape),
+            OnnxElementType.Bool => new OnnxTensor(elementType, new bool[n], shape),
+            _ => null,
+        };
+    }
+
     /// <summary>
     /// The backing array (not a copy), typed: float, double, long, bool or string matching
     /// <see cref="ElementType"/>. Do not change it while a run uses the tensor.
@@ -74,39 +96,4 @@ public sealed class OnnxTensor
 
     /// <inheritdoc />
     public override string ToString() => $"{ElementType}[{string.Join(',', _shape)}]";
-}
-
-/// <summary>A tensor with the name of the graph input or output it belongs to.</summary>
-/// <param name="Name">The input or output name.</param>
-/// <param name="Tensor">The value.</param>
-public readonly record struct NamedTensor(string Name, OnnxTensor Tensor)
-{
-    /// <summary>A named float tensor.</summary>
-    public static NamedTensor Create(string name, float[] data, params long[] shape) => new(name, OnnxTensor.Create(data, shape));
-
-    /// <summary>A named double tensor.</summary>
-    public static NamedTensor Create(string name, double[] data, params long[] shape) => new(name, OnnxTensor.Create(data, shape));
-
-    /// <summary>A named int64 tensor.</summary>
-    public static NamedTensor Create(string name, long[] data, params long[] shape) => new(name, OnnxTensor.Create(data, shape));
-
-    /// <summary>A named bool tensor.</summary>
-    public static NamedTensor Create(string name, bool[] data, params long[] shape) => new(name, OnnxTensor.Create(data, shape));
-
-    /// <summary>A named string tensor.</summary>
-    public static NamedTensor Create(string name, string[] data, params long[] shape) => new(name, OnnxTensor.Create(data, shape));
-}
-
-/// <summary>Lookup helpers for run results.</summary>
-public static class NamedTensorListExtensions
-{
-    /// <summary>The tensor named <paramref name="name"/>.</summary>
-    /// <exception cref="KeyNotFoundException">No tensor has that name.</exception>
-    public static OnnxTensor Get(this IReadOnlyList<NamedTensor> tensors, string name)
-    {
-        ArgumentNullException.ThrowIfNull(tensors);
-        foreach (var t in tensors)
-            if (string.Equals(t.Name, name, StringComparison.Ordinal)) return t.Tensor;
-        throw new KeyNotFoundException($"No tensor named '{name}' (have: {string.Join(", ", tensors.Select(t => t.Name))}).");
-    }
 }

@@ -11,8 +11,8 @@ namespace Serverless.Serving.Rest;
 /// pass of <see cref="Utf8JsonReader"/> (no DOM, no reflection): predict (<c>instances</c> row format or
 /// <c>inputs</c> columnar format) and classify/regress (<c>examples</c> plus shared <c>context</c>).
 /// Every rejection is a 400 <see cref="ServingException"/> naming the field.
-/// Values: numbers for float/double/int64 inputs (null, "NaN", "Infinity", "-Infinity" for float inputs
-/// whose graph imputes NaN), true/false for bool, strings or <c>{"b64": "..."}</c> for string inputs. A
+/// Values: finite numbers for float/double/int64 inputs (also null or "NaN" for float inputs whose graph
+/// imputes NaN; infinities and numbers beyond the input type's range are rejected), true/false for bool, strings or <c>{"b64": "..."}</c> for string inputs. A
 /// scalar stands for a row of shape [1] (a CSV column), so clients send the columns the CSV had.
 /// </summary>
 public static class TfServingRequestReader
@@ -23,9 +23,14 @@ public static class TfServingRequestReader
 
     /// <summary>Reads a <c>:predict</c> body; <paramref name="columnar"/> tells which format it used (the response uses the same).</summary>
     /// <exception cref="ServingException">400: malformed JSON or input not matching the signature.</exception>
-    public static InferenceRequest ReadPredict(in ReadOnlySequence<byte> body, ModelSignature signature, out bool columnar)
+    /// <param name="body">The request body.</param>
+    /// <param name="signature">The served model's signature.</param>
+    /// <param name="columnar">True for <c>inputs</c>, false for <c>instances</c>.</param>
+    /// <param name="maxRows">Most rows accepted; more are answered with 413 as soon as the reader sees them.</param>
+    public static InferenceRequest ReadPredict(in ReadOnlySequence<byte> body, ModelSignature signature, out bool columnar, int maxRows = int.MaxValue)
     {
         ArgumentNullException.ThrowIfNull(signature);
+        ArgumentOutOfRangeException.ThrowIfLessThan(maxRows, 1);
         var request = new InferenceRequest(signature);
         try
         {
@@ -39,13 +44,13 @@ public static class TfServingRequestReader
                 {
                     if (inputs || instances) throw Bad("A predict request has either 'instances' (row format) or 'inputs' (columnar format), not both.");
                     instances = true;
-                    ReadInstances(ref reader, request);
+                    ReadInstances(ref reader, request, maxRows);
                 }
                 else if (reader.ValueTextEquals("inputs"u8))
                 {
                     if (inputs || instances) throw Bad("A predict request has either 'instances' (row format) or 'inputs' (columnar format), not both.");
                     inputs = true;
-                    ReadColumnar(ref reader, request);
+                    ReadColumnar(ref reader, request, maxRows);
                 }
                 else throw Bad($"Unknown field '{reader.GetString()}' in the predict request (fields: signature_name, instances, inputs).");
             }
@@ -63,9 +68,13 @@ public static class TfServingRequestReader
 
     /// <summary>Reads a <c>:classify</c> or <c>:regress</c> body: <c>examples</c> (feature maps) and optional <c>context</c> features shared by all.</summary>
     /// <exception cref="ServingException">400: malformed JSON or features not matching the signature.</exception>
-    public static InferenceRequest ReadExamples(in ReadOnlySequence<byte> body, ModelSignature signature)
+    /// <param name="body">The request body.</param>
+    /// <param name="signature">The served model's signature.</param>
+    /// <param name="maxRows">Most examples accepted; more are answered with 413 as soon as the reader sees them.</param>
+    public static InferenceRequest ReadExamples(in ReadOnlySequence<byte> body, ModelSignature signature, int maxRows = int.MaxValue)
     {
         ArgumentNullException.ThrowIfNull(signature);
+        ArgumentOutOfRangeException.ThrowIfLessThan(maxRows, 1);
         var request = new InferenceRequest(signature);
         InferenceRequest? context = null;
         try
@@ -109,6 +118,7 @@ public static class TfServingRequestReader
                     var rows = 0;
                     while (reader.Read() && reader.TokenType != JsonTokenType.EndArray)
                     {
+                        if (rows == maxRows) throw TooManyRows("examples", maxRows);
                         if (reader.TokenType != JsonTokenType.StartObject) throw Bad($"examples[{rows}] must be an object of features.");
                         ReadRowObject(ref reader, request, $"examples[{rows}]", context, requireAll: true);
                         rows++;
@@ -143,6 +153,9 @@ public static class TfServingRequestReader
 
     private static ServingException Bad(string message) => ServingException.BadRequest(message);
 
+    private static ServingException TooManyRows(string field, int maxRows) =>
+        new(413, $"'{field}' has more than {maxRows} rows, the limit per request (MaxRequestRows, --max-request-rows); send fewer rows per request.");
+
     private static void ReadStartObject(ref Utf8JsonReader reader)
     {
         if (!reader.Read() || reader.TokenType != JsonTokenType.StartObject) throw Bad("The request body must be a JSON object.");
@@ -161,7 +174,7 @@ public static class TfServingRequestReader
             throw Bad($"Unknown signature_name '{reader.GetString()}'; the model has '{ModelSignature.DefaultSignatureName}'.");
     }
 
-    private static void ReadInstances(ref Utf8JsonReader reader, InferenceRequest request)
+    private static void ReadInstances(ref Utf8JsonReader reader, InferenceRequest request, int maxRows)
     {
         reader.Read();
         if (reader.TokenType != JsonTokenType.StartArray) throw Bad("'instances' must be a list.");
@@ -169,6 +182,7 @@ public static class TfServingRequestReader
         var rows = 0;
         while (reader.Read() && reader.TokenType != JsonTokenType.EndArray)
         {
+            if (rows == maxRows) throw TooManyRows("instances", maxRows);
             if (inputs.Count == 1 && (reader.TokenType != JsonTokenType.StartObject || IsB64Object(reader)))
             {
                 ReadRowValue(ref reader, request, 0, $"instances[{rows}]");
@@ -260,7 +274,7 @@ public static class TfServingRequestReader
         request.RowShapes[k] = Resolve(expected, dims[..rank], request.RowShapes[k], field, "per instance");
     }
 
-    private static void ReadColumnar(ref Utf8JsonReader reader, InferenceRequest request)
+    private static void ReadColumnar(ref Utf8JsonReader reader, InferenceRequest request, int maxRows)
     {
         reader.Read();
         var inputs = request.Signature.Inputs;
@@ -274,14 +288,14 @@ public static class TfServingRequestReader
                 if (seen[k]) throw Bad($"inputs: input '{inputs[k].Name}' is given twice.");
                 seen[k] = true;
                 reader.Read();
-                ReadColumn(ref reader, request, k, $"inputs.{inputs[k].Name}");
+                ReadColumn(ref reader, request, k, $"inputs.{inputs[k].Name}", maxRows);
             }
             for (var k = 0; k < inputs.Count; k++)
                 if (!seen[k]) throw Bad($"inputs: missing input '{inputs[k].Name}' (inputs: {string.Join(", ", inputs.Select(i => i.Name))}).");
         }
         else if (inputs.Count == 1)
         {
-            ReadColumn(ref reader, request, 0, "inputs");
+            ReadColumn(ref reader, request, 0, "inputs", maxRows);
         }
         else
         {
@@ -290,7 +304,7 @@ public static class TfServingRequestReader
     }
 
     // A whole column of input k: the batch dimension first.
-    private static void ReadColumn(ref Utf8JsonReader reader, InferenceRequest request, int k, string field)
+    private static void ReadColumn(ref Utf8JsonReader reader, InferenceRequest request, int k, string field, int maxRows)
     {
         var spec = request.Signature.Inputs[k];
         Span<long> dims = stackalloc long[MaxRank];
@@ -311,6 +325,7 @@ public static class TfServingRequestReader
         if (request.Rows != 0 && request.Rows != rows)
             throw Bad($"{field}: has {rows} rows; other inputs have {request.Rows}.");
         if (rows == 0) throw Bad($"{field}: has no rows.");
+        if (rows > maxRows) throw TooManyRows(field, maxRows);
         request.Rows = rows;
         request.RowShapes[k] = rowShape;
     }
@@ -410,7 +425,10 @@ public static class TfServingRequestReader
         switch (reader.TokenType)
         {
             case JsonTokenType.Number:
-                if (!reader.TryGetDouble(out value)) throw Bad($"{field}: number out of range.");
+                // 1e309 parses as Infinity, and 1e39 becomes Infinity as a float: a model fed either answers NaN.
+                if (!reader.TryGetDouble(out value) || !double.IsFinite(value)
+                    || (spec.ElementType == OnnxElementType.Float && !float.IsFinite((float)value)))
+                    throw NotFinite(ref reader, spec, field);
                 return value;
             case JsonTokenType.Null:
                 value = double.NaN;
@@ -418,16 +436,23 @@ public static class TfServingRequestReader
             case JsonTokenType.String when reader.ValueTextEquals("NaN"u8) || reader.ValueTextEquals("nan"u8):
                 value = double.NaN;
                 break;
-            case JsonTokenType.String when reader.ValueTextEquals("Infinity"u8) || reader.ValueTextEquals("inf"u8):
-                return double.PositiveInfinity;
-            case JsonTokenType.String when reader.ValueTextEquals("-Infinity"u8) || reader.ValueTextEquals("-inf"u8):
-                return double.NegativeInfinity;
+            case JsonTokenType.String when reader.ValueTextEquals("Infinity"u8) || reader.ValueTextEquals("inf"u8)
+                || reader.ValueTextEquals("-Infinity"u8) || reader.ValueTextEquals("-inf"u8):
+                throw NotFinite(ref reader, spec, field);
             default:
                 throw Bad($"{field}: input '{spec.Name}' is {spec.TensorFlowDType}; expected a number, got {Describe(ref reader)}.");
         }
         if (!spec.AllowsNaN)
             throw Bad($"{field}: input '{spec.Name}' does not accept NaN or null (the model does not impute missing values).");
         return value;
+    }
+
+    private static ServingException NotFinite(ref Utf8JsonReader reader, TensorSpec spec, string field)
+    {
+        var raw = reader.HasValueSequence ? reader.ValueSequence.ToArray() : reader.ValueSpan.ToArray();
+        var text = Encoding.UTF8.GetString(raw);
+        if (reader.TokenType == JsonTokenType.String) text = $"\"{text}\"";
+        return Bad($"{field}: {Truncate(text)} is not a finite {spec.TensorFlowDType} (input '{spec.Name}' takes finite numbers{(spec.AllowsNaN ? ", or null/\"NaN\" for a missing value" : "")}).");
     }
 
     private static string ReadString(ref Utf8JsonReader reader, TensorSpec spec, string field)

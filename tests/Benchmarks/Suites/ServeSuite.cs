@@ -12,6 +12,7 @@ using Serverless.Ml.Onnx.Graph;
 using Serverless.Ml.Onnx.Runtime;
 using Serverless.Serving;
 using Serverless.Storage;
+using Ort = Microsoft.ML.OnnxRuntime;
 
 namespace Benchmarks.Suites;
 
@@ -20,8 +21,9 @@ namespace Benchmarks.Suites;
 /// standardization, MLP 9-8-3) served in-process on loopback, single-row <c>:predict</c> requests from
 /// 1, 8 and 64 connections. Load generator: Debian's <c>wrk</c> (installed with apt-get when missing),
 /// else our own socket client. Also measured in the same run: the HTTP floor (a trivial endpoint of the
-/// same server reading the same body and answering a fixed JSON) and raw in-process single-row
-/// <c>InferenceSession.Run</c> of the same inputs. Options: <c>--seconds S</c> per point (default 5, quick 2),
+/// same server reading the same body and answering a fixed JSON), raw in-process single-row
+/// <c>InferenceSession.Run</c> of the same inputs (what the server calls), and the package's own floor: its
+/// <c>Run</c> on input and output <c>OrtValue</c>s created once and reused. Options: <c>--seconds S</c> per point (default 5, quick 2),
 /// <c>--client wrk|socket</c>.
 /// </summary>
 public sealed class ServeSuite : IBenchmarkSuite
@@ -60,14 +62,19 @@ public sealed class ServeSuite : IBenchmarkSuite
             var rps = new Dictionary<int, double>();
             foreach (var c in new[] { 1, 8, 64 })
             {
+                var cpu = Environment.CpuUsage.TotalTime;
                 var r = await LoadAsync(client, predictUri, c, seconds);
+                // Server CPU per request (wrk runs in its own process): steadier than rates on a loaded machine.
+                context.Report($"predict_server_cpu_us_c{c}", (Environment.CpuUsage.TotalTime - cpu).TotalMicroseconds / (r.Rps * seconds), "us", extra);
                 rps[c] = r.Rps;
                 context.Report($"predict_rps_c{c}", r.Rps, "1/s", extra);
                 context.Report($"predict_p50_ms_c{c}", r.P50Ms, "ms", extra);
                 context.Report($"predict_p99_ms_c{c}", r.P99Ms, "ms", extra);
                 if (r.Errors > 0) context.Report($"predict_errors_c{c}", r.Errors, "count", extra);
             }
+            var floorCpu = Environment.CpuUsage.TotalTime;
             var floor = await LoadAsync(client, floorUri, 64, seconds);
+            context.Report("http_floor_server_cpu_us_c64", (Environment.CpuUsage.TotalTime - floorCpu).TotalMicroseconds / (floor.Rps * seconds), "us", extra);
             context.Report("http_floor_rps_c64", floor.Rps, "1/s", extra);
             context.Report("http_floor_p99_ms_c64", floor.P99Ms, "ms", extra);
             context.Report("predict_vs_http_floor_ratio", rps[64] / floor.Rps, "ratio", extra);
@@ -76,6 +83,7 @@ public sealed class ServeSuite : IBenchmarkSuite
             var raw = RawOrt(session, seconds);
             context.Report("raw_ort_single_row_rps", raw, "1/s", extra);
             context.Report("server_vs_raw_ort_ratio", rps[64] / raw, "ratio", extra);
+            context.Report("raw_ortvalue_reuse_single_row_rps", RawOrtValues(session.Native, seconds), "1/s", extra);
             using (var h = app.Services.GetService(typeof(ModelVersionManager)) is ModelVersionManager m ? m.Acquire("penguins") : default)
                 context.Report("mean_batch_rows", (double)h.Servable.Batcher.RowsRun / Math.Max(1, h.Servable.Batcher.BatchesRun), "rows", extra);
             await app.StopAsync();
@@ -234,6 +242,39 @@ public sealed class ServeSuite : IBenchmarkSuite
         return runs / sw.Elapsed.TotalSeconds;
     }
 
+    // Microsoft.ML.OnnxRuntime without our tensors: input and output OrtValues built once, reused by every run.
+    private static double RawOrtValues(Ort.InferenceSession session, double seconds)
+    {
+        string[] names = ["island", "sex", "bill_length_mm", "bill_depth_mm", "flipper_length_mm", "body_mass_g"];
+        string[] outputs = ["probabilities"];
+        var values = new Ort.OrtValue[names.Length];
+        using var runOptions = new Ort.RunOptions();
+        try
+        {
+            values[0] = Ort.OrtValue.CreateTensorWithEmptyStrings(Ort.OrtAllocator.DefaultInstance, [1, 1]);
+            values[0].StringTensorSetElementAt("Biscoe".AsSpan(), 0);
+            values[1] = Ort.OrtValue.CreateTensorWithEmptyStrings(Ort.OrtAllocator.DefaultInstance, [1, 1]);
+            values[1].StringTensorSetElementAt("male".AsSpan(), 0);
+            float[] numbers = [39.1f, 18.7f, 181f, 3750f];
+            for (var i = 0; i < numbers.Length; i++) values[2 + i] = Ort.OrtValue.CreateTensorValueFromMemory(new[] { numbers[i] }, [1, 1]);
+            using var result = Ort.OrtValue.CreateTensorValueFromMemory(new float[3], [1, 3]);
+            Ort.OrtValue[] results = [result];
+            for (var i = 0; i < 1000; i++) session.Run(runOptions, names, values, outputs, results);
+            long runs = 0;
+            var sw = Stopwatch.StartNew();
+            while (sw.Elapsed.TotalSeconds < seconds)
+            {
+                for (var i = 0; i < 64; i++) session.Run(runOptions, names, values, outputs, results);
+                runs += 64;
+            }
+            return runs / sw.Elapsed.TotalSeconds;
+        }
+        finally
+        {
+            foreach (var v in values) v?.Dispose();
+        }
+    }
+
     private static byte[] BuildModel()
     {
         var rng = new Random(7);
@@ -254,7 +295,7 @@ public sealed class ServeSuite : IBenchmarkSuite
             g.Standardize(g.FillNaN(mass, 4200), 4200, 800));
         var h = g.Relu(g.Gemm(features, g.Initializer("w1", W(9 * 8), 9, 8), g.Initializer("b1", W(8), 8)));
         g.Output(g.Softmax(g.Gemm(h, g.Initializer("w2", W(8 * 3), 8, 3), g.Initializer("b2", W(3), 3))), "probabilities", OnnxDim.Batch, 3);
-        g.SetMetadata("class_labels", "Adelie,Chinstrap,Gentoo");
+        g.SetMetadata(ModelClassLabels.MetadataKey, "Adelie,Chinstrap,Gentoo");
         return g.ToBytes();
     }
 }

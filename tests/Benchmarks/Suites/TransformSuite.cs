@@ -59,7 +59,7 @@ public sealed class TransformSuite : IBenchmarkSuite
         }
         sw.Stop();
         context.Report("onnx_transform_rows_per_s", runs * 1024 / sw.Elapsed.TotalSeconds, "rows/s",
-            new Dictionary<string, object> { ["batch"] = 1024, ["threads"] = threads, ["width"] = fitted.Width, ["ort"] = OrtEnvironment.Instance.Version });
+            new Dictionary<string, object> { ["batch"] = 1024, ["threads"] = threads, ["width"] = fitted.Width, ["ort"] = InferenceSession.RuntimeVersion });
         return Task.CompletedTask;
     }
 
