@@ -18,8 +18,13 @@ public sealed class CsvReadOptions
     /// </summary>
     public IReadOnlyCollection<string> MissingTokens { get; set; } = ["", "NA", "N/A", "null", "NULL"];
 
-    /// <summary>Rows read up front to infer column kinds (int64, else float64, else string). Default 10,000.</summary>
-    public int InferenceSampleRows { get; set; } = 10_000;
+    /// <summary>
+    /// Rows read up front to infer column kinds (int64, else float64, else string, widened by every value seen).
+    /// Default: all of them (<see cref="long.MaxValue"/>), one parallel pass before reading, so a text value anywhere
+    /// in a numeric column makes it a string column instead of a failed read. A smaller sample saves that pass for
+    /// kinds not fixed by <see cref="TypeOverrides"/>; a later value that contradicts the sample is then a bad row.
+    /// </summary>
+    public long InferenceSampleRows { get; set; } = long.MaxValue;
 
     /// <summary>Per-column kind overrides that skip inference (Int64, Float64, String or Bytes).</summary>
     public IReadOnlyDictionary<string, ColumnKind> TypeOverrides { get; set; } = new Dictionary<string, ColumnKind>();

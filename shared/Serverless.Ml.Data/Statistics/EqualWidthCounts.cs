@@ -48,16 +48,16 @@ internal sealed class EqualWidthCounts
     public bool Fits(double lo, double hi, int buckets) => SameEdges(For(lo, hi, buckets));
 
     /// <summary>The bucket of a value inside [Lo, Hi] (values outside are clamped to the first or last).</summary>
+    public int BucketOf(double v) => Buckets == 1 ? 0 : BucketOf(v, Lo, Width, Buckets);
+
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public int BucketOf(double v)
+    private static int BucketOf(double v, double lo, double width, int nb)
     {
-        var nb = Buckets;
-        if (nb == 1) return 0;
-        var width = Width;
-        var b = (int)Math.Clamp(Math.Floor((v - Lo) / width), 0, nb - 1);
+        var x = (v - lo) / width;
+        var b = x >= nb - 1 ? nb - 1 : x > 0 ? (int)x : 0;
         // Division rounding may disagree with the reported edges; the edges decide.
-        while (b > 0 && v < Lo + (b * width)) b--;
-        while (b < nb - 1 && v >= Lo + ((b + 1) * width)) b++;
+        while (b > 0 && v < lo + (b * width)) b--;
+        while (b < nb - 1 && v >= lo + ((b + 1) * width)) b++;
         return b;
     }
 
@@ -66,8 +66,17 @@ internal sealed class EqualWidthCounts
     public void Add(ReadOnlySpan<double> values)
     {
         var counts = Counts;
-        if (Buckets == 1) counts[0] += values.Length;
-        else foreach (var v in values) counts[BucketOf(v)]++;
+        var nb = Buckets;
+        if (nb == 1)
+        {
+            counts[0] += values.Length;
+        }
+        else
+        {
+            var lo = Lo;
+            var width = Width;
+            foreach (var v in values) counts[BucketOf(v, lo, width, nb)]++;
+        }
         Total += values.Length;
     }
 
