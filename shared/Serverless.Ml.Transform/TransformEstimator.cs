@@ -16,23 +16,27 @@ namespace Serverless.Ml.Transform;
 /// </remarks>
 public sealed class TransformEstimator
 {
-    /// <summary>Creates an estimator for a spec.</summary>
-    public TransformEstimator(TransformSpec spec)
+    /// <summary>Creates an estimator for a spec, within <paramref name="limits"/> (default <see cref="TransformSpecLimits.Default"/>).</summary>
+    public TransformEstimator(TransformSpec spec, TransformSpecLimits? limits = null)
     {
         ArgumentNullException.ThrowIfNull(spec);
         Spec = spec;
+        Limits = limits ?? TransformSpecLimits.Default;
     }
 
     /// <summary>The spec.</summary>
     public TransformSpec Spec { get; }
 
+    /// <summary>The bounds the spec is checked against (feature count) before any analyzer state is made.</summary>
+    public TransformSpecLimits Limits { get; }
+
     /// <summary>Problems of the spec against <paramref name="schema"/>, without reading data.</summary>
-    public IReadOnlyList<TransformSpecError> Validate(TableSchema schema) => TransformSpecValidator.Validate(Spec, schema);
+    public IReadOnlyList<TransformSpecError> Validate(TableSchema schema) => TransformSpecValidator.Validate(Spec, schema, Limits);
 
     /// <summary>An empty analyzer state for data of <paramref name="schema"/>; throws <see cref="TransformSpecException"/> for a bad spec.</summary>
     public TransformAccumulator CreateAccumulator(TableSchema schema)
     {
-        TransformSpecValidator.ThrowIfInvalid(Spec, schema);
+        TransformSpecValidator.ThrowIfInvalid(Spec, schema, Limits);
         return new TransformAccumulator(Spec, schema);
     }
 

@@ -1,8 +1,5 @@
-using System.Globalization;
 using System.Text.Json;
-using System.Text.Json.Nodes;
 using System.Text.Json.Serialization;
-using YamlDotNet.RepresentationModel;
 
 namespace Serverless.Ml.Transform;
 
@@ -165,59 +162,34 @@ public sealed record TransformSpec
     public static JsonSerializerOptions JsonOptions { get; } = CreateJsonOptions();
 
     /// <summary>Loads a spec from a <c>.json</c>, <c>.yaml</c> or <c>.yml</c> file.</summary>
-    public static TransformSpec Load(string path)
+    /// <exception cref="TransformSpecFormatException">The file is not a readable spec, or exceeds a bound of <paramref name="limits"/>; names the file, line and column.</exception>
+    public static TransformSpec Load(string path, TransformSpecLimits? limits = null)
     {
         ArgumentException.ThrowIfNullOrEmpty(path);
-        var text = File.ReadAllText(path);
-        var ext = Path.GetExtension(path).ToLowerInvariant();
-        return ext is ".yaml" or ".yml" ? FromYaml(text) : FromJson(text);
+        return TransformSpecReader.Load(path, limits ?? TransformSpecLimits.Default);
     }
 
-    /// <summary>Parses a JSON spec.</summary>
-    public static TransformSpec FromJson(string json)
+    /// <summary>Parses a JSON spec; <paramref name="origin"/> names it in errors (a file, or the parameter it came from).</summary>
+    /// <exception cref="TransformSpecFormatException">Not a readable spec, or a bound of <paramref name="limits"/> exceeded.</exception>
+    public static TransformSpec FromJson(string json, TransformSpecLimits? limits = null, string origin = "<json spec>")
     {
         ArgumentNullException.ThrowIfNull(json);
-        return JsonSerializer.Deserialize<TransformSpec>(json, JsonOptions) ?? throw new InvalidDataException("the transform spec is empty");
+        return TransformSpecReader.FromJson(json, origin, limits ?? TransformSpecLimits.Default);
     }
 
-    /// <summary>Parses a YAML spec (same keys as JSON; plain scalars that look like numbers or booleans are typed).</summary>
-    public static TransformSpec FromYaml(string yaml)
+    /// <summary>
+    /// Parses a YAML spec (same keys as JSON; plain scalars that look like numbers or booleans are typed; the first
+    /// document only); <paramref name="origin"/> names it in errors.
+    /// </summary>
+    /// <exception cref="TransformSpecFormatException">Not a readable spec, or a bound of <paramref name="limits"/> exceeded.</exception>
+    public static TransformSpec FromYaml(string yaml, TransformSpecLimits? limits = null, string origin = "<yaml spec>")
     {
         ArgumentNullException.ThrowIfNull(yaml);
-        var stream = new YamlStream();
-        using (var reader = new StringReader(yaml)) stream.Load(reader);
-        if (stream.Documents.Count == 0) throw new InvalidDataException("the transform spec is empty");
-        var node = ToJsonNode(stream.Documents[0].RootNode);
-        return node.Deserialize<TransformSpec>(JsonOptions) ?? throw new InvalidDataException("the transform spec is empty");
+        return TransformSpecReader.FromYaml(yaml, origin, limits ?? TransformSpecLimits.Default);
     }
 
     /// <summary>Serializes the spec as JSON.</summary>
     public string ToJson() => JsonSerializer.Serialize(this, JsonOptions);
-
-    private static JsonNode? ToJsonNode(YamlNode node)
-    {
-        switch (node)
-        {
-            case YamlMappingNode map:
-                var obj = new JsonObject();
-                foreach (var (k, v) in map.Children) obj[((YamlScalarNode)k).Value ?? ""] = ToJsonNode(v);
-                return obj;
-            case YamlSequenceNode seq:
-                var arr = new JsonArray();
-                foreach (var item in seq.Children) arr.Add(ToJsonNode(item));
-                return arr;
-            case YamlScalarNode scalar:
-                var s = scalar.Value ?? "";
-                if (scalar.Style is YamlDotNet.Core.ScalarStyle.SingleQuoted or YamlDotNet.Core.ScalarStyle.DoubleQuoted) return JsonValue.Create(s);
-                if (s is "null" or "~" or "") return null;
-                if (s is "true" or "false") return JsonValue.Create(s == "true");
-                if (long.TryParse(s, NumberStyles.Integer, CultureInfo.InvariantCulture, out var l)) return JsonValue.Create(l);
-                if (double.TryParse(s, NumberStyles.Float, CultureInfo.InvariantCulture, out var d)) return JsonValue.Create(d);
-                return JsonValue.Create(s);
-            default:
-                throw new InvalidDataException($"unsupported YAML node {node.NodeType}");
-        }
-    }
 
     private static JsonSerializerOptions CreateJsonOptions()
     {

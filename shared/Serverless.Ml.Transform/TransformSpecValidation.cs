@@ -44,15 +44,25 @@ public static class TransformSpecValidator
     /// <summary>The largest cross without hashing (product of component cardinalities).</summary>
     public const long MaxUnhashedCross = 1 << 20;
 
-    /// <summary>Returns every problem of <paramref name="spec"/> against <paramref name="schema"/> (empty when valid).</summary>
-    public static IReadOnlyList<TransformSpecError> Validate(TransformSpec spec, TableSchema schema)
+    /// <summary>
+    /// Returns every problem of <paramref name="spec"/> against <paramref name="schema"/> (empty when valid), within
+    /// <paramref name="limits"/> (<see cref="TransformSpecLimits.MaxFeatures"/>; default <see cref="TransformSpecLimits.Default"/>).
+    /// </summary>
+    public static IReadOnlyList<TransformSpecError> Validate(TransformSpec spec, TableSchema schema, TransformSpecLimits? limits = null)
     {
         ArgumentNullException.ThrowIfNull(spec);
         ArgumentNullException.ThrowIfNull(schema);
+        limits ??= TransformSpecLimits.Default;
         var errors = new List<TransformSpecError>();
         if (spec.Features is null || spec.Features.Count == 0)
         {
             errors.Add(new("*", "spec", "the spec has no features"));
+            return errors;
+        }
+        if (spec.Features.Count > limits.MaxFeatures)
+        {
+            // Checked first and alone: every further check and the analyzers cost memory per feature.
+            errors.Add(new("*", "spec", $"the spec has {spec.Features.Count} features, more than {nameof(TransformSpecLimits.MaxFeatures)} ({limits.MaxFeatures}); raise {nameof(TransformSpecLimits)}.{nameof(TransformSpecLimits.MaxFeatures)} only when the data really has that many"));
             return errors;
         }
         if (!spec.Features.Any(f => f.Output)) errors.Add(new("*", "spec", "no feature has output: true, so the output matrix would be empty"));
@@ -124,9 +134,9 @@ public static class TransformSpecValidator
     }
 
     /// <summary>Throws <see cref="TransformSpecException"/> listing every problem, if any.</summary>
-    public static void ThrowIfInvalid(TransformSpec spec, TableSchema schema)
+    public static void ThrowIfInvalid(TransformSpec spec, TableSchema schema, TransformSpecLimits? limits = null)
     {
-        var errors = Validate(spec, schema);
+        var errors = Validate(spec, schema, limits);
         if (errors.Count > 0) throw new TransformSpecException(errors);
     }
 
