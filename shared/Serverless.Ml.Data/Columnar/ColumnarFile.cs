@@ -160,10 +160,18 @@ public sealed class ColumnarReader : IRecordBatchReader
         Span<byte> head = stackalloc byte[12];
         if (s.ReadAtLeast(head, 12, throwOnEndOfStream: false) < 12 || !head[..8].SequenceEqual(ColumnarFormat.Magic))
             throw new InvalidDataException($"{path}: not a columnar (.smlc) file");
-        var len = BinaryPrimitives.ReadInt32LittleEndian(head[8..]);
+        var len = BinaryPrimitives.ReadUInt32LittleEndian(head[8..]);
+        if (len > s.Length - s.Position) throw new InvalidDataException($"{path}: byte offset 8: schema length {len} runs past the end of the file ({s.Length} bytes)");
         var json = new byte[len];
-        if (s.ReadAtLeast(json, len, throwOnEndOfStream: false) < len) throw new InvalidDataException($"{path}: truncated header");
-        return ColumnarFormat.ParseSchema(json);
+        if (s.ReadAtLeast(json, (int)len, throwOnEndOfStream: false) < len) throw new InvalidDataException($"{path}: truncated header");
+        try
+        {
+            return ColumnarFormat.ParseSchema(json);
+        }
+        catch (Exception e) when (e is JsonException or ArgumentException)
+        {
+            throw new InvalidDataException($"{path}: byte offset 12: not a columnar schema ({e.Message})", e);
+        }
     }
 
     /// <inheritdoc />
@@ -181,12 +189,24 @@ public sealed class ColumnarReader : IRecordBatchReader
                 var n = s.ReadAtLeast(head, 8, throwOnEndOfStream: false);
                 if (n == 0) break;
                 if (n < 8) throw new InvalidDataException($"{file}: truncated frame header at byte offset {offset}");
-                var len = BinaryPrimitives.ReadInt32LittleEndian(head);
+                var len = BinaryPrimitives.ReadUInt32LittleEndian(head);
                 var crc = BinaryPrimitives.ReadUInt32LittleEndian(head.AsSpan(4));
+                // A frame is at most what is left of the file: a corrupt length never allocates more than the file holds.
+                if (len > s.Length - s.Position) throw new InvalidDataException($"{file}: truncated frame at byte offset {offset} ({len} bytes declared, {s.Length - s.Position} left)");
                 var payload = new byte[len];
-                if (s.ReadAtLeast(payload, len, throwOnEndOfStream: false) < len) throw new InvalidDataException($"{file}: truncated frame at byte offset {offset}");
+                if (s.ReadAtLeast(payload, (int)len, throwOnEndOfStream: false) < len) throw new InvalidDataException($"{file}: truncated frame at byte offset {offset}");
                 if (Crc32C.Mask(Crc32C.Compute(payload)) != crc) throw new InvalidDataException($"{file}: frame CRC mismatch at byte offset {offset}");
-                yield return Decode(payload);
+                RecordBatch batch;
+                try
+                {
+                    batch = Decode(payload);
+                }
+                catch (Exception e) when (e is ArgumentException or IndexOutOfRangeException or OverflowException)
+                {
+                    // Only a frame written wrongly with a valid CRC gets here; still a data error with its place.
+                    throw new InvalidDataException($"{file}: frame at byte offset {offset}: corrupt payload ({e.Message})", e);
+                }
+                yield return batch;
             }
         }
     }

@@ -13,7 +13,7 @@ namespace Serverless.Ml.Data.Csv;
 internal static class CsvBlockPipeline
 {
     /// <summary>Runs <paramref name="work"/>(worker, block) over the data records (after the header) up to <paramref name="maxRecords"/>.</summary>
-    public static void Run(Func<Stream> open, CsvReadOptions options, long maxRecords, Func<int, CsvBlock, bool> work, CancellationToken cancellation)
+    public static void Run(Func<Stream> open, string path, CsvReadOptions options, long maxRecords, Func<int, CsvBlock, bool> work, CancellationToken cancellation)
     {
         var workers = Math.Max(1, options.Parallelism);
         long stopAfter = long.MaxValue; // index of a block after which nothing more is read
@@ -53,7 +53,7 @@ internal static class CsvBlockPipeline
         }
         try
         {
-            using var splitter = new CsvSplitter(open());
+            using var splitter = new CsvSplitter(open(), path, options.MaxRecordBytes);
             if (options.HasHeader) splitter.Next(1);
             long index = 0;
             long records = 0;

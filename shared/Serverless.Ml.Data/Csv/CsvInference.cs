@@ -21,7 +21,7 @@ internal static class CsvInference
     public readonly record struct ColumnRange(double Min, double Max);
 
     /// <summary>Infers kinds over the data records of <paramref name="open"/>'s stream.</summary>
-    public static Result Run(Func<Stream> open, string[] names, CsvReadOptions options, CancellationToken cancellation = default)
+    public static Result Run(Func<Stream> open, string path, string[] names, CsvReadOptions options, CancellationToken cancellation = default)
     {
         var n = names.Length;
         var fixedKinds = names.Select(c => options.TypeOverrides.TryGetValue(c, out var k) ? k : (ColumnKind?)null).ToArray();
@@ -36,7 +36,7 @@ internal static class CsvInference
 
         var missing = options.MissingTokens.Select(t => Encoding.UTF8.GetBytes(t)).ToArray();
         var workers = Enumerable.Range(0, Math.Max(1, options.Parallelism)).Select(_ => new Worker(fixedKinds, (byte)options.Delimiter, missing)).ToArray();
-        CsvBlockPipeline.Run(open, options, options.InferenceSampleRows, (w, block) =>
+        CsvBlockPipeline.Run(open, path, options, options.InferenceSampleRows, (w, block) =>
         {
             workers[w].Scan(block);
             return false;

@@ -38,6 +38,14 @@ public sealed class CsvReadOptions
     /// </summary>
     public long MaxBadRows { get; set; }
 
+    /// <summary>
+    /// Longest record in bytes (a line, or the lines of one quoted record). Default 16 MiB (16,777,216); at most 1 GiB.
+    /// A longer one (often a missing newline or an unclosed quote) is a <see cref="CsvFormatException"/> with its line,
+    /// byte offset and first bytes as soon as the limit is passed: memory stays a few blocks plus one record, so a
+    /// 100 MB line or a 5 GB file without a newline costs no more than this.
+    /// </summary>
+    public int MaxRecordBytes { get; set; } = 16 << 20;
+
     /// <summary>Batches parsed concurrently. Default: processor count, at most 4. 1 parses on the calling thread.</summary>
     public int Parallelism { get; set; } = Math.Clamp(Environment.ProcessorCount, 1, 4);
 }

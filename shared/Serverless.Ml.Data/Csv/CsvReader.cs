@@ -71,6 +71,8 @@ public sealed class CsvReader : IRecordBatchReader
         ArgumentOutOfRangeException.ThrowIfLessThan(options.BatchSize, 1);
         ArgumentOutOfRangeException.ThrowIfNegative(options.MaxBadRows);
         ArgumentOutOfRangeException.ThrowIfNegative(options.InferenceSampleRows);
+        ArgumentOutOfRangeException.ThrowIfLessThan(options.MaxRecordBytes, 1);
+        ArgumentOutOfRangeException.ThrowIfGreaterThan(options.MaxRecordBytes, 1 << 30);
         if (!File.Exists(path)) throw new FileNotFoundException($"CSV file not found: {path}", path);
         return OpenSource(() => OpenStream(path), path, options);
     }
@@ -82,7 +84,7 @@ public sealed class CsvReader : IRecordBatchReader
         string[] names;
         var fields = new FieldRef[16];
         var scratch = new byte[256];
-        using (var splitter = new CsvSplitter(open()))
+        using (var splitter = new CsvSplitter(open(), path, options.MaxRecordBytes))
         {
             // The header (or, without one, the first record, for the column count).
             var first = splitter.Next(1);
@@ -111,7 +113,7 @@ public sealed class CsvReader : IRecordBatchReader
             if (Array.IndexOf(names, k.Key) < 0) throw new ArgumentException($"type override for unknown column '{k.Key}' (columns: {string.Join(", ", names)})", nameof(options));
             if (k.Value is ColumnKind.Float32Tensor) throw new ArgumentException($"column '{k.Key}': CSV cannot hold tensor columns", nameof(options));
         }
-        var inferred = CsvInference.Run(open, names, options);
+        var inferred = CsvInference.Run(open, path, names, options);
         var schema = new TableSchema(names.Select((n, i) => new ColumnSpec(n, inferred.Kinds[i])));
         return new CsvReader(path, open, options, schema, inferred.Ranges);
     }
@@ -122,7 +124,7 @@ public sealed class CsvReader : IRecordBatchReader
         RowCount = 0;
         BadRowCount = 0;
         _badRows.Clear();
-        using var splitter = new CsvSplitter(_open());
+        using var splitter = new CsvSplitter(_open(), Path, _options.MaxRecordBytes);
         if (_options.HasHeader) splitter.Next(1);
         var parallel = Math.Max(1, _options.Parallelism);
         var pending = new Queue<Task<ParsedBlock>>();
@@ -181,7 +183,7 @@ public sealed class CsvReader : IRecordBatchReader
         RowCount = 0;
         BadRowCount = 0;
         _badRows.Clear();
-        var outcome = new CsvStatisticsScan(this, _options, options).Run(_open, Ranges, cancellation);
+        var outcome = new CsvStatisticsScan(this, _options, options).Run(_open, Path, Ranges, cancellation);
         RowCount = outcome.Rows;
         BadRowCount = outcome.BadRowCount;
         _badRows.AddRange(outcome.BadRows);
@@ -395,9 +397,24 @@ public sealed class CsvReader : IRecordBatchReader
 
     }
 
+    /// <summary>At most 40 bytes of a field for an error, control characters and invalid UTF-8 escaped: errors quote a prefix, never a whole input.</summary>
     internal static string Show(ReadOnlySpan<byte> v)
     {
-        var s = Encoding.UTF8.GetString(v.Length > 40 ? v[..40] : v);
-        return v.Length > 40 ? s + "..." : s;
+        var head = v.Length > 40 ? v[..40] : v;
+        var sb = new StringBuilder(head.Length + 8);
+        while (!head.IsEmpty)
+        {
+            if (System.Text.Rune.DecodeFromUtf8(head, out var rune, out var used) != System.Buffers.OperationStatus.Done)
+            {
+                // An invalid sequence, or a character cut by the 40-byte prefix: its bytes in hex.
+                sb.Append(System.Globalization.CultureInfo.InvariantCulture, $"\\x{head[0]:X2}");
+                head = head[1..];
+                continue;
+            }
+            if (Rune.IsControl(rune)) sb.Append(System.Globalization.CultureInfo.InvariantCulture, $"\\x{rune.Value:X2}");
+            else sb.Append(rune.ToString());
+            head = head[used..];
+        }
+        return v.Length > 40 ? sb + "..." : sb.ToString();
     }
 }

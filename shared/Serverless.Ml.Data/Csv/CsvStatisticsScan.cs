@@ -41,7 +41,7 @@ internal sealed class CsvStatisticsScan
 
     private sealed record BlockBad(long Index, List<CsvBadRow> Rows, long Unlisted);
 
-    public Outcome Run(Func<Stream> open, IReadOnlyList<CsvInference.ColumnRange?> ranges, CancellationToken cancellation)
+    public Outcome Run(Func<Stream> open, string path, IReadOnlyList<CsvInference.ColumnRange?> ranges, CancellationToken cancellation)
     {
         var schema = _reader.Schema;
         var workers = Math.Max(1, _options.Parallelism);
@@ -57,7 +57,7 @@ internal sealed class CsvStatisticsScan
         }
         var badBlocks = new ConcurrentBag<BlockBad>();
         long badSoFar = 0;
-        CsvBlockPipeline.Run(open, _options, long.MaxValue, (w, block) =>
+        CsvBlockPipeline.Run(open, path, _options, long.MaxValue, (w, block) =>
         {
             var (bad, unlisted) = parsers[w].Parse(block);
             if (bad is null) return false;
