@@ -298,6 +298,12 @@ internal sealed class FeatureAccumulator
 
     public long CountErrorBound { get; set; }
 
+    /// <summary>Text values holding U+FFFD: invalid UTF-8 replaced when read (TFDV's invalid_utf8_count).</summary>
+    public long InvalidUtf8 { get; set; }
+
+    /// <summary>Text values holding a NUL character.</summary>
+    public long Nul { get; set; }
+
     public bool Pruned { get; set; }
 
     public byte[]? Hll { get; set; }
@@ -410,6 +416,7 @@ internal sealed class FeatureAccumulator
             TotalLength += bytes.Length * counts[k];
             Distinct!.Add(RowHasher.Mix(RowHasher.Fnv(bytes)));
             var v = Encoding.UTF8.GetString(bytes);
+            CountOddText(v, counts[k]);
             ref var slot = ref System.Runtime.InteropServices.CollectionsMarshal.GetValueRefOrAddDefault(Counts!, v, out _);
             slot += counts[k];
             any = true;
@@ -518,12 +525,23 @@ internal sealed class FeatureAccumulator
         {
             if (cc[k] == 0) continue;
             var v = s.Dictionary[k];
+            CountOddText(v, cc[k]);
             var bytes = Encoding.UTF8.GetBytes(v);
             TotalLength += bytes.Length * cc[k];
             Distinct!.Add(RowHasher.Mix(RowHasher.Fnv(bytes)));
             Counts![v] = Counts.GetValueOrDefault(v) + cc[k];
         }
         Prune(o);
+    }
+
+    /// <summary>
+    /// Counts values that are present but suspect: a NUL character, or U+FFFD, which is what invalid UTF-8 becomes when
+    /// text is decoded (CSV and tf.Example bytes alike), so both are reported instead of passing silently.
+    /// </summary>
+    private void CountOddText(string v, long count)
+    {
+        if (v.Contains('\0', StringComparison.Ordinal)) Nul += count;
+        if (v.Contains('\uFFFD', StringComparison.Ordinal)) InvalidUtf8 += count;
     }
 
     private void Prune(StatisticsOptions o)
@@ -573,6 +591,8 @@ internal sealed class FeatureAccumulator
             return;
         }
         TotalLength += o.TotalLength;
+        InvalidUtf8 += o.InvalidUtf8;
+        Nul += o.Nul;
         Distinct!.Merge(o.Distinct!);
         MinBytes = Math.Min(MinBytes, o.MinBytes);
         MaxBytes = Math.Max(MaxBytes, o.MaxBytes);
@@ -683,6 +703,8 @@ internal sealed class FeatureAccumulator
             UniqueIsEstimate = Pruned,
             AvgLength = NonMissing == 0 ? 0 : (double)TotalLength / NonMissing,
             CountErrorBound = CountErrorBound,
+            InvalidUtf8Count = InvalidUtf8,
+            NulCount = Nul,
             TopValues = ordered.Take(o.NumTopValues).Select(kv => new ValueCount { Value = kv.Key, Frequency = kv.Value }).ToList(),
         };
         s.RankHistogram.Buckets = ordered.Take(o.NumRankHistogramBuckets)

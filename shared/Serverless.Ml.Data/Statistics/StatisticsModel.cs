@@ -202,6 +202,15 @@ public sealed class StringStatistics
 
     /// <summary>Upper bound of how much any reported count may be under the truth (0 = exact): grows only when the distinct-value cap forced pruning.</summary>
     public long CountErrorBound { get; set; }
+
+    /// <summary>
+    /// Values that were not valid UTF-8 (TFDV's <c>invalid_utf8_count</c>): text is decoded with U+FFFD for invalid
+    /// sequences, so this counts values holding U+FFFD (a literal U+FFFD in valid input counts too).
+    /// </summary>
+    public long InvalidUtf8Count { get; set; }
+
+    /// <summary>Values holding a NUL character (not a TFDV statistic: NUL in text is almost always corruption).</summary>
+    public long NulCount { get; set; }
 }
 
 /// <summary>A value and its frequency.</summary>

@@ -50,6 +50,12 @@ public static class AnomalyTypes
     /// <summary>Text values outside the string domain.</summary>
     public const string UnexpectedStringValues = "ENUM_TYPE_UNEXPECTED_STRING_VALUES";
 
+    /// <summary>Text values that were not valid UTF-8 (TFDV's name).</summary>
+    public const string InvalidUtf8 = "ENUM_TYPE_INVALID_UTF8";
+
+    /// <summary>Text values holding NUL characters (ours: TFDV has no such check).</summary>
+    public const string NulCharacters = "ENUM_TYPE_NUL_CHARACTERS";
+
     /// <summary>An integer below the domain.</summary>
     public const string SmallInt = "INT_TYPE_SMALL_INT";
 
@@ -151,6 +157,14 @@ public static class ExampleValidation
         var c = f.Common;
         if (f.ConflictingTypes is { Count: > 0 } conflicts)
             items.Add(new(f.Name, AnomalyTypes.UnexpectedDataType, "Multiple types", $"The feature has values of types {string.Join(", ", conflicts.Prepend(f.Type))} in different shards or batches; the schema expects {fs.Type}."));
+        if (f.StringStats is { } text)
+        {
+            // Before the type check: corrupt bytes are often why a number column became text.
+            if (text.InvalidUtf8Count > 0)
+                items.Add(new(f.Name, AnomalyTypes.InvalidUtf8, "Invalid UTF8 strings", $"{text.InvalidUtf8Count} values were not valid UTF-8 (read with U+FFFD in place of the invalid bytes)."));
+            if (text.NulCount > 0)
+                items.Add(new(f.Name, AnomalyTypes.NulCharacters, "NUL characters", $"{text.NulCount} values contain NUL characters (\\0), usually a corrupt or binary file."));
+        }
         if (f.Type != fs.Type)
         {
             items.Add(new(f.Name, AnomalyTypes.UnexpectedDataType, "Unexpected data type", $"Expected data of type {fs.Type} but got {f.Type}."));
@@ -179,7 +193,7 @@ public static class ExampleValidation
             if (unexpected.Count > 0)
             {
                 var total = unexpected.Sum(v => v.Frequency);
-                var examplesText = string.Join(", ", unexpected.Take(o.MaxExamples).Select(v => $"'{v.Value}' ({v.Frequency.ToString(CultureInfo.InvariantCulture)})"));
+                var examplesText = string.Join(", ", unexpected.Take(o.MaxExamples).Select(v => $"'{Quote(v.Value)}' ({v.Frequency.ToString(CultureInfo.InvariantCulture)})"));
                 var share = c.NumNonMissing == 0 ? 0 : total / c.NumNonMissing;
                 items.Add(new(f.Name, AnomalyTypes.UnexpectedStringValues, "Unexpected string values",
                     $"Examples contain values missing from the schema: {examplesText}{(unexpected.Count > o.MaxExamples ? $" and {unexpected.Count - o.MaxExamples} more" : string.Empty)} ({share.ToString("P2", CultureInfo.InvariantCulture)} of values)."));
@@ -202,6 +216,15 @@ public static class ExampleValidation
         }
     }
 
+    /// <summary>At most 40 characters of a value, control characters escaped: descriptions quote a prefix, never a whole value.</summary>
+    private static string Quote(string value)
+    {
+        var head = value.Length > 40 ? value[..40] : value;
+        var sb = new System.Text.StringBuilder(head.Length);
+        foreach (var ch in head) sb.Append(char.IsControl(ch) ? $"\\u{(int)ch:x4}" : ch.ToString());
+        return value.Length > 40 ? sb + "..." : sb.ToString();
+    }
+
     private static void Compare(FeatureNameStatistics current, FeatureNameStatistics other, FeatureComparator cmp, string kind, string otherName, List<Anomaly> items)
     {
         if (cmp.InfinityNormThreshold is { } lt && current.StringStats is { } a && other.StringStats is { } b)
@@ -209,7 +232,7 @@ public static class ExampleValidation
             var (dist, value) = LInfinity(a.Values ?? a.TopValues, a.CommonStats.NumNonMissing, b.Values ?? b.TopValues, b.CommonStats.NumNonMissing);
             if (dist > lt)
                 items.Add(new(current.Name, AnomalyTypes.LInftyHigh, $"High L-infinity distance ({kind})",
-                    $"The L-infinity distance between current and {otherName} is {G(dist)} (up to six significant digits), above the threshold {G(lt)}. The value with the greatest difference is '{value}'."));
+                    $"The L-infinity distance between current and {otherName} is {G(dist)} (up to six significant digits), above the threshold {G(lt)}. The value with the greatest difference is '{Quote(value)}'."));
         }
         if (cmp.JensenShannonDivergenceThreshold is { } jt && current.NumStats is { Histograms.Count: > 0 } na && other.NumStats is { Histograms.Count: > 0 } nb)
         {

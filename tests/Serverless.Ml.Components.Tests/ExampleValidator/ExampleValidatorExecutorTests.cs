@@ -125,6 +125,36 @@ public sealed class ExampleValidatorExecutorTests : IDisposable
     }
 
     [Fact]
+    public async Task Execute_NulByteAndInvalidUtf8InCsv_ReportedNotSilent()
+    {
+        // Issue 18 item 12: a NUL in body_mass_g (a number column) and a Latin-1 byte in island went through
+        // ExampleGen and StatisticsGen unnoticed; now both are counted and ExampleValidator reports them.
+        var schemaFile = await CuratedSchemaAsync();
+        var text = PenguinVariants.Original.Split('\n');
+        var row = Array.FindIndex(text, l => l.Contains(",3250,", StringComparison.Ordinal));
+        text[row] = text[row].Replace(",3250,", ",3250\0,", StringComparison.Ordinal);
+        var bytes = System.Text.Encoding.UTF8.GetBytes(string.Join('\n', text)).ToList();
+        var at = bytes.IndexOf((byte)'T') + 1; // the first "Torgersen": one byte replaced by an invalid sequence
+        bytes[at] = 0xF8;
+        var file = harness.Temp.Combine("odd/data.csv");
+        Directory.CreateDirectory(Path.GetDirectoryName(file)!);
+        File.WriteAllBytes(file, [.. bytes]);
+        Assert.Contains(",3250\0,", text[row], StringComparison.Ordinal);
+
+        var results = await harness.RunAsync(
+            "odd",
+            Nodes.CsvGen("gen", harness.Temp.Combine("odd"), more: new() { ["output_splits"] = "train:1" }),
+            Nodes.Stats("stats", "gen"),
+            Nodes.Node("schema", "ImportSchemaGen", new() { ["schema_file"] = schemaFile }),
+            Nodes.Validate("validate", "stats", "schema"));
+        Assert.True(results["validate"].Succeeded, results["validate"].Error);
+        var anomalies = Anomalies.FromJson(harness.ReadText(results["validate"].Outputs["anomalies"], ExampleValidatorExecutor.AnomaliesPath("train")));
+        Assert.Contains(anomalies.For("body_mass_g"), a => a.Type == AnomalyTypes.NulCharacters);
+        Assert.Contains(anomalies.For("body_mass_g"), a => a.Type == AnomalyTypes.UnexpectedDataType);
+        Assert.Contains(anomalies.For("island"), a => a.Type == AnomalyTypes.InvalidUtf8);
+    }
+
+    [Fact]
     public async Task Execute_OnlySplitExcluded_FailsSayingNoSplitIsLeft()
     {
         var (result, _) = await ValidateAsync("excl", PenguinVariants.NewCategory, new() { ["exclude_splits"] = "eval, train", ["fail_on_anomalies"] = true });
