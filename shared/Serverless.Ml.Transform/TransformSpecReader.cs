@@ -56,11 +56,13 @@ internal static partial class TransformSpecReader
             throw new TransformSpecFormatException(origin, (e.LineNumber ?? 0) + 1, (e.BytePositionInLine ?? 0) + 1, Reason(e), e);
         }
         if (spec is null) throw new TransformSpecFormatException(origin, 1, 1, "the transform spec is empty (null)");
-        if (spec.Features.Count > limits.MaxFeatures)
+        var features = JsonPropertyPosition(json, "features");
+        if (spec.Features?.Count > limits.MaxFeatures)
         {
-            var (line, column) = JsonPropertyPosition(json, "features");
-            throw TooManyFeatures(origin, line, column, spec.Features.Count, limits);
+            throw TooManyFeatures(origin, features.Line, features.Column, spec.Features.Count, limits);
         }
+        // System.Text.Json has no positions after binding: empty entries are placed at the features key.
+        CheckEntries(spec, origin, _ => features);
         return spec;
     }
 
@@ -84,15 +86,37 @@ internal static partial class TransformSpecReader
             var (line, column) = At(".features");
             throw TooManyFeatures(origin, line, column, features.Count, limits);
         }
+        TransformSpec spec;
         try
         {
-            return root.Deserialize<TransformSpec>(SpecOptions) ?? throw new TransformSpecFormatException(origin, 1, 1, "the transform spec is empty");
+            spec = root.Deserialize<TransformSpec>(SpecOptions) ?? throw new TransformSpecFormatException(origin, 1, 1, "the transform spec is empty");
         }
         catch (JsonException e)
         {
             var path = NormalizePath(e.Path);
             var (line, column) = At(path);
             throw new TransformSpecFormatException(origin, line, column, Reason(e), e);
+        }
+        CheckEntries(spec, origin, At);
+        return spec;
+    }
+
+    /// <summary>Empty (null) entries where the spec needs values: the features list, a feature, a cross component.</summary>
+    private static void CheckEntries(TransformSpec spec, string origin, Func<string, (long Line, long Column)> at)
+    {
+        TransformSpecFormatException Empty(string path, string what)
+        {
+            var (line, column) = at(path);
+            return new TransformSpecFormatException(origin, line, column, $"'{path.TrimStart('.')}': {what}");
+        }
+        if (spec.Features is null) throw Empty(".features", "'features' must be a list of features, not empty");
+        for (var i = 0; i < spec.Features.Count; i++)
+        {
+            var f = spec.Features[i] ?? throw Empty(string.Create(CultureInfo.InvariantCulture, $".features[{i}]"), "an empty feature entry");
+            for (var j = 0; j < (f.Components?.Count ?? 0); j++)
+            {
+                if (f.Components![j] is null) throw Empty(string.Create(CultureInfo.InvariantCulture, $".features[{i}].components[{j}]"), "an empty component");
+            }
         }
     }
 
@@ -208,45 +232,57 @@ internal static partial class TransformSpecReader
         public (JsonNode? Root, Dictionary<string, (long Line, long Column)> Positions) Read(string yaml)
         {
             var parser = new Parser(new StringReader(yaml));
-            try
+            (long Line, long Column) last = (1, 1);
+            bool Next()
             {
-                while (!_done && parser.MoveNext())
+                try
                 {
-                    var ev = parser.Current!;
-                    switch (ev)
-                    {
-                        case StreamStart or DocumentStart:
-                            break;
-                        case DocumentEnd or StreamEnd:
-                            _done = true; // the first document is the spec
-                            break;
-                        case Scalar scalar when ExpectingKey:
-                            Key(scalar);
-                            break;
-                        case Scalar scalar:
-                            Charge(ev, 1, scalar.Value.Length, 0);
-                            Complete(Value(scalar), Path(), ev, scalar.Anchor, 1, scalar.Value.Length, 0);
-                            break;
-                        case AnchorAlias alias:
-                            Alias(alias);
-                            break;
-                        case MappingStart or SequenceStart when ExpectingKey:
-                            throw Error(ev, "a mapping or sequence cannot be a key");
-                        case MappingStart start:
-                            Open(ev, new JsonObject(), start.Anchor);
-                            break;
-                        case SequenceStart start:
-                            Open(ev, new JsonArray(), start.Anchor);
-                            break;
-                        case MappingEnd or SequenceEnd:
-                            Close();
-                            break;
-                    }
+                    return parser.MoveNext();
+                }
+                catch (YamlException e)
+                {
+                    throw new TransformSpecFormatException(origin, e.Start.Line, e.Start.Column, YamlReason(e.Message), e);
+                }
+                catch (Exception e) when (e is InvalidOperationException or ArgumentException or IndexOutOfRangeException or FormatException or OverflowException)
+                {
+                    // YamlDotNet's scanner throws these for some malformed input (found by the fuzz test): still bad
+                    // input, so still an error with a place, the end of the last good token.
+                    throw new TransformSpecFormatException(origin, last.Line, last.Column, $"unreadable YAML after this point ({e.GetType().Name}: {Quote(e.Message)})", e);
                 }
             }
-            catch (YamlException e)
+            while (!_done && Next())
             {
-                throw new TransformSpecFormatException(origin, e.Start.Line, e.Start.Column, YamlReason(e.Message), e);
+                var ev = parser.Current!;
+                last = (ev.End.Line, ev.End.Column);
+                switch (ev)
+                {
+                    case StreamStart or DocumentStart:
+                        break;
+                    case DocumentEnd or StreamEnd:
+                        _done = true; // the first document is the spec
+                        break;
+                    case Scalar scalar when ExpectingKey:
+                        Key(scalar);
+                        break;
+                    case Scalar scalar:
+                        Charge(ev, 1, scalar.Value.Length, 0);
+                        Complete(Value(scalar), Path(), ev, scalar.Anchor, 1, scalar.Value.Length, 0);
+                        break;
+                    case AnchorAlias alias:
+                        Alias(alias);
+                        break;
+                    case MappingStart or SequenceStart when ExpectingKey:
+                        throw Error(ev, "a mapping or sequence cannot be a key");
+                    case MappingStart start:
+                        Open(ev, new JsonObject(), start.Anchor);
+                        break;
+                    case SequenceStart start:
+                        Open(ev, new JsonArray(), start.Anchor);
+                        break;
+                    case MappingEnd or SequenceEnd:
+                        Close();
+                        break;
+                }
             }
             return (_root, _positions);
         }

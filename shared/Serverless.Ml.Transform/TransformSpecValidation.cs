@@ -65,6 +65,12 @@ public static class TransformSpecValidator
             errors.Add(new("*", "spec", $"the spec has {spec.Features.Count} features, more than {nameof(TransformSpecLimits.MaxFeatures)} ({limits.MaxFeatures}); raise {nameof(TransformSpecLimits)}.{nameof(TransformSpecLimits.MaxFeatures)} only when the data really has that many"));
             return errors;
         }
+        if (spec.Features.Any(f => f is null))
+        {
+            // A spec built in code, or read from an empty list entry: name the entries and check nothing else.
+            errors.AddRange(spec.Features.Select((f, i) => (f, i)).Where(x => x.f is null).Select(x => new TransformSpecError($"#{x.i + 1}", "spec", "the feature entry is empty")));
+            return errors;
+        }
         if (!spec.Features.Any(f => f.Output)) errors.Add(new("*", "spec", "no feature has output: true, so the output matrix would be empty"));
         var byName = new Dictionary<string, FeatureSpec>(StringComparer.Ordinal);
         foreach (var f in spec.Features)
@@ -105,6 +111,7 @@ public static class TransformSpecValidator
         {
             void Err(string message) => errors.Add(new(f.Name, "cross", message));
             if (f.Components is not { Count: >= 2 }) { Err("a cross needs at least two components"); continue; }
+            if (f.Components.Any(c => c is null)) { Err("a component is empty"); continue; }
             if (f.Components.Distinct(StringComparer.Ordinal).Count() != f.Components.Count) Err("a component is named twice");
             foreach (var c in f.Components)
             {

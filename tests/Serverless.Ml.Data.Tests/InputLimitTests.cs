@@ -139,7 +139,8 @@ public sealed class InputLimitTests : IDisposable
         Assert.Contains($"{path}: truncated frame at byte offset {frame}", e.Message, StringComparison.Ordinal);
     }
 
-    private static byte[] Header(long length)
+    /// <summary>A TFRecord header declaring <paramref name="length"/> bytes, with a valid length CRC (so only the length is wrong).</summary>
+    internal static byte[] Header(long length)
     {
         var h = new byte[12];
         BinaryPrimitives.WriteUInt64LittleEndian(h, (ulong)length);

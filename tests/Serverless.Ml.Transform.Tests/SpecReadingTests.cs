@@ -140,6 +140,21 @@ public sealed class SpecReadingTests : IDisposable
     }
 
     [Fact]
+    public void FromYamlAndJson_EmptyFeatureOrComponent_NamesThePlaceInsteadOfFailingLater()
+    {
+        // Found by SpecFuzzTests: an empty list entry used to pass reading and crash the validator (NullReferenceException).
+        var feature = Assert.Throws<TransformSpecFormatException>(() => TransformSpec.FromYaml("features:\n  - { name: x }\n  - ~\n"));
+        Assert.Equal((3L, 5L), (feature.Line, feature.Column));
+        Assert.Contains("'features[1]': an empty feature entry", feature.Reason, StringComparison.Ordinal);
+
+        var component = Assert.Throws<TransformSpecFormatException>(() => TransformSpec.FromJson("{\"features\": [{\"name\": \"c\", \"kind\": \"cross\", \"components\": [\"a\", null]}]}"));
+        Assert.Contains("'features[0].components[1]': an empty component", component.Reason, StringComparison.Ordinal);
+
+        var inCode = new TransformSpec { Features = [new() { Name = "x" }, null!] };
+        Assert.Equal("#2", Assert.Single(new TransformEstimator(inCode).Validate(Schema(Doubles("x", 1)))).Feature);
+    }
+
+    [Fact]
     public void FromJson_MoreFeaturesThanTheLimit_FailsBeforeAnyAnalyzerUnlessRaised()
     {
         var json = "{\"features\": [" + string.Join(",", Enumerable.Range(0, 10_001).Select(i => $"{{\"name\":\"f{i}\"}}")) + "]}";

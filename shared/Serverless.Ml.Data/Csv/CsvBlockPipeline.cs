@@ -6,15 +6,22 @@ namespace Serverless.Ml.Data.Csv;
 /// The parallel skeleton of the whole-file CSV passes (kind inference, fused statistics): the caller's thread runs
 /// the splitter and cuts the file into blocks of at most <c>BatchSize</c> records (2W+1 pooled blocks exist at any
 /// time: one parsing and one queued per worker, one filling); W = <c>Parallelism</c> workers take them, block i going
-/// to worker i mod W, so a pass that merges per-worker state in worker order is deterministic for a given W. A worker
-/// that returns true for a block stops the pass after it: blocks before it are still worked on, later ones are not.
-/// The first exception of a worker or the splitter ends the pass and is rethrown.
+/// to worker i mod W, so a pass that merges per-worker state in worker order is deterministic for a given W. The work
+/// returns the index of a block after which the pass may stop (<see cref="long.MaxValue"/>: go on): blocks up to it
+/// are still worked on, later ones are not, and nothing more is read.
+/// The first exception of a worker or the splitter ends the pass and is rethrown, except a record the splitter rejects
+/// as malformed (<see cref="CsvFormatException"/>: too long): reading stops there, the blocks before it are still
+/// worked on, and the error is returned, so the caller reports problems of earlier rows first (file order).
 /// </summary>
 internal static class CsvBlockPipeline
 {
-    /// <summary>Runs <paramref name="work"/>(worker, block) over the data records (after the header) up to <paramref name="maxRecords"/>.</summary>
-    public static void Run(Func<Stream> open, string path, CsvReadOptions options, long maxRecords, Func<int, CsvBlock, bool> work, CancellationToken cancellation)
+    /// <summary>
+    /// Runs <paramref name="work"/>(worker, block) over the data records (after the header) up to
+    /// <paramref name="maxRecords"/>; returns the splitter's error for a malformed record after them, if reading stopped at one.
+    /// </summary>
+    public static CsvFormatException? Run(Func<Stream> open, string path, CsvReadOptions options, long maxRecords, Func<int, CsvBlock, long> work, CancellationToken cancellation)
     {
+        CsvFormatException? ahead = null;
         var workers = Math.Max(1, options.Parallelism);
         long stopAfter = long.MaxValue; // index of a block after which nothing more is read
         var queues = Enumerable.Range(0, workers).Select(_ => new BlockingCollection<CsvBlock>(2)).ToArray();
@@ -28,10 +35,10 @@ internal static class CsvBlockPipeline
             {
                 foreach (var block in queues[w].GetConsumingEnumerable(stop.Token))
                 {
-                    if (block.Index <= Interlocked.Read(ref stopAfter) && work(w, block))
+                    if (block.Index <= Interlocked.Read(ref stopAfter) && work(w, block) is var stopAt && stopAt != long.MaxValue)
                     {
                         long seen;
-                        while ((seen = Interlocked.Read(ref stopAfter)) > block.Index && Interlocked.CompareExchange(ref stopAfter, block.Index, seen) != seen)
+                        while ((seen = Interlocked.Read(ref stopAfter)) > stopAt && Interlocked.CompareExchange(ref stopAfter, stopAt, seen) != seen)
                         {
                         }
                     }
@@ -61,7 +68,15 @@ internal static class CsvBlockPipeline
             {
                 cancellation.ThrowIfCancellationRequested();
                 var block = free.Take(stop.Token);
-                if (splitter.Next((int)Math.Min(options.BatchSize, maxRecords - records), block) is null) break;
+                try
+                {
+                    if (splitter.Next((int)Math.Min(options.BatchSize, maxRecords - records), block) is null) break;
+                }
+                catch (CsvFormatException e)
+                {
+                    ahead = e;
+                    break;
+                }
                 records += block.Count;
                 block.Index = index;
                 queues[index % workers].Add(block, stop.Token);
@@ -91,5 +106,6 @@ internal static class CsvBlockPipeline
             foreach (var q in queues) q.Dispose();
             free.Dispose();
         }
+        return ahead;
     }
 }

@@ -36,11 +36,12 @@ internal static class CsvInference
 
         var missing = options.MissingTokens.Select(t => Encoding.UTF8.GetBytes(t)).ToArray();
         var workers = Enumerable.Range(0, Math.Max(1, options.Parallelism)).Select(_ => new Worker(fixedKinds, (byte)options.Delimiter, missing)).ToArray();
-        CsvBlockPipeline.Run(open, path, options, options.InferenceSampleRows, (w, block) =>
+        var ahead = CsvBlockPipeline.Run(open, path, options, options.InferenceSampleRows, (w, block) =>
         {
             workers[w].Scan(block);
-            return false;
+            return long.MaxValue;
         }, cancellation);
+        if (ahead is not null) throw ahead;
 
         for (var c = 0; c < n; c++)
         {

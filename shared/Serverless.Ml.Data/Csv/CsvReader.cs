@@ -144,16 +144,31 @@ public sealed class CsvReader : IRecordBatchReader
             try { return p.Parse(b); }
             finally { Return(p); }
         }
+        // A record the splitter rejects (too long) is reported after the blocks before it: errors come in file order.
+        CsvFormatException? ahead = null;
         while (true)
         {
             cancellation.ThrowIfCancellationRequested();
-            while (pending.Count < parallel)
+            while (ahead is null && pending.Count < parallel)
             {
-                var block = splitter.Next(_options.BatchSize);
+                CsvBlock? block;
+                try
+                {
+                    block = splitter.Next(_options.BatchSize);
+                }
+                catch (CsvFormatException e)
+                {
+                    ahead = e;
+                    break;
+                }
                 if (block is null) break;
                 pending.Enqueue(parallel == 1 ? Task.FromResult(ParseOne(block)) : Task.Run(() => ParseOne(block), cancellation));
             }
-            if (pending.Count == 0) yield break;
+            if (pending.Count == 0)
+            {
+                if (ahead is not null) throw ahead;
+                yield break;
+            }
             var parsed = pending.Dequeue().GetAwaiter().GetResult();
             foreach (var bad in parsed.BadRows)
             {

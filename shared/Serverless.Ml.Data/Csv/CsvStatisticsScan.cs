@@ -41,6 +41,35 @@ internal sealed class CsvStatisticsScan
 
     private sealed record BlockBad(long Index, List<CsvBadRow> Rows, long Unlisted);
 
+    /// <summary>
+    /// Bad-row counts of finished blocks, summed in file order as far as every earlier block has finished. Counting in
+    /// the order blocks finish instead (as before) could stop the pass at an early block while a bad row between it
+    /// and a later finished block was never parsed, and then report the later row (found by the fuzz test).
+    /// </summary>
+    private sealed class BadRowFrontier(long tolerance)
+    {
+        private readonly Dictionary<long, long> _finished = [];
+        private long _next;
+        private long _sum;
+        private long _stop = long.MaxValue;
+
+        /// <summary>Records a finished block; returns the block after which reading may stop (long.MaxValue: not yet).</summary>
+        public long Complete(long index, long bad)
+        {
+            lock (_finished)
+            {
+                _finished[index] = bad;
+                while (_stop == long.MaxValue && _finished.Remove(_next, out var n))
+                {
+                    _sum += n;
+                    if (_sum > tolerance) _stop = _next;
+                    _next++;
+                }
+                return _stop;
+            }
+        }
+    }
+
     public Outcome Run(Func<Stream> open, string path, IReadOnlyList<CsvInference.ColumnRange?> ranges, CancellationToken cancellation)
     {
         var schema = _reader.Schema;
@@ -56,15 +85,14 @@ internal sealed class CsvStatisticsScan
             }
         }
         var badBlocks = new ConcurrentBag<BlockBad>();
-        long badSoFar = 0;
-        CsvBlockPipeline.Run(open, path, _options, long.MaxValue, (w, block) =>
+        var frontier = new BadRowFrontier(_options.MaxBadRows);
+        var ahead = CsvBlockPipeline.Run(open, path, _options, long.MaxValue, (w, block) =>
         {
             var (bad, unlisted) = parsers[w].Parse(block);
-            if (bad is null) return false;
-            badBlocks.Add(new BlockBad(block.Index, bad, unlisted));
-            // More bad rows than tolerated: stop reading; blocks before this one are still parsed, so the first bad
-            // row of the file is the one reported.
-            return Interlocked.Add(ref badSoFar, bad.Count + unlisted) > _options.MaxBadRows;
+            if (bad is not null) badBlocks.Add(new BlockBad(block.Index, bad, unlisted));
+            // Stop reading only where the bad rows, counted in file order, pass the tolerance: every block before
+            // that one has been parsed, so the first bad row past the tolerance in the file is the one reported.
+            return frontier.Complete(block.Index, (bad?.Count ?? 0) + unlisted);
         }, cancellation);
 
         // Bad rows in file order, with ReadBatches' rules.
@@ -84,6 +112,7 @@ internal sealed class CsvStatisticsScan
             badCount += b.Unlisted;
             if (badCount > _options.MaxBadRows) throw new CsvFormatException(_reader.Path, b.Rows[^1].Line, null, $"more than {_options.MaxBadRows} bad rows");
         }
+        if (ahead is not null) throw ahead; // a malformed record after every row above: reported after their problems
 
         foreach (var p in parsers) p.Finish();
         var result = parsers[0].Builder;
