@@ -4,12 +4,6 @@ using Serverless.Ml.Data.Statistics;
 
 namespace Serverless.Ml.Data.Csv;
 
-/// <summary>One skipped row: where it was and why.</summary>
-/// <param name="Line">1-based physical line where the record starts.</param>
-/// <param name="Column">Column name, or null for row-level problems.</param>
-/// <param name="Reason">What was wrong.</param>
-public sealed record CsvBadRow(long Line, string? Column, string Reason);
-
 /// <summary>
 /// Streams a CSV file (RFC 4180 quoting, custom delimiter, missing-value tokens) as typed record batches.
 /// <see cref="Open"/> reads the header and infers column kinds over the whole file (int64, else float64, else string,
