@@ -14,8 +14,11 @@ namespace Serverless.Ml.Data.Csv;
 /// </summary>
 internal static class CsvInference
 {
-    /// <summary>The inferred kinds and, per column, its exact numeric range (null when not numeric or without values).</summary>
-    public sealed record Result(ColumnKind[] Kinds, ColumnRange?[] Ranges);
+    /// <summary>
+    /// The inferred kinds and, per column, its exact numeric range (null when not numeric or without values);
+    /// <paramref name="Complete"/> when the pass read the whole input, so the ranges are those of all rows.
+    /// </summary>
+    public sealed record Result(ColumnKind[] Kinds, ColumnRange?[] Ranges, bool Complete);
 
     /// <summary>Smallest and largest non-missing, non-NaN value of a numeric column.</summary>
     public readonly record struct ColumnRange(double Min, double Max);
@@ -23,25 +26,40 @@ internal static class CsvInference
     /// <summary>Infers kinds over the data records of <paramref name="open"/>'s stream.</summary>
     public static Result Run(Func<Stream> open, string path, string[] names, CsvReadOptions options, CancellationToken cancellation = default)
     {
-        var n = names.Length;
         var fixedKinds = names.Select(c => options.TypeOverrides.TryGetValue(c, out var k) ? k : (ColumnKind?)null).ToArray();
-        var kinds = new ColumnKind[n];
-        var ranges = new ColumnRange?[n];
         if (options.InferenceSampleRows == 0 || fixedKinds.All(k => k is not null))
         {
-            // Nothing to infer (a column never seen is text: text never fails later).
-            for (var c = 0; c < n; c++) kinds[c] = fixedKinds[c] ?? ColumnKind.String;
-            return new Result(kinds, ranges);
+            // Nothing to infer (a column never seen is text: text never fails later); no pass, no ranges.
+            return new Result(fixedKinds.Select(k => k ?? ColumnKind.String).ToArray(), new ColumnRange?[names.Length], Complete: false);
         }
+        var (result, ahead) = Scan(open, path, fixedKinds, options, options.InferenceSampleRows, cancellation);
+        if (ahead is not null) throw ahead;
+        return result;
+    }
 
+    /// <summary>
+    /// The exact numeric ranges of a reader's columns under its final kinds, in one pass over the whole input: for the
+    /// statistics pass of a reader whose inference did not read everything (a sample, or every kind fixed).
+    /// </summary>
+    /// <remarks>
+    /// A record too long to read ends this pass without an error: the ranges then miss rows and the histograms are
+    /// recounted, while the statistics pass reports that record after the problems of the rows before it.
+    /// </remarks>
+    public static ColumnRange?[] Ranges(Func<Stream> open, string path, TableSchema schema, CsvReadOptions options, CancellationToken cancellation) =>
+        Scan(open, path, schema.Columns.Select(c => (ColumnKind?)c.Kind).ToArray(), options, long.MaxValue, cancellation).Result.Ranges;
+
+    private static (Result Result, CsvFormatException? Ahead) Scan(Func<Stream> open, string path, ColumnKind?[] fixedKinds, CsvReadOptions options, long maxRecords, CancellationToken cancellation)
+    {
+        var n = fixedKinds.Length;
+        var kinds = new ColumnKind[n];
+        var ranges = new ColumnRange?[n];
         var missing = options.MissingTokens.Select(t => Encoding.UTF8.GetBytes(t)).ToArray();
         var workers = Enumerable.Range(0, Math.Max(1, options.Parallelism)).Select(_ => new Worker(fixedKinds, (byte)options.Delimiter, missing)).ToArray();
-        var ahead = CsvBlockPipeline.Run(open, path, options, options.InferenceSampleRows, (w, block) =>
+        var ahead = CsvBlockPipeline.Run(open, path, options, maxRecords, (w, block) =>
         {
             workers[w].Scan(block);
             return long.MaxValue;
         }, cancellation);
-        if (ahead is not null) throw ahead;
 
         for (var c = 0; c < n; c++)
         {
@@ -52,7 +70,7 @@ internal static class CsvInference
             if (kinds[c] is ColumnKind.Int64 or ColumnKind.Float64 && workers.Any(w => w.Counted[c]))
                 ranges[c] = new ColumnRange(workers.Where(w => w.Counted[c]).Min(w => w.Min[c]), workers.Where(w => w.Counted[c]).Max(w => w.Max[c]));
         }
-        return new Result(kinds, ranges);
+        return (new Result(kinds, ranges, Complete: maxRecords == long.MaxValue && ahead is null), ahead);
     }
 
     /// <summary>One worker's view: what its blocks allow per column.</summary>

@@ -24,17 +24,16 @@ public sealed class CsvReader : IRecordBatchReader
 
     private readonly Func<Stream> _open;
 
-    private CsvReader(string path, Func<Stream> open, CsvReadOptions options, TableSchema schema, CsvInference.ColumnRange?[] ranges)
+    private CsvReader(string path, Func<Stream> open, CsvReadOptions options, TableSchema schema, CsvInference.Result inferred)
     {
         Path = path;
         _open = open;
         _options = options;
         Schema = schema;
-        Ranges = ranges;
+        _inferred = inferred;
     }
 
-    /// <summary>Per column, the exact numeric range the inference pass saw (null when unknown), for exact histograms in one more pass.</summary>
-    internal IReadOnlyList<CsvInference.ColumnRange?> Ranges { get; }
+    private readonly CsvInference.Result _inferred;
 
     /// <summary>The file being read.</summary>
     public string Path { get; }
@@ -109,7 +108,7 @@ public sealed class CsvReader : IRecordBatchReader
         }
         var inferred = CsvInference.Run(open, path, names, options);
         var schema = new TableSchema(names.Select((n, i) => new ColumnSpec(n, inferred.Kinds[i])));
-        return new CsvReader(path, open, options, schema, inferred.Ranges);
+        return new CsvReader(path, open, options, schema, inferred);
     }
 
     /// <inheritdoc />
@@ -192,7 +191,10 @@ public sealed class CsvReader : IRecordBatchReader
         RowCount = 0;
         BadRowCount = 0;
         _badRows.Clear();
-        var outcome = new CsvStatisticsScan(this, _options, options).Run(_open, Path, Ranges, cancellation);
+        // Exact ranges fix the histogram edges before the pass; from the inference pass when it read everything, else
+        // from a range pass (the same scanner, cheaper than counting the histograms again over batches afterwards).
+        var ranges = _inferred.Complete ? _inferred.Ranges : CsvInference.Ranges(_open, Path, Schema, _options, cancellation);
+        var outcome = new CsvStatisticsScan(this, _options, options).Run(_open, Path, ranges, cancellation);
         RowCount = outcome.Rows;
         BadRowCount = outcome.BadRowCount;
         _badRows.AddRange(outcome.BadRows);
