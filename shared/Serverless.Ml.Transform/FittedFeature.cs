@@ -77,37 +77,3 @@ public sealed record FittedFeature
     /// <summary>Whether this feature yields a categorical index.</summary>
     public bool IsCategorical => Spec.Kind is FeatureKind.Vocabulary or FeatureKind.Hash or FeatureKind.Bucketize or FeatureKind.Cross;
 }
-
-/// <summary>The frozen label transform.</summary>
-public sealed record FittedLabel
-{
-    /// <summary>The label's spec.</summary>
-    public required LabelSpec Spec { get; init; }
-
-    /// <summary>The raw column's kind.</summary>
-    public required ColumnKind InputKind { get; init; }
-
-    /// <summary>String classes in index order (classification of a String column).</summary>
-    public string[]? Classes { get; init; }
-
-    /// <summary>Int64 classes in index order (classification of an Int64 column).</summary>
-    public long[]? IntClasses { get; init; }
-
-    /// <summary>Number of classes (0 for regression).</summary>
-    public int ClassCount => Classes?.Length ?? IntClasses?.Length ?? 0;
-}
-
-/// <summary>One entry of the output layout: columns [Offset, Offset + Width) of the matrix belong to feature Name.</summary>
-/// <param name="Name">Feature name.</param>
-/// <param name="Kind">Transform kind.</param>
-/// <param name="Offset">First column.</param>
-/// <param name="Width">Number of columns.</param>
-/// <param name="Encoding">Encoding for categorical kinds, else null.</param>
-public sealed record OutputColumn(string Name, FeatureKind Kind, int Offset, int Width, CategoricalEncoding? Encoding);
-
-/// <summary>The in-process transform of one batch: a row-major float matrix and the label.</summary>
-/// <param name="Rows">Number of rows.</param>
-/// <param name="Width">Columns per row.</param>
-/// <param name="Features">Rows x Width floats, row-major.</param>
-/// <param name="Labels">Class index (-1 missing/unseen) or regression target (NaN missing) per row; null without a label.</param>
-public sealed record TransformedBatch(int Rows, int Width, float[] Features, float[]? Labels);

@@ -57,43 +57,31 @@ public sealed class BoundedMemoryTests(ITestOutputHelper output)
     }
 
     /// <summary>A read-only stream of deterministic CSV text: header, then rows until about <c>bytes</c> bytes.</summary>
-    private sealed class GeneratedCsv(long bytes) : Stream
+    private sealed class GeneratedCsv(long bytes) : GeneratedStream
     {
         private readonly byte[] _row = new byte[128];
         private readonly Random _rng = new(11);
-        private long _produced;
         private long _rowIndex;
         private int _pending;
         private int _pendingOffset;
         private bool _header;
 
-        public override bool CanRead => true;
-
-        public override bool CanSeek => false;
-
-        public override bool CanWrite => false;
-
-        public override long Length => throw new NotSupportedException();
-
-        public override long Position { get => _produced; set => throw new NotSupportedException(); }
-
-        public override int Read(byte[] buffer, int offset, int count)
+        protected override int Produce(Span<byte> buffer, long position)
         {
             var written = 0;
-            while (written < count)
+            while (written < buffer.Length)
             {
-                if (_pending == 0 && !NextRow()) break;
-                var n = Math.Min(_pending, count - written);
-                Buffer.BlockCopy(_row, _pendingOffset, buffer, offset + written, n);
+                if (_pending == 0 && !NextRow(position + written)) break;
+                var n = Math.Min(_pending, buffer.Length - written);
+                _row.AsSpan(_pendingOffset, n).CopyTo(buffer[written..]);
                 _pendingOffset += n;
                 _pending -= n;
                 written += n;
             }
-            _produced += written;
             return written;
         }
 
-        private bool NextRow()
+        private bool NextRow(long produced)
         {
             _pendingOffset = 0;
             if (!_header)
@@ -103,7 +91,7 @@ public sealed class BoundedMemoryTests(ITestOutputHelper output)
                 _pending = 11;
                 return true;
             }
-            if (_produced >= bytes) return false;
+            if (produced >= bytes) return false;
             var s = _row.AsSpan();
             var p = 0;
             if (_rng.Next(50) != 0) { Utf8Formatter.TryFormat(_rng.Next(-1000, 1_000_000), s[p..], out var w); p += w; }
@@ -122,15 +110,5 @@ public sealed class BoundedMemoryTests(ITestOutputHelper output)
             _pending = p;
             return true;
         }
-
-        public override void Flush()
-        {
-        }
-
-        public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
-
-        public override void SetLength(long value) => throw new NotSupportedException();
-
-        public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException();
     }
 }

@@ -86,6 +86,95 @@ public sealed class CsvReaderTests : IDisposable
         Assert.Contains("Int64", ex.Reason, StringComparison.Ordinal);
     }
 
+    /// <summary>25,000 rows of ints; line <paramref name="line"/> (1-based, header = line 1) holds <paramref name="value"/> in column 'count'.</summary>
+    private string LateValueCsv(string name, int line, string value)
+    {
+        var sb = new System.Text.StringBuilder("id,count,price\n");
+        for (var r = 2; r <= 25_001; r++) sb.Append(r).Append(',').Append(r == line ? value : (r % 97).ToString(CultureInfo.InvariantCulture)).Append(',').Append(r * 3).Append('\n');
+        return _dir.Write(name, sb.ToString());
+    }
+
+    [Theory]
+    [InlineData("twelve", ColumnKind.String)]
+    [InlineData("12.5", ColumnKind.Float64)]
+    [InlineData("1e3", ColumnKind.Float64)]
+    [InlineData("NA", ColumnKind.Int64)]
+    public void Open_ValueAfterRow20000_WidensTheColumnOverTheWholeInput(string value, ColumnKind expected)
+    {
+        // Issue 16 item 4: kinds used to come from the first 10,000 rows, and line 20,002 then failed the read.
+        var p = LateValueCsv("late.csv", 20_002, value);
+        var r = CsvReader.Open(p);
+        Assert.Equal($"id:Int64, count:{expected}, price:Int64", r.Schema.ToString());
+        var rows = Rows(r);
+        Assert.Equal(25_000, rows.Count);
+        Assert.Equal(expected switch
+        {
+            ColumnKind.String => value,
+            ColumnKind.Float64 => double.Parse(value, CultureInfo.InvariantCulture),
+            _ => null,
+        }, rows[20_000][1]);
+        Assert.Equal(expected == ColumnKind.String ? "2" : expected == ColumnKind.Float64 ? (object)2.0 : 2L, rows[0][1]);
+    }
+
+    [Fact]
+    public void Open_ValueAfterRow20000UnderFixedKind_FailsNamingFileLineAndColumn()
+    {
+        var p = LateValueCsv("fixed.csv", 20_002, "twelve");
+        var options = new CsvReadOptions { TypeOverrides = new Dictionary<string, ColumnKind> { ["count"] = ColumnKind.Int64 } };
+        var r = CsvReader.Open(p, options);
+        Assert.Equal(ColumnKind.Int64, r.Schema.Columns[1].Kind);
+        var ex = Assert.Throws<CsvFormatException>(() => Rows(r));
+        Assert.Equal((p, 20_002L, "count"), (ex.Path, ex.Line, ex.Column));
+    }
+
+    [Fact]
+    public void Compute_InferencePassKnowsTheRanges_StatisticsReadTheFileOnceMore()
+    {
+        // The inference pass records each numeric column's exact range, so the statistics pass counts the standard
+        // histograms exactly without a third read: two opens in all.
+        var p = LateValueCsv("twice.csv", 30, "7");
+        var opens = 0;
+        var r = CsvReader.OpenSource(() => { Interlocked.Increment(ref opens); return File.OpenRead(p); }, p, new CsvReadOptions());
+        var stats = Statistics.StatisticsBuilder.Compute(r, "all");
+        Assert.Equal(3, opens); // the header, the inference pass, the statistics pass
+        var price = stats.Find("price")!.NumStats!;
+        Assert.False(price.QuantilesExact);
+        Assert.Equal(25_000, price.Histograms[0].Buckets.Sum(b => b.SampleCount));
+    }
+
+    [Fact]
+    public void Compute_BadRowsPastToleranceOnParallelWorkers_ReportsTheFirstInFileOrder()
+    {
+        // Found by LoaderFuzzTests: with bad rows counted in the order workers finished, the fused pass stopped early
+        // and reported line 13 in about 1 run of 8; the first bad row past the tolerance is line 10.
+        var bytes = Convert.FromHexString("63300A35273131220A4E614E0A2B330AFF222C310A2D370A0D0A2E80E92EFF0AC30A800AC3A90A4E614E0A227361");
+        var options = new CsvReadOptions { BatchSize = 3, Parallelism = 3, MaxBadRows = 3, TypeOverrides = new Dictionary<string, ColumnKind> { ["c0"] = ColumnKind.Int64 } };
+        var batch = Assert.Throws<CsvFormatException>(() => Rows(CsvReader.OpenSource(() => new MemoryStream(bytes), "x.csv", options)));
+        Assert.Equal(10, batch.Line);
+        for (var run = 0; run < 40; run++)
+        {
+            var fused = Assert.Throws<CsvFormatException>(() => Statistics.StatisticsBuilder.Compute(CsvReader.OpenSource(() => new MemoryStream(bytes), "x.csv", options), "x"));
+            Assert.Equal(10, fused.Line);
+        }
+    }
+
+    [Fact]
+    public void ReadAndCompute_BadRowBeforeATooLongRecord_ReportTheBadRowFirst()
+    {
+        // Found by LoaderFuzzTests: the splitter, reading ahead, hit the too-long record at line 5 and reported it
+        // before the bad row at line 3 that the parsers had not reached yet.
+        var csv = "a,b\n1,2\n3\n5,5\n4," + new string('x', 500) + "\n";
+        var options = new CsvReadOptions { BatchSize = 1, Parallelism = 3, MaxRecordBytes = 100, InferenceSampleRows = 1 };
+        var open = () => CsvReader.OpenSource(() => new MemoryStream(System.Text.Encoding.UTF8.GetBytes(csv)), "x.csv", options);
+
+        Assert.Equal(3, Assert.Throws<CsvFormatException>(() => Rows(open())).Line);
+        Assert.Equal(3, Assert.Throws<CsvFormatException>(() => Statistics.StatisticsBuilder.Compute(open(), "x")).Line);
+        var tolerant = new CsvReadOptions { BatchSize = 1, Parallelism = 3, MaxRecordBytes = 100, InferenceSampleRows = 1, MaxBadRows = 1 };
+        var tooLong = Assert.Throws<CsvFormatException>(() => Rows(CsvReader.OpenSource(() => new MemoryStream(System.Text.Encoding.UTF8.GetBytes(csv)), "x.csv", tolerant)));
+        Assert.Equal(5, tooLong.Line);
+        Assert.Contains(nameof(CsvReadOptions.MaxRecordBytes), tooLong.Reason, StringComparison.Ordinal);
+    }
+
     [Fact]
     public void ReadBatches_WithTolerance_SkipsAndCountsBadRows()
     {

@@ -108,6 +108,31 @@ public sealed class ExampleGenTests : IDisposable
     }
 
     [Fact]
+    public void Run_KindsDifferBetweenFilesAndSplits_WidenedOverTheWholeInput()
+    {
+        // One input of two files: ints in the first, a decimal and a text value in the second. Kinds used to be
+        // pinned from the first file, so the second failed to read.
+        _dir.Write("in/a.csv", "n,t\n1,10\n2,20\n");
+        _dir.Write("in/b.csv", "n,t\n2.5,x\n4,40\n");
+        var result = ExampleGenCore.Run(Options("*.csv"));
+        Assert.Equal("n:Float64, t:String", result.Schema.ToString());
+        Assert.Equal(4, result.TotalRows);
+
+        // Pre-split: the eval split's text widens the train split's column too.
+        _dir.Write("in/train/x.csv", "n,t\n1,10\n");
+        _dir.Write("in/eval/x.csv", "n,t\n2,twenty\n");
+        var pre = ExampleGenCore.Run(new ExampleGenOptions
+        {
+            InputBase = _dir.File("in"),
+            OutputDirectory = _dir.File("pre"),
+            InputSplits = [new InputSplit("train", "train/*.csv"), new InputSplit("eval", "eval/*.csv")],
+        });
+        Assert.Equal("n:Int64, t:String", pre.Schema.ToString());
+        var train = ReadAll(new ColumnarReader(pre.Splits[0].ColumnarFiles));
+        Assert.Equal(new object?[] { 1L, "10" }, train.Single());
+    }
+
+    [Fact]
     public void Run_EmptyInput_Throws()
     {
         _dir.Write("in/empty.csv", "a,b\n");

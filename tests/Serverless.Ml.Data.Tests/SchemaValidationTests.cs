@@ -38,6 +38,53 @@ public sealed class SchemaValidationTests : IDisposable
         Assert.Null(withRanges.Find("species")!.StringDomain);
     }
 
+    [Theory]
+    [InlineData(true)]
+    [InlineData(false)]
+    public void Validate_NulAndInvalidUtf8InCsv_CountedInStatisticsAndReported(bool fused)
+    {
+        // Issue 18 item 12: a NUL byte turned a number column into text, silently; invalid UTF-8 passed unnoticed.
+        var path = _dir.File("odd.csv");
+        File.WriteAllBytes(path, [.. "n,city,note\n1,Oslo,a\n2,Bergen,b\n"u8, .. "3\0,Caf"u8, 0xE9, .. ",c\n4,Oslo,d\0d\n5,Oslo,e\n"u8]);
+        var reader = CsvReader.Open(path);
+        var stats = fused
+            ? StatisticsBuilder.Compute(reader, "train")
+            : StatisticsBuilder.Compute(new ColumnarCopy(reader, _dir.File("odd.smlc")), "train");
+
+        var n = stats.Find("n")!;
+        Assert.Equal(FeatureType.STRING, n.Type);
+        Assert.Equal((1L, 0L), (n.StringStats!.NulCount, n.StringStats.InvalidUtf8Count));
+        Assert.Equal((0L, 1L), (stats.Find("city")!.StringStats!.NulCount, stats.Find("city")!.StringStats!.InvalidUtf8Count));
+        Assert.Equal(1L, stats.Find("note")!.StringStats!.NulCount);
+        Assert.Contains("\"nul_count\": 1", new DatasetFeatureStatisticsList { Datasets = [stats] }.ToJson(), StringComparison.Ordinal);
+
+        var schema = new DatasetSchema { Feature = [new() { Name = "n", Type = FeatureType.INT }, new() { Name = "city", Type = FeatureType.STRING }, new() { Name = "note", Type = FeatureType.STRING }] };
+        var anomalies = ExampleValidation.Validate(stats, schema);
+        Assert.Equal([AnomalyTypes.NulCharacters, AnomalyTypes.UnexpectedDataType], anomalies.For("n").Select(a => a.Type));
+        Assert.Equal([AnomalyTypes.InvalidUtf8], anomalies.For("city").Select(a => a.Type));
+        Assert.Equal([AnomalyTypes.NulCharacters], anomalies.For("note").Select(a => a.Type));
+        Assert.DoesNotContain('\0', anomalies.ToJson());
+    }
+
+    /// <summary>The batch path as StatisticsGen runs it: the CSV written to a columnar file by ExampleGen's writer, read back.</summary>
+    private sealed class ColumnarCopy : IRecordBatchReader
+    {
+        private readonly Columnar.ColumnarReader _inner;
+
+        public ColumnarCopy(CsvReader csv, string path)
+        {
+            using (var w = new Columnar.ColumnarWriter(path, csv.Schema))
+            {
+                foreach (var b in csv.ReadBatches()) w.Write(b);
+            }
+            _inner = new Columnar.ColumnarReader([path]);
+        }
+
+        public TableSchema Schema => _inner.Schema;
+
+        public IEnumerable<RecordBatch> ReadBatches(CancellationToken cancellation = default) => _inner.ReadBatches(cancellation);
+    }
+
     [Fact]
     public void Validate_PenguinsAgainstOwnSchema_NoAnomalies()
     {

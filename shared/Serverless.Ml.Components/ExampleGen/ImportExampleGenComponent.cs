@@ -1,4 +1,5 @@
 using Serverless.Ml.Data.ExampleGen;
+using Serverless.Ml.Data.TfRecord;
 using Serverless.Pipelines;
 
 namespace Serverless.Ml.Components.ExampleGen;
@@ -19,7 +20,11 @@ public sealed class ImportExampleGenComponent : Component
         Version = "1",
         DataPattern = ExampleGenParameters.InputPattern,
         Description = "Reads TFRecord files of tf.Example into split, sharded TFRecord and columnar examples.",
-        Parameters = ExampleGenParameters.Common("*"),
+        Parameters =
+        [
+            .. ExampleGenParameters.Common("*"),
+            new ParameterSpec("max_record_bytes", ParameterType.Int, Default: (long)TfRecordReader.DefaultMaxRecordBytes, Description: "Largest TFRecord record in bytes; a header declaring more fails naming the file and byte offset.") { Use = ParameterUse.Text },
+        ],
         Outputs =
         [
             new ChannelSpec("examples", ArtifactTypes.Examples, Description: "Split-{name}/data_tfrecord-*.gz and data_columnar-*.smlc; properties span, version, split_names, row_count, row_count_{split}."),
@@ -30,6 +35,18 @@ public sealed class ImportExampleGenComponent : Component
     public override ComponentSpec Spec => Declaration;
 
     /// <inheritdoc />
-    public override IComponentExecutor CreateExecutor() =>
-        new ExampleGenExecutor((parameters, output) => ExampleGenParameters.ToOptions(parameters, InputFormat.TfRecord, output));
+    public override IComponentExecutor CreateExecutor() => new ExampleGenExecutor(Options);
+
+    private static ExampleGenOptions Options(ComponentParameters parameters, string output)
+    {
+        var options = ExampleGenParameters.ToOptions(parameters, InputFormat.TfRecord, output);
+        var max = parameters.GetInt64("max_record_bytes");
+        if (max is < 1 or > int.MaxValue - 64)
+        {
+            throw new ArgumentException($"parameter 'max_record_bytes' must be between 1 and {int.MaxValue - 64}");
+        }
+
+        options.TfRecord = new TfExampleReadOptions { MaxRecordBytes = (int)max };
+        return options;
+    }
 }

@@ -1,4 +1,3 @@
-using System.Text.Json;
 using Serverless.Ml.Data;
 using Serverless.Ml.Data.Columnar;
 using Serverless.Ml.Data.Statistics;
@@ -9,9 +8,11 @@ namespace Serverless.Ml.Components.StatisticsGen;
 
 /// <summary>
 /// Runs <see cref="StatisticsGenComponent"/>. Every shard of every split is a separate task (bounded by
-/// <c>parallelism</c>): it copies the shard to scratch, builds partial statistics with its own
-/// <see cref="StatisticsBuilder"/> and deletes the copy, so memory is one batch per running task whatever the input
-/// size. Partials of a split are merged in shard order, so the output is the same on every run.
+/// <c>parallelism</c>): it copies the shard to scratch and builds partial statistics with its own
+/// <see cref="StatisticsBuilder"/>, so memory is one batch per running task whatever the input size. Partials of a
+/// split are merged in shard order, so the output is the same on every run. When a split has more values per feature
+/// than the quantile sketch keeps, its standard histograms are counted exactly by a second pass over the same local
+/// shard copies (<see cref="HistogramPass"/>, one per shard, summed); scratch holds the split's shards until then.
 /// </summary>
 /// <remarks>
 /// Why fan out inside the executor rather than one activity per shard: a node is one activity and one execution in
@@ -74,6 +75,8 @@ public sealed class StatisticsGenExecutor : IComponentExecutor
         var parallelism = parameters.GetInt64("parallelism") is > 0 and var p ? (int)p : Environment.ProcessorCount;
         var scratch = ArtifactFiles.NewScratch(context);
         var partials = new StatisticsBuilder[shards.Count];
+        var locals = new string[shards.Count];
+        var merged = new Dictionary<string, StatisticsBuilder>(StringComparer.Ordinal);
         TableSchema? firstSchema = null;
         try
         {
@@ -85,34 +88,43 @@ public sealed class StatisticsGenExecutor : IComponentExecutor
                 async (i, ct) =>
                 {
                     var shard = shards[i];
-                    var local = await ArtifactFiles.DownloadAsync(examples, shard.Path, scratch, ct).ConfigureAwait(false);
-                    try
+                    var local = locals[i] = await ArtifactFiles.DownloadAsync(examples, shard.Path, scratch, ct).ConfigureAwait(false);
+                    var builder = new StatisticsBuilder(new StatisticsOptions
                     {
-                        var builder = new StatisticsBuilder(new StatisticsOptions
-                        {
-                            NumHistogramBuckets = options.NumHistogramBuckets,
-                            NumQuantilesHistogramBuckets = options.NumQuantilesHistogramBuckets,
-                            NumTopValues = options.NumTopValues,
-                            Parallel = perShardParallel,
-                        });
-                        var reader = Open(local);
-                        if (i == 0)
-                        {
-                            firstSchema = reader.Schema;
-                        }
-
-                        foreach (var batch in reader.ReadBatches(ct))
-                        {
-                            builder.Add(batch);
-                        }
-
-                        partials[i] = builder;
-                    }
-                    finally
+                        NumHistogramBuckets = options.NumHistogramBuckets,
+                        NumQuantilesHistogramBuckets = options.NumQuantilesHistogramBuckets,
+                        NumTopValues = options.NumTopValues,
+                        Parallel = perShardParallel,
+                    });
+                    var reader = Open(local);
+                    if (i == 0)
                     {
-                        File.Delete(local);
+                        firstSchema = reader.Schema;
                     }
+
+                    foreach (var batch in reader.ReadBatches(ct))
+                    {
+                        builder.Add(batch);
+                    }
+
+                    partials[i] = builder;
                 }).ConfigureAwait(false);
+
+            foreach (var split in splits)
+            {
+                var builder = new StatisticsBuilder(options);
+                for (var i = 0; i < shards.Count; i++)
+                {
+                    if (shards[i].Split == split)
+                    {
+                        builder.Merge(partials[i]);
+                    }
+                }
+
+                merged[split] = builder;
+            }
+
+            await CountHistogramsAsync(shards, locals, merged, parallelism, cancellation).ConfigureAwait(false);
         }
         finally
         {
@@ -123,16 +135,7 @@ public sealed class StatisticsGenExecutor : IComponentExecutor
         var all = new DatasetFeatureStatisticsList();
         foreach (var split in splits)
         {
-            var merged = new StatisticsBuilder(options);
-            for (var i = 0; i < shards.Count; i++)
-            {
-                if (shards[i].Split == split)
-                {
-                    merged.Merge(partials[i]);
-                }
-            }
-
-            var statistics = merged.Build(split);
+            var statistics = merged[split].Build(split);
             all.Datasets.Add(statistics);
             var one = new DatasetFeatureStatisticsList { Datasets = [statistics] };
             await output.WriteTextAsync(StatisticsPath(split), one.ToJson(), cancellation).ConfigureAwait(false);
@@ -144,6 +147,54 @@ public sealed class StatisticsGenExecutor : IComponentExecutor
         ArtifactFiles.CopySpanAndVersion(examples.Artifact, output);
         output.Properties[MlProperties.SplitNames] = ArtifactFiles.SplitNamesJson(splits);
         output.Properties["shard_count"] = (long)shards.Count;
+    }
+
+    /// <summary>The second pass: exact standard-histogram counts for the splits whose first pass could not give them.</summary>
+    private static async Task CountHistogramsAsync(List<Shard> shards, string[] locals, Dictionary<string, StatisticsBuilder> merged, int parallelism, CancellationToken cancellation)
+    {
+        var passes = new HistogramPass?[shards.Count];
+        for (var i = 0; i < shards.Count; i++)
+        {
+            passes[i] = merged[shards[i].Split].CreateHistogramPass();
+        }
+
+        await Parallel.ForEachAsync(
+            Enumerable.Range(0, shards.Count).Where(i => passes[i] is not null),
+            new ParallelOptions { MaxDegreeOfParallelism = parallelism, CancellationToken = cancellation },
+            (i, ct) =>
+            {
+                foreach (var batch in Open(locals[i]).ReadBatches(ct))
+                {
+                    passes[i]!.Add(batch);
+                }
+
+                return ValueTask.CompletedTask;
+            }).ConfigureAwait(false);
+        foreach (var (split, builder) in merged)
+        {
+            HistogramPass? total = null;
+            for (var i = 0; i < shards.Count; i++)
+            {
+                if (shards[i].Split != split || passes[i] is not { } pass)
+                {
+                    continue;
+                }
+
+                if (total is null)
+                {
+                    total = pass;
+                }
+                else
+                {
+                    total.Merge(pass);
+                }
+            }
+
+            if (total is not null)
+            {
+                builder.CompleteHistogramPass(total);
+            }
+        }
     }
 
     private static IEnumerable<string> ShardsOf(InputArtifact examples, string split)
@@ -160,28 +211,4 @@ public sealed class StatisticsGenExecutor : IComponentExecutor
             : TfExampleReader.Open([local], new TfExampleReadOptions());
 
     private sealed record Shard(string Split, int Index, string Path);
-}
-
-/// <summary>A small JSON form of a <see cref="TableSchema"/> (name, kind, shape per column) that SchemaGen reads for tensor shapes.</summary>
-public static class TableSchemaJson
-{
-    /// <summary>Serializes a table schema.</summary>
-    public static string Write(TableSchema schema)
-    {
-        ArgumentNullException.ThrowIfNull(schema);
-        return JsonSerializer.Serialize(schema.Columns.Select(c => new ColumnJson(c.Name, c.Kind.ToString(), [.. c.Shape])).ToList());
-    }
-
-    /// <summary>Parses <see cref="Write"/>'s output.</summary>
-    /// <exception cref="InvalidDataException">Not a table schema.</exception>
-    public static TableSchema Read(string json)
-    {
-        var columns = JsonSerializer.Deserialize<List<ColumnJson>>(json) ?? throw new InvalidDataException("table schema JSON is null");
-        return new TableSchema(columns.Select(c => new ColumnSpec(
-            c.Name,
-            Enum.TryParse<ColumnKind>(c.Kind, out var kind) ? kind : throw new InvalidDataException($"unknown column kind '{c.Kind}'"),
-            c.Shape)));
-    }
-
-    private sealed record ColumnJson(string Name, string Kind, int[] Shape);
 }

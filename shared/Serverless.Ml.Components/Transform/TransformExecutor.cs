@@ -44,7 +44,7 @@ public sealed class TransformExecutor : IComponentExecutor
             throw new InvalidDataException($"examples '{examples.Artifact.Uri}' have no columnar shards for split '{analyzeSplit}' (splits: {string.Join(", ", splits)}); set parameter 'analyze_split'");
         }
 
-        var estimator = new TransformEstimator(spec);
+        var estimator = new TransformEstimator(spec, Limits(parameters));
         var parallelism = parameters.GetInt64("parallelism") is > 0 and var p ? (int)p : Environment.ProcessorCount;
         var scratch = ArtifactFiles.NewScratch(context);
         try
@@ -144,10 +144,12 @@ public sealed class TransformExecutor : IComponentExecutor
         }
     }
 
-    /// <summary>The spec from <c>module_file</c> or <c>spec</c> (exactly one).</summary>
+    /// <summary>The spec from <c>module_file</c> or <c>spec</c> (exactly one), within the <c>max_features</c> bound.</summary>
     /// <exception cref="ArgumentException">Neither or both are given.</exception>
+    /// <exception cref="TransformSpecFormatException">The spec cannot be read; names the file (or the parameter), line and column.</exception>
     internal static TransformSpec LoadSpec(ComponentParameters parameters)
     {
+        var limits = Limits(parameters);
         var file = parameters.Contains("module_file") ? parameters.GetString("module_file") : null;
         var inline = parameters.GetString("spec");
         if ((file is null) == string.IsNullOrWhiteSpace(inline))
@@ -157,10 +159,23 @@ public sealed class TransformExecutor : IComponentExecutor
 
         if (file is not null)
         {
-            return TransformSpec.Load(file);
+            return TransformSpec.Load(file, limits);
         }
 
-        return inline.TrimStart().StartsWith('{') ? TransformSpec.FromJson(inline) : TransformSpec.FromYaml(inline);
+        const string origin = "parameter 'spec'";
+        return inline.TrimStart().StartsWith('{') ? TransformSpec.FromJson(inline, limits, origin) : TransformSpec.FromYaml(inline, limits, origin);
+    }
+
+    /// <summary>The spec bounds: the defaults, with <c>max_features</c> from the parameters.</summary>
+    internal static TransformSpecLimits Limits(ComponentParameters parameters)
+    {
+        var max = parameters.GetInt64("max_features");
+        if (max is < 1 or > int.MaxValue)
+        {
+            throw new ArgumentException($"parameter 'max_features' must be between 1 and {int.MaxValue}");
+        }
+
+        return new TransformSpecLimits { MaxFeatures = (int)max };
     }
 
     /// <summary>Spec inputs that the Schema artifact does not know (a cross reads features, not columns).</summary>

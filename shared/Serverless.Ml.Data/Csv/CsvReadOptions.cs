@@ -18,8 +18,13 @@ public sealed class CsvReadOptions
     /// </summary>
     public IReadOnlyCollection<string> MissingTokens { get; set; } = ["", "NA", "N/A", "null", "NULL"];
 
-    /// <summary>Rows read up front to infer column kinds (int64, else float64, else string). Default 10,000.</summary>
-    public int InferenceSampleRows { get; set; } = 10_000;
+    /// <summary>
+    /// Rows read up front to infer column kinds (int64, else float64, else string, widened by every value seen).
+    /// Default: all of them (<see cref="long.MaxValue"/>), one parallel pass before reading, so a text value anywhere
+    /// in a numeric column makes it a string column instead of a failed read. A smaller sample saves that pass for
+    /// kinds not fixed by <see cref="TypeOverrides"/>; a later value that contradicts the sample is then a bad row.
+    /// </summary>
+    public long InferenceSampleRows { get; set; } = long.MaxValue;
 
     /// <summary>Per-column kind overrides that skip inference (Int64, Float64, String or Bytes).</summary>
     public IReadOnlyDictionary<string, ColumnKind> TypeOverrides { get; set; } = new Dictionary<string, ColumnKind>();
@@ -33,52 +38,14 @@ public sealed class CsvReadOptions
     /// </summary>
     public long MaxBadRows { get; set; }
 
+    /// <summary>
+    /// Longest record in bytes (a line, or the lines of one quoted record). Default 16 MiB (16,777,216); at most 1 GiB.
+    /// A longer one (often a missing newline or an unclosed quote) is a <see cref="CsvFormatException"/> with its line,
+    /// byte offset and first bytes as soon as the limit is passed: memory stays a few blocks plus one record, so a
+    /// 100 MB line or a 5 GB file without a newline costs no more than this.
+    /// </summary>
+    public int MaxRecordBytes { get; set; } = 16 << 20;
+
     /// <summary>Batches parsed concurrently. Default: processor count, at most 4. 1 parses on the calling thread.</summary>
     public int Parallelism { get; set; } = Math.Clamp(Environment.ProcessorCount, 1, 4);
-}
-
-/// <summary>A malformed CSV row; names the file, the 1-based physical line and, where known, the column.</summary>
-public sealed class CsvFormatException : FormatException
-{
-    /// <summary>Creates the exception.</summary>
-    public CsvFormatException(string path, long line, string? column, string reason)
-        : base(column is null ? $"{path}: line {line}: {reason}" : $"{path}: line {line}, column '{column}': {reason}")
-    {
-        Path = path;
-        Line = line;
-        Column = column;
-        Reason = reason;
-    }
-
-    /// <summary>Creates an exception with a message only (for serializers and tools).</summary>
-    public CsvFormatException()
-        : this("?", 0, null, "bad CSV row")
-    {
-    }
-
-    /// <summary>Creates an exception with a message only.</summary>
-    public CsvFormatException(string message)
-        : this("?", 0, null, message)
-    {
-    }
-
-    /// <summary>Creates an exception with a message and inner exception.</summary>
-    public CsvFormatException(string message, Exception innerException)
-        : base(message, innerException)
-    {
-        Path = "?";
-        Reason = message;
-    }
-
-    /// <summary>The file.</summary>
-    public string Path { get; }
-
-    /// <summary>1-based physical line where the record starts.</summary>
-    public long Line { get; }
-
-    /// <summary>The column name, or null for row-level problems such as a wrong field count.</summary>
-    public string? Column { get; }
-
-    /// <summary>What was wrong.</summary>
-    public string Reason { get; }
 }

@@ -4,16 +4,11 @@ using Serverless.Ml.Data.Statistics;
 
 namespace Serverless.Ml.Data.Csv;
 
-/// <summary>One skipped row: where it was and why.</summary>
-/// <param name="Line">1-based physical line where the record starts.</param>
-/// <param name="Column">Column name, or null for row-level problems.</param>
-/// <param name="Reason">What was wrong.</param>
-public sealed record CsvBadRow(long Line, string? Column, string Reason);
-
 /// <summary>
 /// Streams a CSV file (RFC 4180 quoting, custom delimiter, missing-value tokens) as typed record batches.
-/// <see cref="Open"/> reads the header and a sample to infer column kinds (int64, else float64, else string;
-/// overridable per column); <see cref="ReadBatches"/> then streams the whole file in batches of
+/// <see cref="Open"/> reads the header and infers column kinds over the whole file (int64, else float64, else string,
+/// widened by every value; overridable per column, or limited to a sample by
+/// <see cref="CsvReadOptions.InferenceSampleRows"/>); <see cref="ReadBatches"/> then streams the whole file in batches of
 /// <see cref="CsvReadOptions.BatchSize"/> rows with bounded memory. Parsing works on UTF-8 bytes: numbers are parsed
 /// from spans and text is dictionary-encoded per batch, so no string is allocated per field. Batches are parsed in
 /// parallel (<see cref="CsvReadOptions.Parallelism"/>) and yielded in file order.
@@ -29,13 +24,16 @@ public sealed class CsvReader : IRecordBatchReader
 
     private readonly Func<Stream> _open;
 
-    private CsvReader(string path, Func<Stream> open, CsvReadOptions options, TableSchema schema)
+    private CsvReader(string path, Func<Stream> open, CsvReadOptions options, TableSchema schema, CsvInference.Result inferred)
     {
         Path = path;
         _open = open;
         _options = options;
         Schema = schema;
+        _inferred = inferred;
     }
+
+    private readonly CsvInference.Result _inferred;
 
     /// <summary>The file being read.</summary>
     public string Path { get; }
@@ -52,7 +50,10 @@ public sealed class CsvReader : IRecordBatchReader
     /// <summary>The first skipped rows of the last scan (at most 100), for reports.</summary>
     public IReadOnlyList<CsvBadRow> BadRows => _badRows;
 
-    /// <summary>Opens a file: reads the header and infers column kinds over the first rows.</summary>
+    /// <summary>
+    /// Opens a file: reads the header and infers column kinds over <see cref="CsvReadOptions.InferenceSampleRows"/>
+    /// rows (default: the whole file, one parallel pass).
+    /// </summary>
     /// <exception cref="FileNotFoundException">The file does not exist.</exception>
     /// <exception cref="CsvFormatException">The file has no header row.</exception>
     public static CsvReader Open(string path, CsvReadOptions? options = null)
@@ -63,6 +64,8 @@ public sealed class CsvReader : IRecordBatchReader
         ArgumentOutOfRangeException.ThrowIfLessThan(options.BatchSize, 1);
         ArgumentOutOfRangeException.ThrowIfNegative(options.MaxBadRows);
         ArgumentOutOfRangeException.ThrowIfNegative(options.InferenceSampleRows);
+        ArgumentOutOfRangeException.ThrowIfLessThan(options.MaxRecordBytes, 1);
+        ArgumentOutOfRangeException.ThrowIfGreaterThan(options.MaxRecordBytes, 1 << 30);
         if (!File.Exists(path)) throw new FileNotFoundException($"CSV file not found: {path}", path);
         return OpenSource(() => OpenStream(path), path, options);
     }
@@ -71,37 +74,30 @@ public sealed class CsvReader : IRecordBatchReader
     internal static CsvReader OpenSource(Func<Stream> open, string path, CsvReadOptions options)
     {
         var delim = (byte)options.Delimiter;
-        using var splitter = new CsvSplitter(open());
         string[] names;
         var fields = new FieldRef[16];
         var scratch = new byte[256];
-        CsvBlock? sample;
-        if (options.HasHeader)
+        using (var splitter = new CsvSplitter(open(), path, options.MaxRecordBytes))
         {
-            var header = splitter.Next(1) ?? throw new CsvFormatException(path, 1, null, "empty file: no header row");
-            var rec = RecordSpan(header, 0);
-            var n = Tokenize(rec.Span, delim, ref fields);
-            if (n < 0) throw new CsvFormatException(path, header.RecordLines[0], null, "malformed quoting in header");
-            names = new string[n];
-            for (var i = 0; i < n; i++) names[i] = Encoding.UTF8.GetString(FieldBytes(rec.Span, fields[i], ref scratch)).Trim();
-            names = Dedupe(names);
-        }
-        else
-        {
-            names = [];
-        }
-        sample = options.InferenceSampleRows > 0 ? splitter.Next(options.InferenceSampleRows) : null;
-        if (!options.HasHeader)
-        {
-            if (options.ColumnNames is { Count: > 0 } given) names = Dedupe(given.ToArray());
+            // The header (or, without one, the first record, for the column count).
+            var first = splitter.Next(1);
+            if (options.HasHeader)
+            {
+                var header = first ?? throw new CsvFormatException(path, 1, null, "empty file: no header row");
+                var rec = RecordSpan(header, 0);
+                var n = Tokenize(rec.Span, delim, ref fields);
+                if (n < 0) throw new CsvFormatException(path, header.RecordLines[0], null, "malformed quoting in header");
+                names = new string[n];
+                for (var i = 0; i < n; i++) names[i] = Encoding.UTF8.GetString(FieldBytes(rec.Span, fields[i], ref scratch)).Trim();
+                names = Dedupe(names);
+            }
+            else if (options.ColumnNames is { Count: > 0 } given)
+            {
+                names = Dedupe(given.ToArray());
+            }
             else
             {
-                var width = 0;
-                if (sample is not null)
-                {
-                    var r0 = RecordSpan(sample, 0);
-                    width = Math.Max(0, Tokenize(r0.Span, delim, ref fields));
-                }
+                var width = first is null ? 0 : Math.Max(0, Tokenize(RecordSpan(first, 0).Span, delim, ref fields));
                 names = Enumerable.Range(0, width).Select(i => $"column_{i}").ToArray();
             }
         }
@@ -110,9 +106,9 @@ public sealed class CsvReader : IRecordBatchReader
             if (Array.IndexOf(names, k.Key) < 0) throw new ArgumentException($"type override for unknown column '{k.Key}' (columns: {string.Join(", ", names)})", nameof(options));
             if (k.Value is ColumnKind.Float32Tensor) throw new ArgumentException($"column '{k.Key}': CSV cannot hold tensor columns", nameof(options));
         }
-        var kinds = InferKinds(names, sample, options, ref fields, ref scratch);
-        var schema = new TableSchema(names.Select((n, i) => new ColumnSpec(n, kinds[i])));
-        return new CsvReader(path, open, options, schema);
+        var inferred = CsvInference.Run(open, path, names, options);
+        var schema = new TableSchema(names.Select((n, i) => new ColumnSpec(n, inferred.Kinds[i])));
+        return new CsvReader(path, open, options, schema, inferred);
     }
 
     /// <inheritdoc />
@@ -121,7 +117,7 @@ public sealed class CsvReader : IRecordBatchReader
         RowCount = 0;
         BadRowCount = 0;
         _badRows.Clear();
-        using var splitter = new CsvSplitter(_open());
+        using var splitter = new CsvSplitter(_open(), Path, _options.MaxRecordBytes);
         if (_options.HasHeader) splitter.Next(1);
         var parallel = Math.Max(1, _options.Parallelism);
         var pending = new Queue<Task<ParsedBlock>>();
@@ -141,16 +137,31 @@ public sealed class CsvReader : IRecordBatchReader
             try { return p.Parse(b); }
             finally { Return(p); }
         }
+        // A record the splitter rejects (too long) is reported after the blocks before it: errors come in file order.
+        CsvFormatException? ahead = null;
         while (true)
         {
             cancellation.ThrowIfCancellationRequested();
-            while (pending.Count < parallel)
+            while (ahead is null && pending.Count < parallel)
             {
-                var block = splitter.Next(_options.BatchSize);
+                CsvBlock? block;
+                try
+                {
+                    block = splitter.Next(_options.BatchSize);
+                }
+                catch (CsvFormatException e)
+                {
+                    ahead = e;
+                    break;
+                }
                 if (block is null) break;
                 pending.Enqueue(parallel == 1 ? Task.FromResult(ParseOne(block)) : Task.Run(() => ParseOne(block), cancellation));
             }
-            if (pending.Count == 0) yield break;
+            if (pending.Count == 0)
+            {
+                if (ahead is not null) throw ahead;
+                yield break;
+            }
             var parsed = pending.Dequeue().GetAwaiter().GetResult();
             foreach (var bad in parsed.BadRows)
             {
@@ -180,7 +191,10 @@ public sealed class CsvReader : IRecordBatchReader
         RowCount = 0;
         BadRowCount = 0;
         _badRows.Clear();
-        var outcome = new CsvStatisticsScan(this, _options, options).Run(_open, cancellation);
+        // Exact ranges fix the histogram edges before the pass; from the inference pass when it read everything, else
+        // from a range pass (the same scanner, cheaper than counting the histograms again over batches afterwards).
+        var ranges = _inferred.Complete ? _inferred.Ranges : CsvInference.Ranges(_open, Path, Schema, _options, cancellation);
+        var outcome = new CsvStatisticsScan(this, _options, options).Run(_open, Path, ranges, cancellation);
         RowCount = outcome.Rows;
         BadRowCount = outcome.BadRowCount;
         _badRows.AddRange(outcome.BadRows);
@@ -203,43 +217,6 @@ public sealed class CsvReader : IRecordBatchReader
             r[i] = candidate;
         }
         return r;
-    }
-
-    private static ColumnKind[] InferKinds(string[] names, CsvBlock? sample, CsvReadOptions options, ref FieldRef[] fields, ref byte[] scratch)
-    {
-        var n = names.Length;
-        var canInt = Enumerable.Repeat(true, n).ToArray();
-        var canFloat = Enumerable.Repeat(true, n).ToArray();
-        var seen = new bool[n];
-        var missing = options.MissingTokens.Select(t => Encoding.UTF8.GetBytes(t)).ToArray();
-        if (sample is not null)
-        {
-            for (var r = 0; r < sample.Count; r++)
-            {
-                var rec = RecordSpan(sample, r);
-                if (rec.Length == 0) continue;
-                var count = Tokenize(rec.Span, (byte)options.Delimiter, ref fields);
-                if (count != n) continue; // bad rows are reported by the real scan
-                for (var c = 0; c < n; c++)
-                {
-                    if (!canFloat[c] && !canInt[c]) continue;
-                    var f = FieldBytes(rec.Span, fields[c], ref scratch);
-                    if (IsMissing(f, missing)) continue;
-                    seen[c] = true;
-                    var t = Utf8Number.Trim(f);
-                    if (canInt[c] && !Utf8Number.TryParseInt64(t, out _)) canInt[c] = false;
-                    if (!canInt[c] && canFloat[c] && !Utf8Number.TryParseDouble(t, out _)) canFloat[c] = false;
-                }
-            }
-        }
-        var kinds = new ColumnKind[n];
-        for (var c = 0; c < n; c++)
-        {
-            if (options.TypeOverrides.TryGetValue(names[c], out var k)) kinds[c] = k;
-            else if (!seen[c]) kinds[c] = ColumnKind.String; // all missing in the sample: string never fails later
-            else kinds[c] = canInt[c] ? ColumnKind.Int64 : canFloat[c] ? ColumnKind.Float64 : ColumnKind.String;
-        }
-        return kinds;
     }
 
     internal static bool IsMissing(ReadOnlySpan<byte> f, byte[][] missing)
@@ -431,9 +408,24 @@ public sealed class CsvReader : IRecordBatchReader
 
     }
 
+    /// <summary>At most 40 bytes of a field for an error, control characters and invalid UTF-8 escaped: errors quote a prefix, never a whole input.</summary>
     internal static string Show(ReadOnlySpan<byte> v)
     {
-        var s = Encoding.UTF8.GetString(v.Length > 40 ? v[..40] : v);
-        return v.Length > 40 ? s + "..." : s;
+        var head = v.Length > 40 ? v[..40] : v;
+        var sb = new StringBuilder(head.Length + 8);
+        while (!head.IsEmpty)
+        {
+            if (System.Text.Rune.DecodeFromUtf8(head, out var rune, out var used) != System.Buffers.OperationStatus.Done)
+            {
+                // An invalid sequence, or a character cut by the 40-byte prefix: its bytes in hex.
+                sb.Append(System.Globalization.CultureInfo.InvariantCulture, $"\\x{head[0]:X2}");
+                head = head[1..];
+                continue;
+            }
+            if (Rune.IsControl(rune)) sb.Append(System.Globalization.CultureInfo.InvariantCulture, $"\\x{rune.Value:X2}");
+            else sb.Append(rune.ToString());
+            head = head[used..];
+        }
+        return v.Length > 40 ? sb + "..." : sb.ToString();
     }
 }

@@ -26,24 +26,41 @@ internal sealed class CsvBlock
 
 /// <summary>
 /// Stage one of CSV reading: finds record boundaries (newlines outside quotes) with vectorized searches and cuts
-/// the file into blocks of at most N records. Parsing blocks is then independent, hence parallel.
+/// the file into blocks of at most N records and about <see cref="BlockBytes"/> bytes. Parsing blocks is then
+/// independent, hence parallel. Memory is bounded whatever the file: the buffer holds one block plus at most one
+/// record, and a record longer than <see cref="CsvReadOptions.MaxRecordBytes"/> is a <see cref="CsvFormatException"/>
+/// (line, byte offset, a short prefix) as soon as the limit is passed, before more of it is read. Positions inside
+/// the buffer are ints, so both bounds keep them far below 2 GB; file offsets and lines are longs.
 /// Quirk: any double quote toggles the quoted state here, so a stray quote inside an unquoted field
 /// (<c>5'11"</c>) makes the record run on to the next quote; RFC 4180 forbids such fields.
 /// </summary>
 internal sealed class CsvSplitter : IDisposable
 {
+    /// <summary>A block is closed after the record that reaches this many bytes (records keep their own limit).</summary>
+    public const int BlockBytes = 16 << 20;
+
     private readonly Stream _stream;
+    private readonly string _path;
+    private readonly int _maxRecord;
     private byte[] _buf = new byte[1 << 20];
     private int _start;
     private int _end;
     private bool _eof;
     private long _line = 1;
+    private long _offset; // file offset of _buf[_start]
 
-    public CsvSplitter(Stream stream)
+    /// <summary>Wraps a stream (owned); <paramref name="path"/> names it in errors.</summary>
+    public CsvSplitter(Stream stream, string path, int maxRecordBytes)
     {
         _stream = stream;
+        _path = path;
+        _maxRecord = maxRecordBytes;
         Fill();
-        if (_end >= 3 && _buf[0] == 0xEF && _buf[1] == 0xBB && _buf[2] == 0xBF) _start = 3;
+        if (_end >= 3 && _buf[0] == 0xEF && _buf[1] == 0xBB && _buf[2] == 0xBF)
+        {
+            _start = 3;
+            _offset = 3;
+        }
     }
 
     public void Dispose() => _stream.Dispose();
@@ -57,7 +74,7 @@ internal sealed class CsvSplitter : IDisposable
             _end -= _start;
             _start = 0;
         }
-        if (_end == _buf.Length) Array.Resize(ref _buf, _buf.Length * 2);
+        if (_end == _buf.Length) Array.Resize(ref _buf, (int)Math.Min((long)_buf.Length * 2, Array.MaxLength));
         var n = _stream.Read(_buf, _end, _buf.Length - _end);
         if (n == 0) { _eof = true; return false; }
         _end += n;
@@ -87,6 +104,7 @@ internal sealed class CsvSplitter : IDisposable
         var atEof = false;
         while (count < maxRecords)
         {
+            if (pos - recStart > _maxRecord) throw TooLong(recLine, recStart);
             if (_start + pos >= _end)
             {
                 if (!Fill()) { atEof = true; break; }
@@ -108,14 +126,17 @@ internal sealed class CsvSplitter : IDisposable
             pos += k + 1;
             if (span[k] == (byte)'"') { inQuotes = true; continue; }
             if (count == ends.Length) Grow(block, ref ends, ref lines);
+            if (pos - 1 - recStart > _maxRecord) throw TooLong(recLine, recStart);
             ends[count] = pos - 1;
             lines[count++] = recLine;
             line++;
             recLine = line;
             recStart = pos;
+            if (pos >= BlockBytes) break;
         }
         if (atEof && _start + recStart < _end)
         {
+            if (_end - _start - recStart > _maxRecord) throw TooLong(recLine, recStart);
             if (count == ends.Length) Grow(block, ref ends, ref lines);
             ends[count] = _end - _start;
             lines[count++] = recLine;
@@ -127,8 +148,16 @@ internal sealed class CsvSplitter : IDisposable
         block.Length = recStart;
         block.Count = count;
         _start += recStart;
+        _offset += recStart;
         _line = recLine;
         return block;
+    }
+
+    /// <summary>The error for a record past the limit: where it starts and its first bytes, never the record itself.</summary>
+    private CsvFormatException TooLong(long line, int recStart)
+    {
+        var head = _buf.AsSpan(_start + recStart, Math.Min(40, _end - _start - recStart));
+        return new CsvFormatException(_path, line, null, $"a record starting at byte offset {_offset + recStart} ('{CsvReader.Show(head)}...') is longer than {nameof(CsvReadOptions.MaxRecordBytes)} ({_maxRecord} bytes): a missing newline or an unclosed quote, or raise the limit");
     }
 
     private static void Grow(CsvBlock block, ref int[] ends, ref long[] lines)

@@ -41,101 +41,59 @@ internal sealed class CsvStatisticsScan
 
     private sealed record BlockBad(long Index, List<CsvBadRow> Rows, long Unlisted);
 
-    public Outcome Run(Func<Stream> open, CancellationToken cancellation)
+    /// <summary>
+    /// Bad-row counts of finished blocks, summed in file order as far as every earlier block has finished. Counting in
+    /// the order blocks finish instead (as before) could stop the pass at an early block while a bad row between it
+    /// and a later finished block was never parsed, and then report the later row (found by the fuzz test).
+    /// </summary>
+    private sealed class BadRowFrontier(long tolerance)
+    {
+        private readonly Dictionary<long, long> _finished = [];
+        private long _next;
+        private long _sum;
+        private long _stop = long.MaxValue;
+
+        /// <summary>Records a finished block; returns the block after which reading may stop (long.MaxValue: not yet).</summary>
+        public long Complete(long index, long bad)
+        {
+            lock (_finished)
+            {
+                _finished[index] = bad;
+                while (_stop == long.MaxValue && _finished.Remove(_next, out var n))
+                {
+                    _sum += n;
+                    if (_sum > tolerance) _stop = _next;
+                    _next++;
+                }
+                return _stop;
+            }
+        }
+    }
+
+    public Outcome Run(Func<Stream> open, string path, IReadOnlyList<CsvInference.ColumnRange?> ranges, CancellationToken cancellation)
     {
         var schema = _reader.Schema;
         var workers = Math.Max(1, _options.Parallelism);
         var maxListed = 100 + _options.MaxBadRows;
         var parsers = Enumerable.Range(0, workers).Select(_ => new Worker(schema, (byte)_options.Delimiter, _missing, maxListed, _statsOptions)).ToArray();
+        foreach (var p in parsers)
+        {
+            // Exact ranges from the inference pass fix the standard histograms' edges, counted in this same pass.
+            for (var c = 0; c < ranges.Count; c++)
+            {
+                if (ranges[c] is { } range) p.Builder.PresetHistogramRange(schema.Columns[c].Name, range.Min, range.Max);
+            }
+        }
         var badBlocks = new ConcurrentBag<BlockBad>();
-        long stopAfter = long.MaxValue; // index of a block whose bad rows already exceed the tolerance
-        long badSoFar = 0;
-        var queues = Enumerable.Range(0, workers).Select(_ => new BlockingCollection<CsvBlock>(2)).ToArray();
-        var free = new BlockingCollection<CsvBlock>();
-        for (var i = 0; i < (workers * 2) + 1; i++) free.Add(new CsvBlock()); // one parsing and one queued per worker, one filling
-        using var stop = CancellationTokenSource.CreateLinkedTokenSource(cancellation);
-
-        void Work(int w)
+        var frontier = new BadRowFrontier(_options.MaxBadRows);
+        var ahead = CsvBlockPipeline.Run(open, path, _options, long.MaxValue, (w, block) =>
         {
-            var p = parsers[w];
-            try
-            {
-                WorkOn(p, queues[w]);
-            }
-            catch
-            {
-                stop.Cancel();
-                throw;
-            }
-        }
-
-        void WorkOn(Worker p, BlockingCollection<CsvBlock> queue)
-        {
-            foreach (var block in queue.GetConsumingEnumerable(stop.Token))
-            {
-                if (block.Index <= Interlocked.Read(ref stopAfter))
-                {
-                    var (bad, unlisted) = p.Parse(block);
-                    if (bad is not null)
-                    {
-                        badBlocks.Add(new BlockBad(block.Index, bad, unlisted));
-                        if (Interlocked.Add(ref badSoFar, bad.Count + unlisted) > _options.MaxBadRows)
-                        {
-                            long seen;
-                            while ((seen = Interlocked.Read(ref stopAfter)) > block.Index && Interlocked.CompareExchange(ref stopAfter, block.Index, seen) != seen)
-                            {
-                            }
-                        }
-                    }
-                }
-                free.Add(block);
-            }
-        }
-
-        var tasks = new Task[workers];
-        for (var w = 0; w < workers; w++)
-        {
-            var id = w;
-            tasks[w] = Task.Factory.StartNew(() => Work(id), stop.Token, TaskCreationOptions.LongRunning, TaskScheduler.Default);
-        }
-        try
-        {
-            using var splitter = new CsvSplitter(open());
-            if (_options.HasHeader) splitter.Next(1);
-            long index = 0;
-            while (Interlocked.Read(ref stopAfter) == long.MaxValue)
-            {
-                cancellation.ThrowIfCancellationRequested();
-                var block = free.Take(stop.Token);
-                if (splitter.Next(_options.BatchSize, block) is null) break;
-                block.Index = index;
-                queues[index % workers].Add(block, stop.Token);
-                index++;
-            }
-        }
-        catch
-        {
-            stop.Cancel();
-            throw;
-        }
-        finally
-        {
-            foreach (var q in queues) q.CompleteAdding();
-            try
-            {
-                Task.WaitAll(tasks);
-            }
-            catch (AggregateException e) when (e.InnerExceptions.All(x => x is OperationCanceledException))
-            {
-                cancellation.ThrowIfCancellationRequested();
-            }
-            catch (AggregateException e)
-            {
-                System.Runtime.ExceptionServices.ExceptionDispatchInfo.Capture(e.InnerExceptions.First(x => x is not OperationCanceledException)).Throw();
-            }
-            foreach (var q in queues) q.Dispose();
-            free.Dispose();
-        }
+            var (bad, unlisted) = parsers[w].Parse(block);
+            if (bad is not null) badBlocks.Add(new BlockBad(block.Index, bad, unlisted));
+            // Stop reading only where the bad rows, counted in file order, pass the tolerance: every block before
+            // that one has been parsed, so the first bad row past the tolerance in the file is the one reported.
+            return frontier.Complete(block.Index, (bad?.Count ?? 0) + unlisted);
+        }, cancellation);
 
         // Bad rows in file order, with ReadBatches' rules.
         long badCount = 0;
@@ -154,6 +112,7 @@ internal sealed class CsvStatisticsScan
             badCount += b.Unlisted;
             if (badCount > _options.MaxBadRows) throw new CsvFormatException(_reader.Path, b.Rows[^1].Line, null, $"more than {_options.MaxBadRows} bad rows");
         }
+        if (ahead is not null) throw ahead; // a malformed record after every row above: reported after their problems
 
         foreach (var p in parsers) p.Finish();
         var result = parsers[0].Builder;
@@ -329,7 +288,7 @@ internal sealed class CsvStatisticsScan
                         _rowState[c] = Missing;
                         continue;
                     }
-                    var ok = kind == ColumnKind.Float64 ? FastDouble(rec, ref p, out _rowValue[c]) : FastInt(rec, ref p, out _rowValue[c]);
+                    var ok = kind == ColumnKind.Float64 ? Utf8Number.FastDouble(rec, ref p, delim, out _rowValue[c]) : Utf8Number.FastInt(rec, ref p, delim, out _rowValue[c]);
                     if (!ok) return false;
                     _rowState[c] = Valid;
                 }
@@ -362,74 +321,6 @@ internal sealed class CsvStatisticsScan
             }
             _rowCode[c] = code;
             _rowState[c] = _codeMissing[c]![code] ? Missing : Valid;
-        }
-
-        /// <summary>Digits with an optional '-' (at most 18, so no overflow), ending at a delimiter or the end.</summary>
-        [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        private bool FastInt(ReadOnlySpan<byte> rec, ref int p, out double value)
-        {
-            value = 0;
-            var i = p;
-            var neg = rec[i] == (byte)'-';
-            if (neg) i++;
-            var start = i;
-            long acc = 0;
-            while (i < rec.Length)
-            {
-                var d = (uint)(rec[i] - (byte)'0');
-                if (d > 9) break;
-                acc = (acc * 10) + d;
-                i++;
-            }
-            var n = i - start;
-            if (n == 0 || n > 18 || (i < rec.Length && rec[i] != _delim)) return false;
-            value = neg ? -acc : acc;
-            p = i;
-            return true;
-        }
-
-        private static readonly double[] Pow10 = [1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15, 1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22];
-
-        /// <summary>
-        /// Plain decimals (sign, digits, optional fraction, at most 15 digits): Clinger's exact case, so the result
-        /// equals <see cref="Utf8Number.TryParseDouble"/> and double.Parse. Anything else returns false.
-        /// </summary>
-        [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        private bool FastDouble(ReadOnlySpan<byte> rec, ref int p, out double value)
-        {
-            value = 0;
-            var i = p;
-            var neg = rec[i] == (byte)'-';
-            if (neg) i++;
-            long mant = 0;
-            var digits = 0;
-            while (i < rec.Length)
-            {
-                var d = (uint)(rec[i] - (byte)'0');
-                if (d > 9) break;
-                mant = (mant * 10) + d;
-                digits++;
-                i++;
-            }
-            var frac = 0;
-            if (i < rec.Length && rec[i] == (byte)'.')
-            {
-                i++;
-                while (i < rec.Length)
-                {
-                    var d = (uint)(rec[i] - (byte)'0');
-                    if (d > 9) break;
-                    mant = (mant * 10) + d;
-                    frac++;
-                    i++;
-                }
-            }
-            if (digits + frac == 0 || digits + frac > 15 || (i < rec.Length && rec[i] != _delim)) return false;
-            double m = mant;
-            value = frac == 0 ? m : m / Pow10[frac];
-            if (neg) value = -value;
-            p = i;
-            return true;
         }
 
         /// <summary>The general path (quotes, spaces, tokens, exponents, errors): ReadBatches' per-field rules.</summary>

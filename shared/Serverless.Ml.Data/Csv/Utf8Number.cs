@@ -132,4 +132,73 @@ internal static class Utf8Number
         value = 0;
         return false;
     }
+
+    /// <summary>
+    /// A field of digits with an optional '-' (at most 18, so no overflow) from <paramref name="p"/> to the next
+    /// delimiter or the end, as a double, with <paramref name="p"/> moved to that end; false (p unchanged) for anything else.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static bool FastInt(ReadOnlySpan<byte> rec, ref int p, byte delim, out double value)
+    {
+        value = 0;
+        var i = p;
+        var neg = rec[i] == (byte)'-';
+        if (neg) i++;
+        var start = i;
+        long acc = 0;
+        while (i < rec.Length)
+        {
+            var d = (uint)(rec[i] - (byte)'0');
+            if (d > 9) break;
+            acc = (acc * 10) + d;
+            i++;
+        }
+        var n = i - start;
+        if (n == 0 || n > 18 || (i < rec.Length && rec[i] != delim)) return false;
+        value = neg ? -acc : acc;
+        p = i;
+        return true;
+    }
+
+    /// <summary>
+    /// Plain decimals (sign, digits, optional fraction, at most 15 digits): Clinger's exact case, so the result
+    /// equals <see cref="Utf8Number.TryParseDouble"/> and double.Parse. Anything else returns false.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static bool FastDouble(ReadOnlySpan<byte> rec, ref int p, byte delim, out double value)
+    {
+        value = 0;
+        var i = p;
+        var neg = rec[i] == (byte)'-';
+        if (neg) i++;
+        long mant = 0;
+        var digits = 0;
+        while (i < rec.Length)
+        {
+            var d = (uint)(rec[i] - (byte)'0');
+            if (d > 9) break;
+            mant = (mant * 10) + d;
+            digits++;
+            i++;
+        }
+        var frac = 0;
+        if (i < rec.Length && rec[i] == (byte)'.')
+        {
+            i++;
+            while (i < rec.Length)
+            {
+                var d = (uint)(rec[i] - (byte)'0');
+                if (d > 9) break;
+                mant = (mant * 10) + d;
+                frac++;
+                i++;
+            }
+        }
+        if (digits + frac == 0 || digits + frac > 15 || (i < rec.Length && rec[i] != delim)) return false;
+        double m = mant;
+        value = frac == 0 ? m : m / Pow10[frac];
+        if (neg) value = -value;
+        p = i;
+        return true;
+    }
 }

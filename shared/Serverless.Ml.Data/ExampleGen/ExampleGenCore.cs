@@ -75,6 +75,19 @@ public static class ExampleGenCore
         TableSchema? schema = null;
         ResolvedInput? first = null;
         long badRows = 0;
+        if (options.Format == InputFormat.Csv)
+        {
+            // CSV kinds are inferred over every split's files, widened, then pinned for all splits alike.
+            var all = new List<string>();
+            foreach (var split in splits)
+            {
+                var input = InputPattern.Resolve(options.InputBase, split.Pattern, first?.Span ?? options.Span, first?.Version ?? options.Version);
+                first ??= input;
+                all.AddRange(input.Files);
+            }
+            schema = MultiCsvReader.WidenedSchema(all, options.Csv);
+            first = null;
+        }
         try
         {
             foreach (var split in splits)
@@ -147,20 +160,43 @@ public static class ExampleGenCore
         }
     }
 
-    /// <summary>Reads several CSV files with the kinds inferred from the first, so every batch has one schema.</summary>
+    /// <summary>
+    /// Reads several CSV files with one schema: kinds inferred over every file and widened (int64 -> float64 -> string)
+    /// unless fixed by the options, or the expected schema of an earlier split; then pinned for reading.
+    /// </summary>
     private sealed class MultiCsvReader : IRecordBatchReader
     {
         private readonly IReadOnlyList<string> _files;
         private readonly CsvReadOptions _options;
-        private readonly CsvReader _first;
 
         public MultiCsvReader(IReadOnlyList<string> files, CsvReadOptions options, TableSchema? expected)
         {
             _files = files;
-            _first = expected is null ? CsvReader.Open(files[0], options) : CsvReader.Open(files[0], Pinned(options, expected));
-            Schema = _first.Schema;
+            Schema = expected ?? WidenedSchema(files, options);
             _options = Pinned(options, Schema);
         }
+
+        /// <summary>The kinds of every file's inference pass, widened column by column; the files must have the same columns.</summary>
+        public static TableSchema WidenedSchema(IReadOnlyList<string> files, CsvReadOptions options)
+        {
+            TableSchema? schema = null;
+            foreach (var file in files)
+            {
+                var s = CsvReader.Open(file, options).Schema;
+                if (schema is null)
+                {
+                    schema = s;
+                    continue;
+                }
+                if (!s.Columns.Select(c => c.Name).SequenceEqual(schema.Columns.Select(c => c.Name), StringComparer.Ordinal))
+                    throw new InvalidDataException($"{file}: columns ({s}) differ from {files[0]} ({schema})");
+                schema = new TableSchema(schema.Columns.Zip(s.Columns, (a, b) => new ColumnSpec(a.Name, Widen(a.Kind, b.Kind))));
+            }
+            return schema!;
+        }
+
+        private static ColumnKind Widen(ColumnKind a, ColumnKind b) =>
+            a == b ? a : (a, b) is (ColumnKind.Int64, ColumnKind.Float64) or (ColumnKind.Float64, ColumnKind.Int64) ? ColumnKind.Float64 : ColumnKind.String;
 
         public TableSchema Schema { get; }
 
@@ -184,7 +220,7 @@ public static class ExampleGenCore
             BadRows = 0;
             foreach (var file in _files)
             {
-                var r = file == _files[0] ? _first : CsvReader.Open(file, _options);
+                var r = CsvReader.Open(file, _options);
                 if (!r.Schema.Equals(Schema)) throw new InvalidDataException($"{file}: columns ({r.Schema}) differ from {_files[0]} ({Schema})");
                 foreach (var b in r.ReadBatches(cancellation)) yield return b;
                 BadRows += r.BadRowCount;

@@ -4,30 +4,6 @@ using Serverless.Ml.Data.TfRecord;
 
 namespace Serverless.Ml.Data.ExampleGen;
 
-/// <summary>Input file format.</summary>
-public enum InputFormat
-{
-    /// <summary>CSV with a header (see <see cref="CsvReader"/>).</summary>
-    Csv,
-
-    /// <summary>TFRecord files of tf.Example (plain or gzip).</summary>
-    TfRecord,
-
-    /// <summary>An IDX images file plus an IDX labels file (MNIST layout).</summary>
-    Idx,
-}
-
-/// <summary>An output split and its share of hash buckets (TFX's <c>SplitConfig</c>).</summary>
-/// <param name="Name">Split name, e.g. <c>train</c>.</param>
-/// <param name="HashBuckets">Relative weight; rows whose hash falls in this split's buckets go here.</param>
-public sealed record SplitSpec(string Name, int HashBuckets);
-
-/// <summary>A pre-split input: a split name and the pattern of its files.</summary>
-/// <param name="Name">Split name.</param>
-/// <param name="Pattern">Input pattern relative to the input base; for IDX, the images pattern.</param>
-/// <param name="LabelsPattern">IDX only: the labels pattern.</param>
-public sealed record InputSplit(string Name, string Pattern, string? LabelsPattern = null);
-
 /// <summary>What <see cref="ExampleGenCore.Run"/> reads and writes. Defaults follow TFX's ExampleGen.</summary>
 public sealed class ExampleGenOptions
 {
@@ -82,27 +58,3 @@ public sealed class ExampleGenOptions
     /// <summary>IDX reading options.</summary>
     public IdxDatasetOptions Idx { get; set; } = new();
 }
-
-/// <summary>What one split received.</summary>
-/// <param name="Name">Split name.</param>
-/// <param name="Rows">Rows written.</param>
-/// <param name="TfRecordFiles">TFRecord shard paths.</param>
-/// <param name="ColumnarFiles">Columnar shard paths (same rows, same order, one per TFRecord shard).</param>
-public sealed record SplitResult(string Name, long Rows, IReadOnlyList<string> TfRecordFiles, IReadOnlyList<string> ColumnarFiles);
-
-/// <summary>The outcome of an ExampleGen run.</summary>
-/// <param name="Span">Span read (null when the pattern has none).</param>
-/// <param name="Version">Version read.</param>
-/// <param name="InputFiles">Files read.</param>
-/// <param name="Schema">Table schema of the examples.</param>
-/// <param name="Splits">Per split results, in configuration order.</param>
-/// <param name="TotalRows">Rows written over all splits.</param>
-/// <param name="BadRows">CSV rows skipped under the tolerance.</param>
-public sealed record ExampleGenResult(
-    long? Span,
-    long? Version,
-    IReadOnlyList<string> InputFiles,
-    TableSchema Schema,
-    IReadOnlyList<SplitResult> Splits,
-    long TotalRows,
-    long BadRows);

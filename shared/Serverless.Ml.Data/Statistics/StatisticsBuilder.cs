@@ -7,38 +7,6 @@ using Serverless.Ml.Data.Sketches;
 
 namespace Serverless.Ml.Data.Statistics;
 
-/// <summary>Options for <see cref="StatisticsBuilder"/>; defaults follow TFDV.</summary>
-public sealed class StatisticsOptions
-{
-    /// <summary>Buckets of the equal-width histogram. Default 10.</summary>
-    public int NumHistogramBuckets { get; set; } = 10;
-
-    /// <summary>Buckets of the quantiles histogram. Default 10.</summary>
-    public int NumQuantilesHistogramBuckets { get; set; } = 10;
-
-    /// <summary>Top values kept for text features. Default 20.</summary>
-    public int NumTopValues { get; set; } = 20;
-
-    /// <summary>Buckets of the rank histogram. Default 20.</summary>
-    public int NumRankHistogramBuckets { get; set; } = 20;
-
-    /// <summary>KLL accuracy parameter: 200 gives ~1.65% rank error (99% confidence). Default 200.</summary>
-    public int QuantileSketchK { get; set; } = 200;
-
-    /// <summary>
-    /// Distinct text values counted exactly per feature. Beyond it the least frequent half is pruned, unique counts
-    /// switch to the HyperLogLog estimate and <see cref="StringStatistics.CountErrorBound"/> records the worst undercount.
-    /// Default 100,000.
-    /// </summary>
-    public int MaxExactDistinct { get; set; } = 100_000;
-
-    /// <summary>Emit every value with its count (<see cref="StringStatistics.Values"/>) up to this many distinct values, for validation. Default 1,000.</summary>
-    public int MaxValuesInOutput { get; set; } = 1_000;
-
-    /// <summary>Compute features of a batch in parallel. Default true.</summary>
-    public bool Parallel { get; set; } = true;
-}
-
 /// <summary>
 /// Computes what TFDV's StatisticsGen computes, in one streaming pass with bounded memory: per feature presence and
 /// value counts; for numbers mean, standard deviation, zeros, NaNs, exact min/max, median and histograms (equal
@@ -71,13 +39,23 @@ public sealed class StatisticsBuilder
     /// <summary>
     /// Computes statistics of everything a reader yields. A <see cref="Csv.CsvReader"/> takes the fused path (parse
     /// straight into per-thread partial statistics, merged at the end; no batches); other readers stream batches.
+    /// When a standard histogram cannot be counted exactly in that pass (more values than the sketch keeps and edges
+    /// not known up front), the reader is read a second time by a <see cref="HistogramPass"/>.
     /// </summary>
     public static DatasetFeatureStatistics Compute(IRecordBatchReader reader, string name, StatisticsOptions? options = null, CancellationToken cancellation = default)
     {
         ArgumentNullException.ThrowIfNull(reader);
-        if (reader is Csv.CsvReader csv && csv.ComputeStatistics(options ?? new StatisticsOptions(), cancellation) is { } fused) return fused.Build(name);
-        var b = new StatisticsBuilder(options);
-        foreach (var batch in reader.ReadBatches(cancellation)) b.Add(batch);
+        var b = reader is Csv.CsvReader csv ? csv.ComputeStatistics(options ?? new StatisticsOptions(), cancellation) : null;
+        if (b is null)
+        {
+            b = new StatisticsBuilder(options);
+            foreach (var batch in reader.ReadBatches(cancellation)) b.Add(batch);
+        }
+        if (b.CreateHistogramPass() is { } pass)
+        {
+            foreach (var batch in reader.ReadBatches(cancellation)) pass.Add(batch);
+            b.CompleteHistogramPass(pass);
+        }
         return b.Build(name);
     }
 
@@ -158,6 +136,48 @@ public sealed class StatisticsBuilder
             mine.Merge(o, _options);
         }
         NumExamples += other.NumExamples;
+    }
+
+    /// <summary>
+    /// A pass that counts the standard histograms exactly (see <see cref="HistogramPass"/>), for every numeric feature
+    /// whose histogram the data added so far cannot give exactly; null when none needs one (the sketch still holds
+    /// every value, or the feature has one distinct value). Call it once everything is added or merged: the edges are
+    /// the exact min and max of now. Each call returns an independent pass with the same edges (one per shard).
+    /// </summary>
+    public HistogramPass? CreateHistogramPass()
+    {
+        var features = new Dictionary<string, (FeatureType, EqualWidthCounts)>(StringComparer.Ordinal);
+        foreach (var f in _features)
+        {
+            if (f.NeedsHistogramPass(_options) is { } edges) features[f.Name] = (f.Type, edges);
+        }
+        return features.Count == 0 ? null : new HistogramPass(features);
+    }
+
+    /// <summary>Takes the exact counts of a finished <see cref="HistogramPass"/> (passes over shards merged first).</summary>
+    /// <exception cref="InvalidDataException">
+    /// The pass counted another number of values than the first pass saw (the data changed between the passes, or the
+    /// pass did not read all of it); the message names the feature.
+    /// </exception>
+    public void CompleteHistogramPass(HistogramPass pass)
+    {
+        ArgumentNullException.ThrowIfNull(pass);
+        foreach (var (name, counts) in pass.Counts)
+        {
+            if (!_byName.TryGetValue(name, out var f)) throw new ArgumentException($"feature '{name}' is not in these statistics", nameof(pass));
+            if (counts.Total != f.Count)
+            {
+                throw new InvalidDataException($"feature '{name}': the histogram pass counted {counts.Total} values, the statistics pass {f.Count}; the data changed between the two reads");
+            }
+        }
+        foreach (var (name, counts) in pass.Counts) _byName[name].Standard = counts.Clone();
+    }
+
+    /// <summary>Fixes the standard histogram's edges of a numeric feature before its values arrive (a reader that already knows the exact range), so it is counted exactly in the same pass.</summary>
+    internal void PresetHistogramRange(string name, double min, double max)
+    {
+        if (_byName.TryGetValue(name, out var f) && f.Count == 0 && f.Type is FeatureType.INT or FeatureType.FLOAT)
+            f.Standard = EqualWidthCounts.For(min, max, _options.NumHistogramBuckets);
     }
 
     /// <summary>Serializes the partial state (sketches included) for merging elsewhere.</summary>
@@ -246,11 +266,20 @@ internal sealed class FeatureAccumulator
 
     public long CountErrorBound { get; set; }
 
+    /// <summary>Text values holding U+FFFD: invalid UTF-8 replaced when read (TFDV's invalid_utf8_count).</summary>
+    public long InvalidUtf8 { get; set; }
+
+    /// <summary>Text values holding a NUL character.</summary>
+    public long Nul { get; set; }
+
     public bool Pruned { get; set; }
 
     public byte[]? Hll { get; set; }
 
     public long MinBytes { get; set; } = long.MaxValue;
+
+    /// <summary>Exact standard-histogram counts against fixed edges (preset by a reader or from a histogram pass); null when not counted.</summary>
+    public EqualWidthCounts? Standard { get; set; }
 
     public long MaxBytes { get; set; }
 
@@ -310,9 +339,7 @@ internal sealed class FeatureAccumulator
         }
         switch (column)
         {
-            case Float64Column d: AddFloat64(d); break;
-            case Float32TensorColumn t: AddTensor(t); break;
-            case Int64Column l: AddInt(l); break;
+            case Float64Column or Float32TensorColumn or Int64Column: AddNumeric(column); break;
             case StringColumn s: AddStrings(s, o); break;
             case BytesColumn b: AddBytes(b); break;
         }
@@ -357,6 +384,7 @@ internal sealed class FeatureAccumulator
             TotalLength += bytes.Length * counts[k];
             Distinct!.Add(RowHasher.Mix(RowHasher.Fnv(bytes)));
             var v = Encoding.UTF8.GetString(bytes);
+            CountOddText(v, counts[k]);
             ref var slot = ref System.Runtime.InteropServices.CollectionsMarshal.GetValueRefOrAddDefault(Counts!, v, out _);
             slot += counts[k];
             any = true;
@@ -367,62 +395,58 @@ internal sealed class FeatureAccumulator
     [JsonIgnore]
     private double[] _scratch = [];
 
-    private Span<double> Scratch(int n)
+    private void AddNumeric(Column column)
     {
-        if (_scratch.Length < n) _scratch = new double[n];
-        return _scratch.AsSpan(0, n);
-    }
-
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private void AddFloat64(Float64Column d)
-    {
-        var n = d.Length;
-        var dst = Scratch(n);
-        var values = d.Values;
-        var missing = d.Missing;
-        long nan = 0;
-        var k = 0;
-        for (var i = 0; i < n; i++)
-        {
-            if (missing[i]) continue;
-            var v = values[i];
-            if (double.IsNaN(v)) { nan++; continue; }
-            dst[k++] = v;
-        }
+        var valid = ValidValues(column, ref _scratch, out var nan);
         Nan += nan;
-        AddValid(dst[..k]);
+        AddValid(valid);
     }
 
+    /// <summary>The non-missing, non-NaN values of a numeric column (tensors flattened) as doubles, in a reused buffer.</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private void AddInt(Int64Column l)
+    internal static ReadOnlySpan<double> ValidValues(Column column, ref double[] scratch, out long nan)
     {
-        var n = l.Length;
-        var dst = Scratch(n);
-        var values = l.Values;
-        var missing = l.Missing;
+        nan = 0;
+        var per = column.Spec.ValuesPerRow;
+        var needed = column.Length * per;
+        if (scratch.Length < needed) scratch = new double[needed];
+        var dst = scratch;
         var k = 0;
-        for (var i = 0; i < n; i++) if (!missing[i]) dst[k++] = values[i];
-        AddValid(dst[..k]);
-    }
-
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private void AddTensor(Float32TensorColumn t)
-    {
-        var per = t.Spec.ValuesPerRow;
-        var dst = Scratch(t.Length * per);
-        long nan = 0;
-        var k = 0;
-        for (var r = 0; r < t.Length; r++)
+        switch (column)
         {
-            if (t.Missing[r]) continue;
-            foreach (var f in t.GetRow(r))
+            case Float64Column d:
             {
-                if (float.IsNaN(f)) { nan++; continue; }
-                dst[k++] = f;
+                var values = d.Values;
+                var missing = d.Missing;
+                for (var i = 0; i < d.Length; i++)
+                {
+                    if (missing[i]) continue;
+                    var v = values[i];
+                    if (double.IsNaN(v)) { nan++; continue; }
+                    dst[k++] = v;
+                }
+                break;
             }
+            case Int64Column l:
+            {
+                var values = l.Values;
+                var missing = l.Missing;
+                for (var i = 0; i < l.Length; i++) if (!missing[i]) dst[k++] = values[i];
+                break;
+            }
+            case Float32TensorColumn t:
+                for (var r = 0; r < t.Length; r++)
+                {
+                    if (t.Missing[r]) continue;
+                    foreach (var f in t.GetRow(r))
+                    {
+                        if (float.IsNaN(f)) { nan++; continue; }
+                        dst[k++] = f;
+                    }
+                }
+                break;
         }
-        Nan += nan;
-        AddValid(dst[..k]);
+        return dst.AsSpan(0, k);
     }
 
     /// <summary>Non-missing, non-NaN values: two passes (mean, then squared deviations) then a Chan merge.</summary>
@@ -447,6 +471,7 @@ internal sealed class FeatureAccumulator
         Combine(values.Length, mean, m2);
         Zeros += zeros;
         Sketch!.AddRange(values);
+        Standard?.Add(values);
     }
 
     private void Combine(long nb, double meanB, double m2B)
@@ -468,12 +493,23 @@ internal sealed class FeatureAccumulator
         {
             if (cc[k] == 0) continue;
             var v = s.Dictionary[k];
+            CountOddText(v, cc[k]);
             var bytes = Encoding.UTF8.GetBytes(v);
             TotalLength += bytes.Length * cc[k];
             Distinct!.Add(RowHasher.Mix(RowHasher.Fnv(bytes)));
             Counts![v] = Counts.GetValueOrDefault(v) + cc[k];
         }
         Prune(o);
+    }
+
+    /// <summary>
+    /// Counts values that are present but suspect: a NUL character, or U+FFFD, which is what invalid UTF-8 becomes when
+    /// text is decoded (CSV and tf.Example bytes alike), so both are reported instead of passing silently.
+    /// </summary>
+    private void CountOddText(string v, long count)
+    {
+        if (v.Contains('\0', StringComparison.Ordinal)) Nul += count;
+        if (v.Contains('\uFFFD', StringComparison.Ordinal)) InvalidUtf8 += count;
     }
 
     private void Prune(StatisticsOptions o)
@@ -513,6 +549,9 @@ internal sealed class FeatureAccumulator
         if (o.Type != Type) return; // values of another type are not mixed in; the conflict is recorded
         if (IsNumeric)
         {
+            // Exact counts add up only over the same edges; otherwise a histogram pass recounts.
+            if (Count == 0 && o.Standard is not null) Standard = o.Standard.Clone();
+            else if (o.Count > 0) Standard = Standard is not null && o.Standard is not null && Standard.SameEdges(o.Standard) ? Merged(Standard, o.Standard) : null;
             if (o.Count > 0) Combine(o.Count, o.Mean, o.M2);
             Zeros += o.Zeros;
             Nan += o.Nan;
@@ -520,6 +559,8 @@ internal sealed class FeatureAccumulator
             return;
         }
         TotalLength += o.TotalLength;
+        InvalidUtf8 += o.InvalidUtf8;
+        Nul += o.Nul;
         Distinct!.Merge(o.Distinct!);
         MinBytes = Math.Min(MinBytes, o.MinBytes);
         MaxBytes = Math.Max(MaxBytes, o.MaxBytes);
@@ -528,6 +569,24 @@ internal sealed class FeatureAccumulator
         CountErrorBound += o.CountErrorBound;
         Pruned |= o.Pruned;
         Prune(opts);
+    }
+
+    private static EqualWidthCounts Merged(EqualWidthCounts mine, EqualWidthCounts other)
+    {
+        mine.Merge(other);
+        return mine;
+    }
+
+    /// <summary>
+    /// The edges a histogram pass must count against, or null when the standard histogram is exact without one: no
+    /// values, a single bucket, a sketch that still holds every value, or counts already taken against these edges.
+    /// </summary>
+    public EqualWidthCounts? NeedsHistogramPass(StatisticsOptions o)
+    {
+        if (!IsNumeric || Count == 0) return null;
+        var edges = EqualWidthCounts.For(Sketch!.Min, Sketch.Max, o.NumHistogramBuckets);
+        if (edges.Buckets == 1 || Sketch.IsExact) return null;
+        return Standard is { } s && s.SameEdges(edges) && s.Total == Count ? null : edges;
     }
 
     public FeatureNameStatistics Build(StatisticsOptions o)
@@ -580,24 +639,18 @@ internal sealed class FeatureAccumulator
             QuantilesExact = sk.IsExact,
         };
         if (Count == 0) return s;
-        var (values, weights) = sk.SortedItems();
-        // Equal-width histogram, counted from the sketch's weighted items (TFDV derives it from its sketch too).
+        // Equal-width histogram: exact counts when a reader preset the edges or a histogram pass counted them; else from
+        // the sketch's items, which is exact while the sketch holds every value (and within the KLL bound beyond).
         var standard = new Histogram { Type = "STANDARD", NumNan = Nan };
-        var lo = sk.Min;
-        var hi = sk.Max;
-        var nb = lo == hi || !double.IsFinite(hi - lo) ? 1 : o.NumHistogramBuckets;
-        var width = (hi - lo) / nb;
-        var counts = new double[nb];
-        for (var i = 0; i < values.Length; i++)
+        var counts = Standard is { } exact && exact.Fits(sk.Min, sk.Max, o.NumHistogramBuckets) && exact.Total == Count ? exact : null;
+        if (counts is null)
         {
-            var b = nb == 1 ? 0 : Math.Clamp((int)Math.Floor((values[i] - lo) / width), 0, nb - 1);
-            // Division rounding may disagree with the reported edges; the edges decide.
-            while (b > 0 && values[i] < lo + (b * width)) b--;
-            while (b < nb - 1 && values[i] >= lo + ((b + 1) * width)) b++;
-            counts[b] += weights[i];
+            counts = EqualWidthCounts.For(sk.Min, sk.Max, o.NumHistogramBuckets);
+            var (values, weights) = sk.SortedItems();
+            for (var i = 0; i < values.Length; i++) counts.Add(values[i], weights[i]);
         }
-        for (var b = 0; b < nb; b++)
-            standard.Buckets.Add(new HistogramBucket { LowValue = lo + (b * width), HighValue = b == nb - 1 ? hi : lo + ((b + 1) * width), SampleCount = counts[b] });
+        for (var b = 0; b < counts.Buckets; b++)
+            standard.Buckets.Add(new HistogramBucket { LowValue = counts.LowEdge(b), HighValue = counts.HighEdge(b), SampleCount = counts.Counts[b] });
         var qn = o.NumQuantilesHistogramBuckets;
         var edges = sk.Quantiles(Enumerable.Range(0, qn + 1).Select(i => (double)i / qn).ToArray());
         var quantiles = new Histogram { Type = "QUANTILES", NumNan = Nan };
@@ -618,6 +671,8 @@ internal sealed class FeatureAccumulator
             UniqueIsEstimate = Pruned,
             AvgLength = NonMissing == 0 ? 0 : (double)TotalLength / NonMissing,
             CountErrorBound = CountErrorBound,
+            InvalidUtf8Count = InvalidUtf8,
+            NulCount = Nul,
             TopValues = ordered.Take(o.NumTopValues).Select(kv => new ValueCount { Value = kv.Key, Frequency = kv.Value }).ToList(),
         };
         s.RankHistogram.Buckets = ordered.Take(o.NumRankHistogramBuckets)

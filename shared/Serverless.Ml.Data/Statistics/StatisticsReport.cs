@@ -137,5 +137,7 @@ public static class StatisticsReport
 
     private static string G(double v) => v.ToString("G5", CultureInfo.InvariantCulture);
 
-    private static string E(string s) => WebUtility.HtmlEncode(s);
+    /// <summary>HTML-encoded, with control characters (a NUL in a value) shown as \uXXXX instead of written raw.</summary>
+    private static string E(string s) =>
+        WebUtility.HtmlEncode(s.Any(char.IsControl) ? string.Concat(s.Select(c => char.IsControl(c) ? $"\\u{(int)c:x4}" : c.ToString())) : s);
 }

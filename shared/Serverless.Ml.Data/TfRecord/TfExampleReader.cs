@@ -1,26 +1,6 @@
-using System.Text;
 using Serverless.Ml.Data.Protos;
 
 namespace Serverless.Ml.Data.TfRecord;
-
-/// <summary>Options for <see cref="TfExampleReader"/>.</summary>
-public sealed class TfExampleReadOptions
-{
-    /// <summary>Schema to read with; null infers it from the first <see cref="InferenceSampleRecords"/> records.</summary>
-    public TableSchema? Schema { get; set; }
-
-    /// <summary>Records sampled for schema inference. Default 1,000.</summary>
-    public int InferenceSampleRecords { get; set; } = 1_000;
-
-    /// <summary>Rows per batch. Default 65,536.</summary>
-    public int BatchSize { get; set; } = 65_536;
-
-    /// <summary>Compression of the files; Auto decides by extension.</summary>
-    public TfRecordCompression Compression { get; set; } = TfRecordCompression.Auto;
-
-    /// <summary>Drop features the schema does not name instead of failing. Default false: silent data loss is worse.</summary>
-    public bool IgnoreUnknownFeatures { get; set; }
-}
 
 /// <summary>
 /// Reads TFRecord files of tf.Example into record batches. Supported features: scalar int64 / float / bytes
@@ -44,7 +24,7 @@ public sealed class TfExampleReader : IRecordBatchReader
     public TableSchema Schema { get; }
 
     /// <summary>Opens files (read in the given order), inferring the schema when none is given.</summary>
-    /// <exception cref="InvalidDataException">A sampled feature has variable-length or multi-valued non-float values.</exception>
+    /// <exception cref="TfRecordFormatException">A bad record, or a sampled feature with variable-length or multi-valued non-float values; names the file and byte offset.</exception>
     public static TfExampleReader Open(IReadOnlyList<string> files, TfExampleReadOptions? options = null)
     {
         ArgumentNullException.ThrowIfNull(files);
@@ -58,15 +38,18 @@ public sealed class TfExampleReader : IRecordBatchReader
     private static TableSchema Infer(IReadOnlyList<string> files, TfExampleReadOptions options)
     {
         var order = new List<string>();
-        var kinds = new Dictionary<string, (Feature.KindOneofCase Kind, int MinCount, int MaxCount, bool Utf8)>(StringComparer.Ordinal);
+        // Per feature: kind, value counts seen, and where the count last changed (for errors).
+        var kinds = new Dictionary<string, (Feature.KindOneofCase Kind, int MinCount, int MaxCount, bool Utf8, string File, long Offset)>(StringComparer.Ordinal);
         var seen = 0;
         foreach (var file in files)
         {
-            using var r = TfRecordReader.Open(file, options.Compression);
-            while (seen < options.InferenceSampleRecords && r.TryRead(out var rec))
+            using var r = TfRecordReader.Open(file, options.Compression, options.MaxRecordBytes);
+            while (seen < options.InferenceSampleRecords)
             {
+                var offset = r.Offset;
+                if (!r.TryRead(out var rec)) break;
                 seen++;
-                var ex = Example.Parser.ParseFrom(rec.Span);
+                var ex = Parse(rec.Span, file, offset);
                 foreach (var (name, f) in ex.Features?.Feature ?? [])
                 {
                     var count = Count(f);
@@ -75,11 +58,12 @@ public sealed class TfExampleReader : IRecordBatchReader
                     if (!kinds.TryGetValue(name, out var k))
                     {
                         order.Add(name);
-                        kinds[name] = (f.KindCase, count, count, utf8);
+                        kinds[name] = (f.KindCase, count, count, utf8, file, offset);
                         continue;
                     }
-                    if (k.Kind != f.KindCase) throw new InvalidDataException($"{file}: feature '{name}' is {k.Kind} in one example and {f.KindCase} in another");
-                    kinds[name] = (k.Kind, Math.Min(k.MinCount, count), Math.Max(k.MaxCount, count), k.Utf8 && utf8);
+                    if (k.Kind != f.KindCase) throw new TfRecordFormatException(file, offset, $"feature '{Show(name)}' is {f.KindCase} here and {k.Kind} in an earlier example");
+                    var changed = count < k.MinCount || count > k.MaxCount;
+                    kinds[name] = (k.Kind, Math.Min(k.MinCount, count), Math.Max(k.MaxCount, count), k.Utf8 && utf8, changed ? file : k.File, changed ? offset : k.Offset);
                 }
             }
             if (seen >= options.InferenceSampleRecords) break;
@@ -90,11 +74,11 @@ public sealed class TfExampleReader : IRecordBatchReader
             var k = kinds[name];
             if (k.Kind == Feature.KindOneofCase.FloatList && k.MaxCount > 1)
             {
-                if (k.MinCount != k.MaxCount) throw new InvalidDataException($"feature '{name}' has {k.MinCount} to {k.MaxCount} floats per example; only fixed-length float lists are supported");
+                if (k.MinCount != k.MaxCount) throw new TfRecordFormatException(k.File, k.Offset, $"feature '{Show(name)}' has {k.MinCount} to {k.MaxCount} floats per example; only fixed-length float lists are supported");
                 specs.Add(new ColumnSpec(name, ColumnKind.Float32Tensor, [k.MaxCount]));
                 continue;
             }
-            if (k.MaxCount > 1) throw new InvalidDataException($"feature '{name}' has up to {k.MaxCount} values per example; only scalar {k.Kind} features are supported");
+            if (k.MaxCount > 1) throw new TfRecordFormatException(k.File, k.Offset, $"feature '{Show(name)}' has up to {k.MaxCount} values per example; only scalar {k.Kind} features are supported");
             specs.Add(new ColumnSpec(name, k.Kind switch
             {
                 Feature.KindOneofCase.Int64List => ColumnKind.Int64,
@@ -106,6 +90,26 @@ public sealed class TfExampleReader : IRecordBatchReader
     }
 
     private static bool IsUtf8(ReadOnlySpan<byte> b) => System.Text.Unicode.Utf8.IsValid(b);
+
+    /// <summary>A record as a tf.Example; anything else is an error naming the file and the record's offset.</summary>
+    private static Example Parse(ReadOnlySpan<byte> record, string file, long offset)
+    {
+        try
+        {
+            return Example.Parser.ParseFrom(record);
+        }
+        catch (Google.Protobuf.InvalidProtocolBufferException e)
+        {
+            throw new TfRecordFormatException($"{file}: TFRecord at byte offset {offset}: not a tf.Example ({e.Message})", e);
+        }
+    }
+
+    /// <summary>A feature name for an error: at most 40 characters, control characters escaped.</summary>
+    internal static string Show(string name)
+    {
+        var head = name.Length > 40 ? name[..40] + "..." : name;
+        return string.Concat(head.Select(c => char.IsControl(c) ? $"\\u{(int)c:x4}" : c.ToString()));
+    }
 
     private static int Count(Feature f) => f.KindCase switch
     {
@@ -121,21 +125,13 @@ public sealed class TfExampleReader : IRecordBatchReader
         var builder = new BatchBuilder(Schema, _options.BatchSize);
         foreach (var file in _files)
         {
-            using var r = TfRecordReader.Open(file, _options.Compression);
+            using var r = TfRecordReader.Open(file, _options.Compression, _options.MaxRecordBytes);
             while (true)
             {
                 cancellation.ThrowIfCancellationRequested();
                 var offset = r.Offset;
                 if (!r.TryRead(out var rec)) break;
-                Example ex;
-                try
-                {
-                    ex = Example.Parser.ParseFrom(rec.Span);
-                }
-                catch (Google.Protobuf.InvalidProtocolBufferException e)
-                {
-                    throw new TfRecordFormatException($"{file}: TFRecord at byte offset {offset}: not a tf.Example ({e.Message})", e);
-                }
+                var ex = Parse(rec.Span, file, offset);
                 builder.Add(ex, file, offset, _options.IgnoreUnknownFeatures);
                 if (builder.Count == _options.BatchSize) yield return builder.Build();
             }
@@ -193,7 +189,7 @@ public sealed class TfExampleReader : IRecordBatchReader
                 if (c < 0)
                 {
                     if (ignoreUnknown) continue;
-                    throw new TfRecordFormatException(file, offset, $"feature '{name}' is not in the schema ({schema})");
+                    throw new TfRecordFormatException(file, offset, $"feature '{Show(name)}' is not one of the schema's {schema.Columns.Count} columns");
                 }
                 var spec = schema.Columns[c];
                 var count = Count(f);
@@ -220,7 +216,7 @@ public sealed class TfExampleReader : IRecordBatchReader
                         for (var i = 0; i < count; i++) _floats[c][(row * count) + i] = f.FloatList.Value[i];
                         break;
                     default:
-                        problem = $"feature '{name}' has {count} value(s) of {f.KindCase}, schema expects {spec.Kind}" + (spec.Kind == ColumnKind.Float32Tensor ? $" with {spec.ValuesPerRow} values" : string.Empty);
+                        problem = $"feature '{Show(name)}' has {count} value(s) of {f.KindCase}, schema expects {spec.Kind}" + (spec.Kind == ColumnKind.Float32Tensor ? $" with {spec.ValuesPerRow} values" : string.Empty);
                         break;
                 }
                 if (problem is not null) throw new TfRecordFormatException(file, offset, problem);

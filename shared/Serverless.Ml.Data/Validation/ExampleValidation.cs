@@ -1,101 +1,8 @@
 using System.Globalization;
-using System.Text.Json;
 using Serverless.Ml.Data.Schemas;
 using Serverless.Ml.Data.Statistics;
 
 namespace Serverless.Ml.Data.Validation;
-
-/// <summary>One anomaly, TFDV's <c>AnomalyInfo</c> reduced to what people read.</summary>
-/// <param name="Feature">The feature, or null for dataset-level anomalies.</param>
-/// <param name="Type">TFDV's anomaly type name, e.g. <c>SCHEMA_MISSING_COLUMN</c>.</param>
-/// <param name="ShortDescription">One line.</param>
-/// <param name="Description">The details, with examples where useful.</param>
-public sealed record Anomaly(string? Feature, string Type, string ShortDescription, string Description);
-
-/// <summary>The outcome of validation: an expected result, not an exception.</summary>
-public sealed class Anomalies
-{
-    /// <summary>The split or dataset validated.</summary>
-    public string DatasetName { get; set; } = string.Empty;
-
-    /// <summary>Anomalies found, dataset-level first, then by feature.</summary>
-    public List<Anomaly> Items { get; set; } = [];
-
-    /// <summary>Whether anything was found.</summary>
-    public bool HasAnomalies => Items.Count > 0;
-
-    /// <summary>Anomalies of one feature.</summary>
-    public IEnumerable<Anomaly> For(string feature) => Items.Where(a => a.Feature == feature);
-
-    /// <summary>Serializes to JSON.</summary>
-    public string ToJson() => JsonSerializer.Serialize(this, DatasetFeatureStatisticsList.JsonOptions);
-
-    /// <summary>Parses JSON from <see cref="ToJson"/>.</summary>
-    public static Anomalies FromJson(string json) =>
-        JsonSerializer.Deserialize<Anomalies>(json, DatasetFeatureStatisticsList.JsonOptions) ?? throw new InvalidDataException("anomalies JSON is null");
-}
-
-/// <summary>Anomaly type names (TFDV's, so people and tools recognize them).</summary>
-public static class AnomalyTypes
-{
-    /// <summary>A required feature is absent.</summary>
-    public const string MissingColumn = "SCHEMA_MISSING_COLUMN";
-
-    /// <summary>A feature the schema does not know.</summary>
-    public const string NewColumn = "SCHEMA_NEW_COLUMN";
-
-    /// <summary>The type differs from the schema, or changed between shards.</summary>
-    public const string UnexpectedDataType = "UNEXPECTED_DATA_TYPE";
-
-    /// <summary>Text values outside the string domain.</summary>
-    public const string UnexpectedStringValues = "ENUM_TYPE_UNEXPECTED_STRING_VALUES";
-
-    /// <summary>An integer below the domain.</summary>
-    public const string SmallInt = "INT_TYPE_SMALL_INT";
-
-    /// <summary>An integer above the domain.</summary>
-    public const string BigInt = "INT_TYPE_BIG_INT";
-
-    /// <summary>A float below the domain.</summary>
-    public const string SmallFloat = "FLOAT_TYPE_SMALL_FLOAT";
-
-    /// <summary>A float above the domain.</summary>
-    public const string BigFloat = "FLOAT_TYPE_BIG_FLOAT";
-
-    /// <summary>NaNs where the schema disallows them.</summary>
-    public const string HasNan = "FLOAT_TYPE_HAS_NAN";
-
-    /// <summary>Present in too small a fraction of examples.</summary>
-    public const string LowFractionPresent = "FEATURE_TYPE_LOW_FRACTION_PRESENT";
-
-    /// <summary>Present in too few examples.</summary>
-    public const string LowNumberPresent = "FEATURE_TYPE_LOW_NUMBER_PRESENT";
-
-    /// <summary>Too few values per example.</summary>
-    public const string LowNumberValues = "FEATURE_TYPE_LOW_NUMBER_VALUES";
-
-    /// <summary>Too many values per example.</summary>
-    public const string HighNumberValues = "FEATURE_TYPE_HIGH_NUMBER_VALUES";
-
-    /// <summary>Too few examples.</summary>
-    public const string LowNumExamples = "DATASET_LOW_NUM_EXAMPLES";
-
-    /// <summary>Categorical drift/skew above the L-infinity threshold.</summary>
-    public const string LInftyHigh = "COMPARATOR_L_INFTY_HIGH";
-
-    /// <summary>Numeric drift/skew above the Jensen-Shannon threshold.</summary>
-    public const string JensenShannonHigh = "COMPARATOR_JENSEN_SHANNON_DIVERGENCE_HIGH";
-}
-
-/// <summary>Options of <see cref="ExampleValidation"/>.</summary>
-public sealed class ValidationOptions
-{
-    /// <summary>Fewest examples when the schema sets no <c>min_examples_count</c>. Default 1.</summary>
-    public long MinExamples { get; set; } = 1;
-
-    /// <summary>Unexpected values listed as examples in a description. Default 10.</summary>
-    public int MaxExamples { get; set; } = 10;
-}
 
 /// <summary>
 /// Checks statistics against a schema (TFX's ExampleValidator): missing / unexpected features, type mismatches
@@ -151,6 +58,14 @@ public static class ExampleValidation
         var c = f.Common;
         if (f.ConflictingTypes is { Count: > 0 } conflicts)
             items.Add(new(f.Name, AnomalyTypes.UnexpectedDataType, "Multiple types", $"The feature has values of types {string.Join(", ", conflicts.Prepend(f.Type))} in different shards or batches; the schema expects {fs.Type}."));
+        if (f.StringStats is { } text)
+        {
+            // Before the type check: corrupt bytes are often why a number column became text.
+            if (text.InvalidUtf8Count > 0)
+                items.Add(new(f.Name, AnomalyTypes.InvalidUtf8, "Invalid UTF8 strings", $"{text.InvalidUtf8Count} values were not valid UTF-8 (read with U+FFFD in place of the invalid bytes)."));
+            if (text.NulCount > 0)
+                items.Add(new(f.Name, AnomalyTypes.NulCharacters, "NUL characters", $"{text.NulCount} values contain NUL characters (\\0), usually a corrupt or binary file."));
+        }
         if (f.Type != fs.Type)
         {
             items.Add(new(f.Name, AnomalyTypes.UnexpectedDataType, "Unexpected data type", $"Expected data of type {fs.Type} but got {f.Type}."));
@@ -179,7 +94,7 @@ public static class ExampleValidation
             if (unexpected.Count > 0)
             {
                 var total = unexpected.Sum(v => v.Frequency);
-                var examplesText = string.Join(", ", unexpected.Take(o.MaxExamples).Select(v => $"'{v.Value}' ({v.Frequency.ToString(CultureInfo.InvariantCulture)})"));
+                var examplesText = string.Join(", ", unexpected.Take(o.MaxExamples).Select(v => $"'{Quote(v.Value)}' ({v.Frequency.ToString(CultureInfo.InvariantCulture)})"));
                 var share = c.NumNonMissing == 0 ? 0 : total / c.NumNonMissing;
                 items.Add(new(f.Name, AnomalyTypes.UnexpectedStringValues, "Unexpected string values",
                     $"Examples contain values missing from the schema: {examplesText}{(unexpected.Count > o.MaxExamples ? $" and {unexpected.Count - o.MaxExamples} more" : string.Empty)} ({share.ToString("P2", CultureInfo.InvariantCulture)} of values)."));
@@ -202,6 +117,15 @@ public static class ExampleValidation
         }
     }
 
+    /// <summary>At most 40 characters of a value, control characters escaped: descriptions quote a prefix, never a whole value.</summary>
+    private static string Quote(string value)
+    {
+        var head = value.Length > 40 ? value[..40] : value;
+        var sb = new System.Text.StringBuilder(head.Length);
+        foreach (var ch in head) sb.Append(char.IsControl(ch) ? $"\\u{(int)ch:x4}" : ch.ToString());
+        return value.Length > 40 ? sb + "..." : sb.ToString();
+    }
+
     private static void Compare(FeatureNameStatistics current, FeatureNameStatistics other, FeatureComparator cmp, string kind, string otherName, List<Anomaly> items)
     {
         if (cmp.InfinityNormThreshold is { } lt && current.StringStats is { } a && other.StringStats is { } b)
@@ -209,7 +133,7 @@ public static class ExampleValidation
             var (dist, value) = LInfinity(a.Values ?? a.TopValues, a.CommonStats.NumNonMissing, b.Values ?? b.TopValues, b.CommonStats.NumNonMissing);
             if (dist > lt)
                 items.Add(new(current.Name, AnomalyTypes.LInftyHigh, $"High L-infinity distance ({kind})",
-                    $"The L-infinity distance between current and {otherName} is {G(dist)} (up to six significant digits), above the threshold {G(lt)}. The value with the greatest difference is '{value}'."));
+                    $"The L-infinity distance between current and {otherName} is {G(dist)} (up to six significant digits), above the threshold {G(lt)}. The value with the greatest difference is '{Quote(value)}'."));
         }
         if (cmp.JensenShannonDivergenceThreshold is { } jt && current.NumStats is { Histograms.Count: > 0 } na && other.NumStats is { Histograms.Count: > 0 } nb)
         {

@@ -12,8 +12,9 @@ public enum ParameterUse
     /// requests. The default of int, double and bool parameters.</summary>
     Value,
 
-    /// <summary>Free text or a document (an inline transform spec, metric thresholds as JSON): an operator setting,
-    /// never taken from a run request. The default of string parameters.</summary>
+    /// <summary>Free text or a document (an inline transform spec, metric thresholds as JSON), or a resource limit
+    /// (<c>max_record_bytes</c>, <c>max_features</c>): an operator setting, never taken from a run request, which
+    /// could otherwise raise the memory a run may use. The default of string parameters.</summary>
     Text,
 
     /// <summary>A file or folder the node reads (<see cref="ParameterType.Path"/>): an operator setting that must

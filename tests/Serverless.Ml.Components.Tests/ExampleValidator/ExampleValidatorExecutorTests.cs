@@ -81,6 +81,80 @@ public sealed class ExampleValidatorExecutorTests : IDisposable
     }
 
     [Fact]
+    public async Task Execute_TextAfterRow10000OfAnIntColumnInTheNextSpan_IngestedAndReportedAsTypeChange()
+    {
+        // Issue 16 item 4, TFX's behaviour: ExampleGen ingests a text value at line 20,002 of an integer column (the
+        // column widens to STRING over the whole input), and ExampleValidator, against the schema SchemaGen inferred
+        // from the earlier span, reports the type change.
+        static string Span(string? late)
+        {
+            var sb = new System.Text.StringBuilder("id,count,price\n");
+            for (var line = 2; line <= 25_001; line++)
+            {
+                sb.Append(line).Append(',').Append(line == 20_002 && late is not null ? late : (line % 97).ToString(System.Globalization.CultureInfo.InvariantCulture)).Append(',').Append(line * 3).Append('\n');
+            }
+
+            return sb.ToString();
+        }
+
+        harness.Temp.Write("widen/span-1/data.csv", Span(null));
+        harness.Temp.Write("widen/span-2/data.csv", Span("twelve"));
+        var first = await harness.RunAsync(
+            "widen",
+            Nodes.CsvGen("gen", harness.Temp.Combine("widen"), "span-{SPAN}/*.csv", new() { ["output_splits"] = "train:1", ["span"] = 1L }),
+            Nodes.Stats("stats", "gen"),
+            Nodes.Schema("schema", "stats"));
+        Assert.True(first["schema"].Succeeded, first["schema"].Error);
+        var schemaFile = harness.Temp.Combine("widen-schema/schema.json");
+        Directory.CreateDirectory(Path.GetDirectoryName(schemaFile)!);
+        File.WriteAllText(schemaFile, harness.ReadText(first["schema"].Outputs["schema"], SchemaGenExecutor.SchemaPath));
+        Assert.Equal("INT", DatasetSchema.Load(schemaFile).Find("count")!.Type.ToString());
+
+        var second = await harness.RunAsync(
+            "widen",
+            Nodes.CsvGen("gen", harness.Temp.Combine("widen"), "span-{SPAN}/*.csv", new() { ["output_splits"] = "train:1", ["span"] = 2L }),
+            Nodes.Stats("stats", "gen"),
+            Nodes.Node("schema", "ImportSchemaGen", new() { ["schema_file"] = schemaFile }),
+            Nodes.Validate("validate", "stats", "schema"));
+        Assert.True(second["gen"].Succeeded, second["gen"].Error);
+        Assert.Equal(25_000, second["gen"].Outputs["examples"].Properties[MlProperties.RowCount].IntValue);
+        Assert.True(second["validate"].Succeeded, second["validate"].Error);
+        var anomalies = Anomalies.FromJson(harness.ReadText(second["validate"].Outputs["anomalies"], ExampleValidatorExecutor.AnomaliesPath("train")));
+        var anomaly = Assert.Single(anomalies.Items);
+        Assert.Equal(("count", AnomalyTypes.UnexpectedDataType), (anomaly.Feature, anomaly.Type));
+    }
+
+    [Fact]
+    public async Task Execute_NulByteAndInvalidUtf8InCsv_ReportedNotSilent()
+    {
+        // Issue 18 item 12: a NUL in body_mass_g (a number column) and a Latin-1 byte in island went through
+        // ExampleGen and StatisticsGen unnoticed; now both are counted and ExampleValidator reports them.
+        var schemaFile = await CuratedSchemaAsync();
+        var text = PenguinVariants.Original.Split('\n');
+        var row = Array.FindIndex(text, l => l.Contains(",3250,", StringComparison.Ordinal));
+        text[row] = text[row].Replace(",3250,", ",3250\0,", StringComparison.Ordinal);
+        var bytes = System.Text.Encoding.UTF8.GetBytes(string.Join('\n', text)).ToList();
+        var at = bytes.IndexOf((byte)'T') + 1; // the first "Torgersen": one byte replaced by an invalid sequence
+        bytes[at] = 0xF8;
+        var file = harness.Temp.Combine("odd/data.csv");
+        Directory.CreateDirectory(Path.GetDirectoryName(file)!);
+        File.WriteAllBytes(file, [.. bytes]);
+        Assert.Contains(",3250\0,", text[row], StringComparison.Ordinal);
+
+        var results = await harness.RunAsync(
+            "odd",
+            Nodes.CsvGen("gen", harness.Temp.Combine("odd"), more: new() { ["output_splits"] = "train:1" }),
+            Nodes.Stats("stats", "gen"),
+            Nodes.Node("schema", "ImportSchemaGen", new() { ["schema_file"] = schemaFile }),
+            Nodes.Validate("validate", "stats", "schema"));
+        Assert.True(results["validate"].Succeeded, results["validate"].Error);
+        var anomalies = Anomalies.FromJson(harness.ReadText(results["validate"].Outputs["anomalies"], ExampleValidatorExecutor.AnomaliesPath("train")));
+        Assert.Contains(anomalies.For("body_mass_g"), a => a.Type == AnomalyTypes.NulCharacters);
+        Assert.Contains(anomalies.For("body_mass_g"), a => a.Type == AnomalyTypes.UnexpectedDataType);
+        Assert.Contains(anomalies.For("island"), a => a.Type == AnomalyTypes.InvalidUtf8);
+    }
+
+    [Fact]
     public async Task Execute_OnlySplitExcluded_FailsSayingNoSplitIsLeft()
     {
         var (result, _) = await ValidateAsync("excl", PenguinVariants.NewCategory, new() { ["exclude_splits"] = "eval, train", ["fail_on_anomalies"] = true });

@@ -58,6 +58,29 @@ public sealed class TransformExecutorTests : IDisposable
     }
 
     [Fact]
+    public async Task Execute_SpecFileNested100000Deep_FailsTheNodeNamingFileAndLine()
+    {
+        // Issue 18 item 3: this file (200 KB) used to overflow the stack and end the whole host, again after every restart.
+        var file = harness.Temp.Write("deep/spec.yaml", "features: " + new string('[', 100_000) + new string(']', 100_000));
+        var results = await harness.RunAsync("p", [.. LearningNodes.Data(), LearningNodes.Transform(parameters: new() { ["module_file"] = file })]);
+        var transform = results["transform"];
+        Assert.False(transform.Succeeded);
+        Assert.Contains($"{file}: line 1, column ", transform.Error, StringComparison.Ordinal);
+        Assert.Contains(nameof(TransformSpecLimits.MaxDepth), transform.Error, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Execute_InlineSpecBadKindOrTooManyFeatures_FailsNamingTheParameterAndPlace()
+    {
+        var results = await harness.RunAsync("p", [.. LearningNodes.Data(), LearningNodes.Transform(parameters: new() { ["spec"] = "features:\n  - { name: bill, kind: standardize }\n" })]);
+        Assert.Contains("parameter 'spec': line 2, column 25: 'features[0].kind': not a valid feature kind", results["transform"].Error, StringComparison.Ordinal);
+
+        var two = "features:\n  - { name: bill_length_mm }\n  - { name: flipper_length_mm }\nlabel: { input: species }\n";
+        results = await harness.RunAsync("q", [.. LearningNodes.Data(), LearningNodes.Transform(parameters: new() { ["spec"] = two, ["max_features"] = 1L })]);
+        Assert.Contains("parameter 'spec': line 2, column 3: the spec has 2 features, more than MaxFeatures (1)", results["transform"].Error, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task Execute_BothSpecFileAndInlineSpec_FailsSayingGiveOne()
     {
         var results = await harness.RunAsync("p", [.. LearningNodes.Data(), LearningNodes.Transform(parameters: new() { ["module_file"] = LearningNodes.PenguinsSpec, ["spec"] = "features: []" })]);

@@ -83,4 +83,34 @@ public sealed class StatisticsGenExecutorTests : IDisposable
         Assert.Equal("[\"train\"]", statistics.Properties[MlProperties.SplitNames].StringValue);
         Assert.False(File.Exists(harness.FileOf(statistics, StatisticsGenExecutor.StatisticsPath("eval"))));
     }
+
+    [Fact]
+    public async Task Execute_ManyRowsInShards_StandardHistogramsCountEveryRow()
+    {
+        // Issue 16 item 3: beyond 4,096 values per feature the sketch no longer holds every value; a second pass over
+        // the shards counts the equal-width histogram exactly, so the counts add up and the max's bucket is not empty.
+        var rng = new Random(21);
+        var csv = new System.Text.StringBuilder("price,depth\n");
+        for (var r = 0; r < 12_000; r++)
+        {
+            var normal = Math.Sqrt(-2 * Math.Log(1 - rng.NextDouble())) * Math.Cos(2 * Math.PI * rng.NextDouble());
+            csv.Append(Math.Round(Math.Exp(7.8 + (1.1 * normal)))).Append(',').Append(rng.Next(20) == 0 ? "" : (55 + (10 * rng.NextDouble())).ToString("F1", System.Globalization.CultureInfo.InvariantCulture)).Append('\n');
+        }
+
+        harness.Temp.Write("skewed/data.csv", csv.ToString());
+        var results = await harness.RunAsync(
+            "skewed",
+            Nodes.CsvGen("gen", harness.Temp.Combine("skewed"), "*.csv", new() { ["output_splits"] = "all:1", ["rows_per_shard"] = 5000L }),
+            Nodes.Stats("stats", "gen"));
+        Assert.True(results["stats"].Succeeded, results["stats"].Error);
+        var all = DatasetFeatureStatisticsList.FromJson(harness.ReadText(results["stats"].Outputs["statistics"], StatisticsGenExecutor.StatisticsPath("all"))).Datasets.Single();
+        foreach (var name in new[] { "price", "depth" })
+        {
+            var s = all.Find(name)!.NumStats!;
+            Assert.False(s.QuantilesExact);
+            var buckets = s.Histograms.Single(h => h.Type == "STANDARD").Buckets;
+            Assert.Equal(s.CommonStats.NumNonMissing, buckets.Sum(b => b.SampleCount));
+            Assert.True(buckets[^1].SampleCount >= 1, $"{name}: the bucket holding the max ({s.Max}) is empty");
+        }
+    }
 }

@@ -2,57 +2,37 @@ using Serverless.Ml.Data;
 
 namespace Serverless.Ml.Transform;
 
-/// <summary>One problem of a spec against a table schema, naming the feature and the transform.</summary>
-/// <param name="Feature">The feature (output name, or the label's column).</param>
-/// <param name="Transform">The transform kind (or <c>label</c>, <c>fill</c>, <c>spec</c>).</param>
-/// <param name="Message">What is wrong and what to do.</param>
-public sealed record TransformSpecError(string Feature, string Transform, string Message)
-{
-    /// <inheritdoc />
-    public override string ToString() => $"feature '{Feature}' ({Transform}): {Message}";
-}
-
-/// <summary>
-/// A spec does not fit the data's schema (a missing column, a numeric scaler on a string, ...). Thrown before the
-/// full pass, so a bad spec costs no read of the data.
-/// </summary>
-public sealed class TransformSpecException : Exception
-{
-    /// <summary>Creates the exception from the problems found.</summary>
-    public TransformSpecException(IReadOnlyList<TransformSpecError> errors)
-        : base("invalid transform spec:\n  " + string.Join("\n  ", errors ?? []))
-    {
-        Errors = errors ?? [];
-    }
-
-    /// <summary>Creates the exception.</summary>
-    public TransformSpecException() : this([]) { }
-
-    /// <summary>Creates the exception with a message.</summary>
-    public TransformSpecException(string message) : base(message) => Errors = [];
-
-    /// <summary>Creates the exception with a message and a cause.</summary>
-    public TransformSpecException(string message, Exception inner) : base(message, inner) => Errors = [];
-
-    /// <summary>Every problem found.</summary>
-    public IReadOnlyList<TransformSpecError> Errors { get; }
-}
-
 /// <summary>Checks a spec against a schema without reading data.</summary>
 public static class TransformSpecValidator
 {
     /// <summary>The largest cross without hashing (product of component cardinalities).</summary>
     public const long MaxUnhashedCross = 1 << 20;
 
-    /// <summary>Returns every problem of <paramref name="spec"/> against <paramref name="schema"/> (empty when valid).</summary>
-    public static IReadOnlyList<TransformSpecError> Validate(TransformSpec spec, TableSchema schema)
+    /// <summary>
+    /// Returns every problem of <paramref name="spec"/> against <paramref name="schema"/> (empty when valid), within
+    /// <paramref name="limits"/> (<see cref="TransformSpecLimits.MaxFeatures"/>; default <see cref="TransformSpecLimits.Default"/>).
+    /// </summary>
+    public static IReadOnlyList<TransformSpecError> Validate(TransformSpec spec, TableSchema schema, TransformSpecLimits? limits = null)
     {
         ArgumentNullException.ThrowIfNull(spec);
         ArgumentNullException.ThrowIfNull(schema);
+        limits ??= TransformSpecLimits.Default;
         var errors = new List<TransformSpecError>();
         if (spec.Features is null || spec.Features.Count == 0)
         {
             errors.Add(new("*", "spec", "the spec has no features"));
+            return errors;
+        }
+        if (spec.Features.Count > limits.MaxFeatures)
+        {
+            // Checked first and alone: every further check and the analyzers cost memory per feature.
+            errors.Add(new("*", "spec", $"the spec has {spec.Features.Count} features, more than {nameof(TransformSpecLimits.MaxFeatures)} ({limits.MaxFeatures}); raise {nameof(TransformSpecLimits)}.{nameof(TransformSpecLimits.MaxFeatures)} only when the data really has that many"));
+            return errors;
+        }
+        if (spec.Features.Any(f => f is null))
+        {
+            // A spec built in code, or read from an empty list entry: name the entries and check nothing else.
+            errors.AddRange(spec.Features.Select((f, i) => (f, i)).Where(x => x.f is null).Select(x => new TransformSpecError($"#{x.i + 1}", "spec", "the feature entry is empty")));
             return errors;
         }
         if (!spec.Features.Any(f => f.Output)) errors.Add(new("*", "spec", "no feature has output: true, so the output matrix would be empty"));
@@ -95,6 +75,7 @@ public static class TransformSpecValidator
         {
             void Err(string message) => errors.Add(new(f.Name, "cross", message));
             if (f.Components is not { Count: >= 2 }) { Err("a cross needs at least two components"); continue; }
+            if (f.Components.Any(c => c is null)) { Err("a component is empty"); continue; }
             if (f.Components.Distinct(StringComparer.Ordinal).Count() != f.Components.Count) Err("a component is named twice");
             foreach (var c in f.Components)
             {
@@ -124,9 +105,9 @@ public static class TransformSpecValidator
     }
 
     /// <summary>Throws <see cref="TransformSpecException"/> listing every problem, if any.</summary>
-    public static void ThrowIfInvalid(TransformSpec spec, TableSchema schema)
+    public static void ThrowIfInvalid(TransformSpec spec, TableSchema schema, TransformSpecLimits? limits = null)
     {
-        var errors = Validate(spec, schema);
+        var errors = Validate(spec, schema, limits);
         if (errors.Count > 0) throw new TransformSpecException(errors);
     }
 
