@@ -1,0 +1,66 @@
+using Serverless.Ml.Training.Torch.Native;
+using TorchSharp;
+
+namespace Serverless.Ml.Training.Torch;
+
+/// <summary>
+/// The process-wide libtorch set-up: loads TorchSharp's native libraries (fixing the libstdc++ version requirement on
+/// systems older than GCC 13, see the README), and sets libtorch's thread count. Every entry point of this library
+/// calls <see cref="Initialize"/> first; an app may call it at start-up to fail early.
+/// </summary>
+public static class TorchRuntime
+{
+    private static readonly Lock s_gate = new();
+    private static bool s_initialized;
+
+    /// <summary>The <c>libLibTorchSharp.so</c> that was loaded, or null where TorchSharp found it itself (not Linux, or not in the app folder).</summary>
+    public static string? NativeLibraryPath { get; private set; }
+
+    /// <summary>True when this process had to weaken the library's <c>GLIBCXX_3.4.32</c> requirement to load it.</summary>
+    public static bool AppliedLibStdCxxFix { get; private set; }
+
+    /// <summary>Loads libtorch once per process. Thread-safe; later calls return at once.</summary>
+    /// <exception cref="InvalidOperationException">The native library cannot be loaded; the message says why.</exception>
+    public static void Initialize()
+    {
+        lock (s_gate)
+        {
+            if (s_initialized) return;
+            if (OperatingSystem.IsLinux() && LibTorchSharpLoader.Find() is { } path)
+            {
+                try
+                {
+                    AppliedLibStdCxxFix = LibTorchSharpLoader.Load(path);
+                }
+                catch (DllNotFoundException e)
+                {
+                    throw new InvalidOperationException($"TorchSharp's native library {path} does not load: {e.Message}", e);
+                }
+                NativeLibraryPath = path;
+            }
+            torch.InitializeDeviceType(DeviceType.CPU);
+            s_initialized = true;
+        }
+    }
+
+    /// <summary>True when libtorch sees a CUDA device (always false with the TorchSharp-cpu package).</summary>
+    public static bool CudaAvailable
+    {
+        get
+        {
+            Initialize();
+            return torch.cuda.is_available();
+        }
+    }
+
+    /// <summary>
+    /// Sets libtorch's intra-op thread count for the whole process (libtorch has no per-model setting). The benchmark
+    /// uses 2, like the managed trainer's figure; the default is libtorch's (one per core).
+    /// </summary>
+    public static void SetThreads(int threads)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(threads);
+        Initialize();
+        torch.set_num_threads(threads);
+    }
+}
