@@ -14,7 +14,6 @@ namespace Serverless.Ml.Training.Torch;
 /// </summary>
 public sealed class TorchModel : IDisposable
 {
-    private static readonly Lock s_seedGate = new();
     private readonly int[] _inputShape;
 
     private TorchModel(nn.Module<Tensor, Tensor> module, IReadOnlyList<int> inputShape, int outputSize, PredictionTask task, string architecture)
@@ -73,6 +72,13 @@ public sealed class TorchModel : IDisposable
         var shape = inputShape ?? [network.InputSize];
         if (shape.Aggregate(1, (a, b) => a * b) != network.InputSize)
             throw new ArgumentException($"Input shape [{string.Join(", ", shape)}] does not hold the network's {network.InputSize} inputs.", nameof(inputShape));
+        // Layer constructors draw PyTorch's default initial weights (replaced below) from the process-wide generator:
+        // under the gate, so they do not shift the draws of a model being built from a seed at the same time.
+        lock (TorchRuntime.RandomGate) return Convert(network, shape);
+    }
+
+    private static TorchModel Convert(NeuralNetwork network, IReadOnlyList<int> shape)
+    {
         var layers = new List<(string, nn.Module<Tensor, Tensor>)>();
         var spatial = shape.Count > 1;
         int activations = 0, dropouts = 0, pools = 0;
@@ -135,7 +141,7 @@ public sealed class TorchModel : IDisposable
         context.Validate();
         TorchRuntime.Initialize();
         nn.Module<Tensor, Tensor> module;
-        lock (s_seedGate)
+        lock (TorchRuntime.RandomGate)
         {
             random.manual_seed(unchecked((long)context.Seed));
             module = factory.Create(context) ?? throw new InvalidOperationException($"{factory.GetType().FullName}.Create returned null.");

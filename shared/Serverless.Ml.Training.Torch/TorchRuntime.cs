@@ -5,12 +5,19 @@ namespace Serverless.Ml.Training.Torch;
 
 /// <summary>
 /// The process-wide libtorch set-up: loads TorchSharp's native libraries (fixing the libstdc++ version requirement on
-/// systems older than GCC 13, see the README), and sets libtorch's thread count. Every entry point of this library
+/// systems older than GCC 13, and capping oneDNN at AVX2 against a convolution bug on AVX-512 machines; see the
+/// README), and sets libtorch's thread count. Every entry point of this library
 /// calls <see cref="Initialize"/> first; an app may call it at start-up to fail early.
 /// </summary>
 public static class TorchRuntime
 {
     private static readonly Lock s_gate = new();
+
+    /// <summary>
+    /// Held while libtorch's process-wide generator is seeded and used (building a model, a training step's forward
+    /// pass), so trainings running at the same time in one process each get their own reproducible random numbers.
+    /// </summary>
+    internal static Lock RandomGate { get; } = new();
     private static bool s_initialized;
 
     /// <summary>The <c>libLibTorchSharp.so</c> that was loaded, or null where TorchSharp found it itself (not Linux, or not in the app folder).</summary>
@@ -19,6 +26,12 @@ public static class TorchRuntime
     /// <summary>True when this process had to weaken the library's <c>GLIBCXX_3.4.32</c> requirement to load it.</summary>
     public static bool AppliedLibStdCxxFix { get; private set; }
 
+    /// <summary>
+    /// True when this process capped oneDNN at AVX2 (<c>ONEDNN_MAX_CPU_ISA</c>) to avoid its AVX-512 convolution
+    /// backward bug (NaN input gradients with few channels on several threads; see the README).
+    /// </summary>
+    public static bool CappedOneDnnAtAvx2 { get; private set; }
+
     /// <summary>Loads libtorch once per process. Thread-safe; later calls return at once.</summary>
     /// <exception cref="InvalidOperationException">The native library cannot be loaded; the message says why.</exception>
     public static void Initialize()
@@ -26,6 +39,7 @@ public static class TorchRuntime
         lock (s_gate)
         {
             if (s_initialized) return;
+            if (OperatingSystem.IsLinux()) CappedOneDnnAtAvx2 = OneDnnIsa.CapOnAvx512();
             if (OperatingSystem.IsLinux() && LibTorchSharpLoader.Find() is { } path)
             {
                 try

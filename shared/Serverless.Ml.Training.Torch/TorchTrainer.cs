@@ -19,9 +19,9 @@ namespace Serverless.Ml.Training.Torch;
 /// (seed, t), so dropout masks depend on the step alone; a checkpoint holds parameters, buffers (batch-norm
 /// statistics), the optimizer's moments and step, the epoch's position and running sums. A run resumed from step t's
 /// checkpoint therefore repeats exactly the losses of the uninterrupted run (tested), as long as libtorch's kernels
-/// are deterministic on the device (they are on the CPU with a fixed thread count). The per-step reseeding uses
-/// libtorch's process-wide generator: two trainings with dropout in one process at the same time disturb each other's
-/// masks (run trials in separate processes for exact reproducibility).
+/// are deterministic on the device (they are on the CPU). libtorch has one process-wide generator, so seeding it and the
+/// forward pass that draws from it run under a process-wide lock: trainings running at the same time in one process
+/// (parallel tuner trials) keep their own masks, at the price of taking turns for forward passes.
 /// Failure: a NaN or infinite mini-batch loss throws <see cref="TrainingDivergedException"/> before the step is applied.
 /// </remarks>
 public sealed class TorchTrainer
@@ -105,9 +105,13 @@ public sealed class TorchTrainer
                     var rows = order.narrow(0, (long)b * bs, n);
                     var xb = x.index_select(0, rows);
                     var yb = y.index_select(0, rows);
-                    random.manual_seed(StepSeed(state.Step));
                     optimizer.zero_grad();
-                    var output = _model.Forward(xb);
+                    Tensor output;
+                    lock (TorchRuntime.RandomGate)
+                    {
+                        random.manual_seed(StepSeed(state.Step));
+                        output = _model.Forward(xb);
+                    }
                     var lossTensor = IsClassifier ? nn.functional.cross_entropy(output, yb) : nn.functional.mse_loss(output, yb);
                     loss = lossTensor.item<float>();
                     if (!double.IsFinite(loss))
