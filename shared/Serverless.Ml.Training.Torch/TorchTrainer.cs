@@ -392,14 +392,15 @@ public sealed class TorchTrainer
 
     private static float[] ToArray(Tensor t)
     {
-        using var cpu = t.detach().to(ScalarType.Float32).cpu().contiguous();
-        return cpu.data<float>().ToArray();
+        using var scope = NewDisposeScope();
+        return t.detach().to(ScalarType.Float32).cpu().contiguous().data<float>().ToArray();
     }
 
     private static void CopyInto(Tensor target, float[] values)
     {
-        using var source = tensor(values, target.shape).to(target.dtype).to(target.device);
-        using (no_grad()) target.copy_(source);
+        using var scope = NewDisposeScope();
+        using var noGrad = no_grad();
+        target.copy_(tensor(values, target.shape).to(target.dtype).to(target.device));
     }
 
     /// <summary>The decimal value a float setting was written as (0.9f -> 0.9), so hyper-parameters equal PyTorch's doubles.</summary>

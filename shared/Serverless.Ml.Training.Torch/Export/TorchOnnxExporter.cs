@@ -112,8 +112,8 @@ public static class TorchOnnxExporter
         OnnxValue? bias = linear.bias is { } b ? Initializer(g, b) : null;
         // Gemm for [batch, in]; MatMul with the transposed weight for higher ranks (Linear acts on the last axis).
         if (rank == 2) return g.Gemm(x, weight, bias, transB: true);
-        using var transposed = linear.weight!.detach().t().contiguous();
-        var y = g.MatMul(x, Initializer(g, transposed));
+        using var scope = NewDisposeScope();
+        var y = g.MatMul(x, Initializer(g, linear.weight!.detach().t()));
         return bias is { } c ? g.Add(y, c) : y;
     }
 
@@ -222,7 +222,8 @@ public static class TorchOnnxExporter
 
     private static OnnxValue Initializer(OnnxGraphBuilder g, Tensor t)
     {
-        using var cpu = t.detach().to(ScalarType.Float32).cpu().contiguous();
+        using var scope = NewDisposeScope();
+        var cpu = t.detach().to(ScalarType.Float32).cpu().contiguous();
         return g.Initializer(null, cpu.data<float>().ToArray(), cpu.shape);
     }
 }
