@@ -5,8 +5,8 @@ namespace Serverless.Ml.Training.Torch;
 
 /// <summary>
 /// The process-wide libtorch set-up: loads TorchSharp's native libraries (fixing the libstdc++ version requirement on
-/// systems older than GCC 13, and capping oneDNN at AVX2 against a convolution bug on AVX-512 machines; see the
-/// README), and sets libtorch's thread count. Every entry point of this library
+/// systems older than GCC 13, capping oneDNN at AVX2 against a convolution bug on AVX-512 machines, and making idle
+/// OpenMP threads sleep instead of spin; see the README), and sets libtorch's thread count. Every entry point of this library
 /// calls <see cref="Initialize"/> first; an app may call it at start-up to fail early.
 /// </summary>
 public static class TorchRuntime
@@ -32,6 +32,13 @@ public static class TorchRuntime
     /// </summary>
     public static bool CappedOneDnnAtAvx2 { get; private set; }
 
+    /// <summary>
+    /// True when this process set <c>OMP_WAIT_POLICY=PASSIVE</c> for libtorch's OpenMP threads (the user had set neither
+    /// it nor <c>GOMP_SPINCOUNT</c>): idle threads sleep instead of spinning, which on a shared or CPU-quota-limited
+    /// machine is the difference between seconds and minutes (see the README).
+    /// </summary>
+    public static bool SetPassiveOpenMpWait { get; private set; }
+
     /// <summary>Loads libtorch once per process. Thread-safe; later calls return at once.</summary>
     /// <exception cref="InvalidOperationException">The native library cannot be loaded; the message says why.</exception>
     public static void Initialize()
@@ -39,7 +46,12 @@ public static class TorchRuntime
         lock (s_gate)
         {
             if (s_initialized) return;
-            if (OperatingSystem.IsLinux()) CappedOneDnnAtAvx2 = OneDnnIsa.CapOnAvx512();
+            if (OperatingSystem.IsLinux())
+            {
+                // Both must be in the native environment before libgomp (loaded with libtorch) and oneDNN initialise.
+                CappedOneDnnAtAvx2 = OneDnnIsa.CapOnAvx512();
+                SetPassiveOpenMpWait = NativeEnvironment.Get("GOMP_SPINCOUNT") is null && NativeEnvironment.SetDefault("OMP_WAIT_POLICY", "PASSIVE");
+            }
             if (OperatingSystem.IsLinux() && LibTorchSharpLoader.Find() is { } path)
             {
                 try

@@ -45,6 +45,20 @@ public sealed class TorchRuntimeTests
     }
 
     [Fact]
+    public void Initialize_NativeSettings_InTheNativeEnvironmentUnlessTheUserSetThem()
+    {
+        TorchRuntime.Initialize();
+
+        // What libgomp and oneDNN read with getenv: ours when we set them, the user's otherwise, never missing.
+        var wait = NativeEnvironment.Get("OMP_WAIT_POLICY");
+        if (TorchRuntime.SetPassiveOpenMpWait) Assert.Equal("PASSIVE", wait);
+        else Assert.True(wait is not null || NativeEnvironment.Get("GOMP_SPINCOUNT") is not null, "neither set by us nor by the user");
+        var isa = NativeEnvironment.Get(OneDnnIsa.Variable);
+        if (TorchRuntime.CappedOneDnnAtAvx2) Assert.Equal("AVX2", isa);
+        else if (System.Runtime.Intrinsics.X86.Avx512F.IsSupported) Assert.True(isa is not null || NativeEnvironment.Get("DNNL_MAX_CPU_ISA") is not null);
+    }
+
+    [Fact]
     public void Patch_CopyOfPackageLibrary_WeakensOnlyThatRequirementAndKeepsThePackageFile()
     {
         var original = PackageLibrary;

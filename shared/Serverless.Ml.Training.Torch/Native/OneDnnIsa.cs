@@ -1,4 +1,3 @@
-using System.Runtime.InteropServices;
 using System.Runtime.Intrinsics.X86;
 
 namespace Serverless.Ml.Training.Torch.Native;
@@ -10,7 +9,7 @@ namespace Serverless.Ml.Training.Torch.Native;
 /// steps. With one thread, with 16 or 32 channels, or with oneDNN capped at AVX2 the gradients are exact (measured here:
 /// 6 of 40 backward passes of an 8-channel 3x3 convolution broken with 2 threads, 0 of 40 capped). The cap is the
 /// documented oneDNN setting <c>ONEDNN_MAX_CPU_ISA=AVX2</c>, which must be in the native environment before oneDNN's
-/// first primitive, so it is set with libc's <c>setenv</c> (Environment.SetEnvironmentVariable changes only .NET's copy).
+/// first primitive, so it goes into the native environment (<see cref="NativeEnvironment"/>).
 /// A value the user set (ONEDNN_ or DNNL_MAX_CPU_ISA) is left alone. Matrix products (Linear) go through MKL, not oneDNN,
 /// and keep AVX-512.
 /// </summary>
@@ -21,17 +20,6 @@ internal static class OneDnnIsa
     public const string Variable = "ONEDNN_MAX_CPU_ISA";
 
     /// <summary>Sets the cap when the CPU has AVX-512 and nobody chose an ISA; returns whether it did.</summary>
-    public static bool CapOnAvx512()
-    {
-        if (!Avx512F.IsSupported) return false;
-        if (Marshal.PtrToStringUTF8(GetEnv(Variable)) is not null || Marshal.PtrToStringUTF8(GetEnv("DNNL_MAX_CPU_ISA")) is not null) return false;
-        if (SetEnv(Variable, "AVX2", 0) != 0) throw new InvalidOperationException($"setenv({Variable}) failed: errno {Marshal.GetLastPInvokeError()}");
-        return true;
-    }
-
-    [DllImport("libc", EntryPoint = "getenv")]
-    private static extern IntPtr GetEnv([MarshalAs(UnmanagedType.LPUTF8Str)] string name);
-
-    [DllImport("libc", EntryPoint = "setenv", SetLastError = true)]
-    private static extern int SetEnv([MarshalAs(UnmanagedType.LPUTF8Str)] string name, [MarshalAs(UnmanagedType.LPUTF8Str)] string value, int overwrite);
+    public static bool CapOnAvx512() =>
+        Avx512F.IsSupported && NativeEnvironment.Get("DNNL_MAX_CPU_ISA") is null && NativeEnvironment.SetDefault(Variable, "AVX2");
 }
