@@ -23,7 +23,10 @@ public static class TorchRuntime
     /// <summary>The <c>libLibTorchSharp.so</c> that was loaded, or null where TorchSharp found it itself (not Linux, or not in the app folder).</summary>
     public static string? NativeLibraryPath { get; private set; }
 
-    /// <summary>True when this process had to weaken the library's <c>GLIBCXX_3.4.32</c> requirement to load it.</summary>
+    /// <summary>
+    /// True when the loaded library's <c>GLIBCXX_3.4.32</c> requirement is weakened: this process or an earlier one
+    /// found that the system's libstdc++ lacks the version and edited the copy in the app folder.
+    /// </summary>
     public static bool AppliedLibStdCxxFix { get; private set; }
 
     /// <summary>
@@ -56,7 +59,8 @@ public static class TorchRuntime
             {
                 try
                 {
-                    AppliedLibStdCxxFix = LibTorchSharpLoader.Load(path);
+                    LibTorchSharpLoader.Load(path);
+                    AppliedLibStdCxxFix = ElfVersionNeeds.Read(path).Requirements().Any(r => r.Version == LibTorchSharpLoader.MissingVersion && r.Weak);
                 }
                 catch (DllNotFoundException e)
                 {

@@ -42,6 +42,7 @@ public sealed class TorchRuntimeTests
         // The copy in the output folder loads as it is now: weakened where the system lacks the version.
         var requirement = ElfVersionNeeds.Read(TorchRuntime.NativeLibraryPath!).Requirements().Single(r => r.Version == LibTorchSharpLoader.MissingVersion);
         Assert.Equal(!SystemLibStdCxxHas(LibTorchSharpLoader.MissingVersion), requirement.Weak);
+        Assert.Equal(requirement.Weak, TorchRuntime.AppliedLibStdCxxFix);
     }
 
     [Fact]

@@ -48,7 +48,7 @@ internal static class LibTorchSharpLoader
 
     /// <summary>
     /// Loads <paramref name="path"/> with the system loader; when that fails only because libstdc++ lacks
-    /// <see cref="MissingVersion"/>, weakens the requirement in place and loads again. Returns true when it patched.
+    /// <see cref="MissingVersion"/>, weakens the requirement in place and loads again. Returns true when it edited the file.
     /// </summary>
     /// <exception cref="DllNotFoundException">The library does not load for another reason (message from the loader).</exception>
     /// <exception cref="InvalidOperationException">It needs the fix but the file may not or cannot be changed.</exception>
