@@ -87,7 +87,20 @@ public static class OnnxExporter
     {
         ArgumentNullException.ThrowIfNull(transform);
         ArgumentNullException.ThrowIfNull(network);
-        return OnnxModelMerger.Merge(transform, Export(network, inputName).Build(),
+        return FuseWithTransform(transform, Export(network, inputName).Build(), inputName);
+    }
+
+    /// <summary>
+    /// Fuses a transform graph with any exported model graph whose input is <paramref name="inputName"/>: the transform's
+    /// output of that name feeds the model, names inside get the prefixes <c>transform/</c> and <c>model/</c>. Every
+    /// training engine's export goes through this, so served models look the same whichever engine trained them.
+    /// </summary>
+    public static ModelProto FuseWithTransform(ModelProto transform, ModelProto model, string inputName = InputName)
+    {
+        ArgumentNullException.ThrowIfNull(transform);
+        ArgumentNullException.ThrowIfNull(model);
+        ArgumentException.ThrowIfNullOrWhiteSpace(inputName);
+        return OnnxModelMerger.Merge(transform, model,
             new Dictionary<string, string>(StringComparer.Ordinal) { [inputName] = inputName },
             new OnnxMergeOptions { FirstPrefix = "transform/", SecondPrefix = "model/" });
     }

@@ -10,6 +10,7 @@ using Serverless.Ml.Training.Export;
 using Serverless.Ml.Transform;
 using Serverless.Ml.Training.Compute;
 using Serverless.Ml.Training.Models;
+using Serverless.Ml.Training.Torch;
 using Serverless.Ml.Training.Training;
 
 namespace Benchmarks.Suites;
@@ -29,6 +30,10 @@ namespace Benchmarks.Suites;
 /// First, <c>penguins_eval_accuracy</c>: the penguins sample's Transform + Trainer in process (ExampleGen's hash
 /// split, samples/penguins_transform.yaml, the Trainer settings of samples/penguins_train.yaml without tuning),
 /// measured on the eval split through ONNX Runtime running the fused model on raw rows. <c>--only penguins</c> stops there.
+/// TorchSharp (issue 15): the same MLP, batches and epochs through <see cref="TorchTrainer"/> (libtorch 2.10 CPU,
+/// <c>torch.set_num_threads</c> the same, same initial weights and batch order as ours for each seed) over seeds 1..5
+/// (<c>--torch-seeds N</c>, <c>--torch false</c> skips it): median time, mean test accuracy, and the ratios to PyTorch and
+/// to our managed trainer.
 /// </summary>
 public sealed class TrainSuite : IBenchmarkSuite
 {
@@ -96,12 +101,14 @@ public sealed class TrainSuite : IBenchmarkSuite
         context.Report("mlp_fashion_mnist_test_accuracy", accuracy, "fraction", ourAccuracy);
         context.Report("train_gflops", trainGflops, "GFLOP/s", timing);
 
+        var torchSharp = context.Options.Get("torch", "true") == "false" ? (double?)null : MeasureTorchSharp(context, extra, train, test, threads, epochs, seconds);
+
         // --peer false: skip PyTorch (e.g. for a seed sweep on a loaded machine).
         if (context.Options.Get("peer", "true") == "false") return;
         var peerSeeds = int.Parse(context.Options.Get("peer-seeds", context.Options.Quick ? "1" : "5"), CultureInfo.InvariantCulture);
         if (peerSeeds < 1) throw new ArgumentException($"--peer-seeds must be at least 1, got {peerSeeds}.");
         var peer = await RunPeerAsync(threads, epochs, peerSeeds, seed1Start, train.Rows);
-        var peerExtra = new Dictionary<string, object>(extra) { ["peer"] = "pytorch " + peer.Version };
+        var peerExtra = new Dictionary<string, object>(extra) { ["peer"] = "pytorch " + peer.Version, ["peer_omp_wait_policy"] = "PASSIVE" };
         var peerSeconds = Median(peer.Runs.Select(r => r.Seconds));
         var peerAccuracy = peer.Runs.Average(r => r.Accuracy);
         var peerTiming = new Dictionary<string, object>(peerExtra) { ["runs"] = peer.Runs.Count, ["statistic"] = "median", ["all"] = Join(peer.Runs.Select(r => r.Seconds), "F2") };
@@ -110,6 +117,13 @@ public sealed class TrainSuite : IBenchmarkSuite
         context.Report("mlp_fashion_mnist_time_ratio_vs_pytorch", seconds / peerSeconds, "ratio", new Dictionary<string, object>(peerExtra) { ["statistic"] = "median / median" });
         context.Report("pytorch_fashion_mnist_test_accuracy", peerAccuracy, "fraction", OverSeeds(peerExtra, peer.Runs.Select(r => r.Accuracy).ToList()));
         context.Report("mlp_fashion_mnist_accuracy_diff_vs_pytorch", accuracy - peerAccuracy, "fraction", new Dictionary<string, object>(peerExtra) { ["statistic"] = "mean - mean" });
+        if (torchSharp is { } ts)
+        {
+            context.Report("torchsharp_vs_pytorch_time_ratio", ts / peerSeconds, "ratio", new Dictionary<string, object>(peerExtra)
+            {
+                ["statistic"] = "median / median", ["target"] = "<= 0.5",
+            });
+        }
 
         // Same start: PyTorch trained from our seed-1 initial weights on our seed-1 batches. Equal math gives equal
         // per-step losses until float rounding differences grow (training is chaotic), so the first 100 steps are
@@ -126,6 +140,53 @@ public sealed class TrainSuite : IBenchmarkSuite
         {
             ["ours_seed1"] = Math.Round(runs[0].Accuracy, 4),
         });
+    }
+
+    /// <summary>
+    /// TorchSharp on the same task over seeds 1..N (the built-in MLP converted from ours: same initial weights, same batch
+    /// order per seed); reports its figures and the managed/TorchSharp ratio, returns its median seconds.
+    /// </summary>
+    private static double MeasureTorchSharp(BenchmarkContext context, Dictionary<string, object> extra, TrainingData train, TrainingData test,
+        int threads, int epochs, double managedSeconds)
+    {
+        var seeds = int.Parse(context.Options.Get("torch-seeds", context.Options.Quick ? "1" : "5"), CultureInfo.InvariantCulture);
+        if (seeds < 1) throw new ArgumentException($"--torch-seeds must be at least 1, got {seeds}.");
+        var start = Stopwatch.StartNew();
+        TorchRuntime.SetThreads(threads);
+        var initSeconds = start.Elapsed.TotalSeconds;
+        var batches = (train.Rows + 127) / 128;
+        var runs = new List<(double Seconds, double FirstEpoch, double LaterEpochs, double Accuracy)>();
+        for (var seed = 1UL; seed <= (ulong)seeds; seed++)
+        {
+            using var model = TorchModel.Mlp(new MlpOptions { InputSize = 784, HiddenSizes = s_hidden, OutputSize = 10 }, seed);
+            var epochEnds = new List<double>();
+            var sw = new Stopwatch();
+            var trainer = new TorchTrainer(model, new TrainerOptions
+            {
+                Epochs = epochs, BatchSize = 128, Optimizer = new AdamOptions { LearningRate = 1e-3f }, Seed = seed,
+                OnStep = p => { if (p.Step % batches == 0) epochEnds.Add(sw.Elapsed.TotalSeconds); },
+            }, TorchDeviceKind.Cpu);
+            sw.Start();
+            trainer.Train(train);
+            var elapsed = sw.Elapsed.TotalSeconds;
+            var later = epochEnds.Count > 1 ? (epochEnds[^1] - epochEnds[0]) / (epochEnds.Count - 1) : double.NaN;
+            runs.Add((elapsed, epochEnds[0], later, TorchTrainer.Evaluate(model, test).Metric));
+        }
+        var seconds = Median(runs.Select(r => r.Seconds));
+        var torchExtra = new Dictionary<string, object>(extra)
+        {
+            ["backend"] = "torchsharp-cpu (libtorch 2.10)", ["onednn_isa_capped_avx2"] = TorchRuntime.CappedOneDnnAtAvx2,
+            ["libstdcxx_fix"] = TorchRuntime.AppliedLibStdCxxFix, ["omp_wait_policy_passive"] = TorchRuntime.SetPassiveOpenMpWait,
+        };
+        context.Report("torchsharp_mlp_fashion_mnist_s", seconds, "s", new Dictionary<string, object>(torchExtra)
+        {
+            ["runs"] = runs.Count, ["statistic"] = "median", ["all"] = Join(runs.Select(r => r.Seconds), "F2"),
+            ["first_epoch_s"] = Join(runs.Select(r => r.FirstEpoch), "F2"), ["later_epoch_s"] = Join(runs.Select(r => r.LaterEpochs), "F2"),
+            ["init_s"] = Math.Round(initSeconds, 2), ["process_peak_working_set_mb"] = Process.GetCurrentProcess().PeakWorkingSet64 / (1 << 20),
+        });
+        context.Report("torchsharp_mlp_fashion_mnist_test_accuracy", runs.Average(r => r.Accuracy), "fraction", OverSeeds(torchExtra, runs.Select(r => r.Accuracy).ToList()));
+        context.Report("managed_vs_torchsharp_time_ratio", managedSeconds / seconds, "ratio", new Dictionary<string, object>(torchExtra) { ["statistic"] = "median / median" });
+        return seconds;
     }
 
     /// <summary>The extra fields of a mean over seeds 1..N: each seed's value, the range and seed 1's.</summary>
@@ -287,8 +348,10 @@ public sealed class TrainSuite : IBenchmarkSuite
                 await File.WriteAllBytesAsync(Path.Combine(dir, $"param{i}.bin"), System.Runtime.InteropServices.MemoryMarshal.AsBytes(start[i].AsSpan()).ToArray());
             for (var e = 0; e < epochs; e++)
                 await File.WriteAllBytesAsync(Path.Combine(dir, $"order{e}.bin"), System.Runtime.InteropServices.MemoryMarshal.AsBytes(Trainer.EpochOrder(rows, 1, e).AsSpan()).ToArray());
+            // OpenMP threads sleep when idle, as in our TorchSharp engine (TorchRuntime.SetPassiveOpenMpWait): with libgomp's
+            // default spinning a loaded machine makes libtorch many times slower, which would compare the scheduler, not the engines.
             var (code, output) = await RunAsync(Python, [script, threads.ToString(CultureInfo.InvariantCulture), epochs.ToString(CultureInfo.InvariantCulture), DataDir,
-                seeds.ToString(CultureInfo.InvariantCulture), dir]);
+                seeds.ToString(CultureInfo.InvariantCulture), dir], new Dictionary<string, string> { ["OMP_WAIT_POLICY"] = "PASSIVE" });
             if (code != 0) throw new InvalidOperationException($"the PyTorch peer failed ({code}):\n{output}");
             var runs = new List<PeerRun>();
             double sameStart = double.NaN;
@@ -311,9 +374,10 @@ public sealed class TrainSuite : IBenchmarkSuite
         }
     }
 
-    private static async Task<(int ExitCode, string Output)> RunAsync(string file, string[] args)
+    private static async Task<(int ExitCode, string Output)> RunAsync(string file, string[] args, IReadOnlyDictionary<string, string>? environment = null)
     {
         var psi = new ProcessStartInfo(file, args) { RedirectStandardOutput = true, RedirectStandardError = true };
+        foreach (var (name, value) in environment ?? new Dictionary<string, string>()) psi.Environment[name] = value;
         using var p = Process.Start(psi) ?? throw new InvalidOperationException($"could not start {file}");
         var stdout = p.StandardOutput.ReadToEndAsync();
         var stderr = p.StandardError.ReadToEndAsync();
