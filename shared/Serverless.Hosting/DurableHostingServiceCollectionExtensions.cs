@@ -52,6 +52,7 @@ public static class DurableHostingServiceCollectionExtensions
         var options = services.AddOptions<DurableHostingOptions>();
         if (configure is not null) options.Configure(configure);
         services.AddDurableProviderFactory<AzureStorageProviderFactory>();
+        services.AddDurableProviderFactory<SqliteProviderFactory>();
         services.TryAddSingleton(CreateProvider);
         services.TryAddSingleton<DurableTaskClient>(sp =>
         {

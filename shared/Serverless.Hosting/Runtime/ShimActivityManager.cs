@@ -13,18 +13,18 @@ namespace Serverless.Hosting.Runtime;
 /// a <see cref="TaskFailedException"/>.
 /// </summary>
 internal sealed class ShimActivityManager(IDurableTaskFactory factory, DurableTaskShimFactory shims, IServiceProvider services)
-    : INameVersionObjectManager<DurableTask.Core.TaskActivity>
+    : INameVersionObjectManager<global::DurableTask.Core.TaskActivity>
 {
     /// <summary>Registrations come from the SDK registry, not from DTFx's <c>AddTaskActivities</c>.</summary>
-    public void Add(ObjectCreator<DurableTask.Core.TaskActivity> creator) =>
+    public void Add(ObjectCreator<global::DurableTask.Core.TaskActivity> creator) =>
         throw new NotSupportedException("Register activities with Microsoft.DurableTask's DurableTaskRegistry (AddActivity, AddActivityFunc).");
 
     /// <inheritdoc/>
-    public DurableTask.Core.TaskActivity GetObject(string name, string? version) => new ScopedActivity(new TaskName(name), factory, shims, services);
+    public global::DurableTask.Core.TaskActivity GetObject(string name, string? version) => new ScopedActivity(new TaskName(name), factory, shims, services);
 
     /// <summary>Resolves the SDK activity inside a DI scope that lives exactly as long as one execution.</summary>
     private sealed class ScopedActivity(TaskName name, IDurableTaskFactory factory, DurableTaskShimFactory shims, IServiceProvider services)
-        : DurableTask.Core.TaskActivity
+        : global::DurableTask.Core.TaskActivity
     {
         public override string Run(TaskContext context, string input) =>
             throw new NotSupportedException("Activities run asynchronously (RunAsync).");

