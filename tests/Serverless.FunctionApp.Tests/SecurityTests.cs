@@ -49,6 +49,7 @@ public sealed class SecurityTests : IDisposable
     [InlineData("trainer.checkpoint_dir", "/tmp/anywhere", "operator setting")]
     [InlineData("transform.spec", "features: []", "operator setting")]
     [InlineData("example_gen.input_base", "/etc", "operator setting")]
+    [InlineData("example_gen.max_record_bytes", "1073741824", "resource limit")]
     [InlineData("example_gen.input_pattern", "../../../../etc/passwd", "'..' segment")]
     public async Task PostRun_RequestSetsOperatorSettingOrEscapingPattern_400NamesParameterNothingStarted(string key, string value, string expected)
     {

@@ -27,7 +27,7 @@ public sealed class CsvExampleGenComponent : Component
             new ParameterSpec("delimiter", ParameterType.String, Default: ",", Description: "Field delimiter, one character ('\\t' for tabs).") { Use = ParameterUse.Value },
             new ParameterSpec("max_bad_rows", ParameterType.Int, Default: 0L, Description: "Rows with a wrong field count or an unparsable number skipped before failing; 0 fails on the first, naming file, line and column."),
             new ParameterSpec("type_overrides", ParameterType.String, Default: "", Description: "Column kinds instead of inferred ones: 'col:int64,other:string' (int64, float64, string, bytes).") { Use = ParameterUse.Value },
-            new ParameterSpec("max_record_bytes", ParameterType.Int, Default: 16L << 20, Description: "Longest CSV record in bytes (at most 1 GiB); a longer one fails naming its line and byte offset.") { Use = ParameterUse.Text },
+            new ParameterSpec("max_record_bytes", ParameterType.Int, Default: 16L << 20, Description: "Longest CSV record in bytes (at most 1 GiB); a longer one fails naming its line and byte offset.") { Use = ParameterUse.Limit },
         ],
         Outputs =
         [

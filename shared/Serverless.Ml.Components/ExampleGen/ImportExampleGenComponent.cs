@@ -23,7 +23,7 @@ public sealed class ImportExampleGenComponent : Component
         Parameters =
         [
             .. ExampleGenParameters.Common("*"),
-            new ParameterSpec("max_record_bytes", ParameterType.Int, Default: (long)TfRecordReader.DefaultMaxRecordBytes, Description: "Largest TFRecord record in bytes; a header declaring more fails naming the file and byte offset.") { Use = ParameterUse.Text },
+            new ParameterSpec("max_record_bytes", ParameterType.Int, Default: (long)TfRecordReader.DefaultMaxRecordBytes, Description: "Largest TFRecord record in bytes; a header declaring more fails naming the file and byte offset.") { Use = ParameterUse.Limit },
         ],
         Outputs =
         [

@@ -30,7 +30,7 @@ public sealed class TransformComponent : Component
             new ParameterSpec("spec", ParameterType.String, Default: "", Description: "The spec inline (YAML or JSON), instead of module_file."),
             new ParameterSpec("analyze_split", ParameterType.String, Default: "train", Description: "The split the analyzers read.") { Use = ParameterUse.Value },
             new ParameterSpec("parallelism", ParameterType.Int, Default: 0L, Description: "Shards analyzed at once (0 = processors)."),
-            new ParameterSpec("max_features", ParameterType.Int, Default: 10_000L, Description: "Most features a spec may have (each costs analyzer memory while fitting); a larger spec fails before any data is read.") { Use = ParameterUse.Text },
+            new ParameterSpec("max_features", ParameterType.Int, Default: 10_000L, Description: "Most features a spec may have (each costs analyzer memory while fitting); a larger spec fails before any data is read.") { Use = ParameterUse.Limit },
         ],
         Outputs =
         [

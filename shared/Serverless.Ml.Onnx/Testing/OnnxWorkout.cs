@@ -100,7 +100,10 @@ public static class OnnxWorkout
                 {
                     Compare(names[i], expectedOutputs[i].Tensor, first[i].Tensor, tolerance, errors);
                     var rerun = new StringBuilder();
-                    Compare(names[i], first[i].Tensor, second[i].Tensor, 0, rerun);
+                    // A few float ulps apart is allowed: ORT splits element-wise kernels across threads differently from run to
+                    // run, and a vectorised chunk and a scalar tail round differently (seen: Log, 1 ulp). State leaking
+                    // between runs shows as far larger differences.
+                    Compare(names[i], first[i].Tensor, second[i].Tensor, 1e-6, rerun);
                     if (rerun.Length > 0) errors.Append("Second run on the same session differs from the first: ").Append(rerun);
                 }
                 if (errors.Length > 0)

@@ -221,6 +221,7 @@ public sealed record ComponentSpec
             {
                 ParameterUse.InputPath or ParameterUse.InputFolder => parameter.Type == ParameterType.Path,
                 ParameterUse.Value => parameter.Type != ParameterType.Path,
+                ParameterUse.Limit => parameter.Type is ParameterType.Int or ParameterType.Double,
                 _ => parameter.Type == ParameterType.String,
             };
             if (!fits)

@@ -12,9 +12,8 @@ public enum ParameterUse
     /// requests. The default of int, double and bool parameters.</summary>
     Value,
 
-    /// <summary>Free text or a document (an inline transform spec, metric thresholds as JSON), or a resource limit
-    /// (<c>max_record_bytes</c>, <c>max_features</c>): an operator setting, never taken from a run request, which
-    /// could otherwise raise the memory a run may use. The default of string parameters.</summary>
+    /// <summary>Free text or a document (an inline transform spec, metric thresholds as JSON): an operator setting,
+    /// never taken from a run request. The default of string parameters.</summary>
     Text,
 
     /// <summary>A file or folder the node reads (<see cref="ParameterType.Path"/>): an operator setting that must
@@ -36,4 +35,8 @@ public enum ParameterUse
     /// <summary>File patterns relative to the node's input folder (e.g. <c>input_pattern</c>): safe for run requests
     /// because they may not be absolute or contain a <c>..</c> segment, so they never leave that folder.</summary>
     RelativePattern,
+
+    /// <summary>A resource limit (a number such as <c>max_record_bytes</c> or <c>max_features</c>): an operator setting,
+    /// never taken from a run request, which could otherwise raise the memory or time a run may use.</summary>
+    Limit,
 }

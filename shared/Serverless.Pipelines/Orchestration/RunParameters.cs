@@ -159,6 +159,7 @@ public static class RunParameters
         ParameterUse.InputPath or ParameterUse.InputFolder => "a file or folder it reads",
         ParameterUse.ServingPath => "a folder it writes models to",
         ParameterUse.ScratchPath => "a folder it writes to",
+        ParameterUse.Limit => "a resource limit",
         _ => "text or a document",
     };
 
