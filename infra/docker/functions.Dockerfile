@@ -7,17 +7,11 @@
 #   docker run -p 8080:80 -e AzureWebJobsStorage=<connection> serverless-functions
 # It has never been built on the project's machines (no container engine there).
 
-FROM node:22-bookworm-slim AS npm
-WORKDIR /src
-COPY package.json package-lock.json ./
-RUN npm ci --ignore-scripts --no-audit --no-fund
-
 FROM mcr.microsoft.com/dotnet/sdk:10.0-noble AS build
 WORKDIR /src
 COPY global.json Directory.Build.props Directory.Packages.props .editorconfig ./
 COPY shared/ shared/
 COPY functions/ functions/
-COPY --from=npm /src/node_modules/onnxruntime-node/ node_modules/onnxruntime-node/
 RUN find shared functions -type d \( -name bin -o -name obj \) -prune -exec rm -rf {} +
 # The Worker SDK also builds its generated WorkerExtensions project here (it restores the host extensions).
 RUN dotnet publish functions/Serverless.Functions/Serverless.Functions.csproj \

@@ -6,20 +6,12 @@
 # It has never been built on the project's machines (no container engine there); tests/Serverless.Infra.Tests
 # checks that every path it copies exists and that the app's project references stay inside what it copies.
 
-# ONNX Runtime's native library ships in the npm package onnxruntime-node (see shared/Serverless.Ml.Onnx);
-# --ignore-scripts: its install script would download more binaries.
-FROM node:22-bookworm-slim AS npm
-WORKDIR /src
-COPY package.json package-lock.json ./
-RUN npm ci --ignore-scripts --no-audit --no-fund
-
 FROM mcr.microsoft.com/dotnet/sdk:10.0-noble AS build
 WORKDIR /src
 # global.json pins the SDK feature band; .editorconfig carries analyzer severities (warnings are errors).
 COPY global.json Directory.Build.props Directory.Packages.props .editorconfig ./
 COPY shared/ shared/
 COPY functions/ functions/
-COPY --from=npm /src/node_modules/onnxruntime-node/ node_modules/onnxruntime-node/
 # Build outputs of a local checkout must not leak into the image build.
 RUN find shared functions -type d \( -name bin -o -name obj \) -prune -exec rm -rf {} +
 RUN dotnet publish functions/Serverless.TrainerApp/Serverless.TrainerApp.csproj \
