@@ -17,7 +17,7 @@ namespace Serverless.Storage;
 /// visible only when Put Blob or Put Block List commits, and conditions (If-None-Match, If-Match) are checked there.
 /// Uploads and downloads stream: an upload holds at most about (concurrency + 1) blocks in memory, a download is one
 /// GET that the SDK resumes with a ranged, If-Match GET if the connection breaks.</para>
-/// <para>ETags are returned quoted (<c>"0x8D…"</c>), whichever form the SDK hands out (headers and listings differ),
+/// <para>ETags are returned unquoted (<c>0x8D…</c>), whichever form the SDK hands out (headers and listings differ),
 /// so the same version has the same ETag string from upload, properties and listing. Listing order is the service's
 /// (UTF-8 byte order, equal to ordinal order except for characters outside the BMP). A 403 becomes a
 /// <see cref="StorageAccessDeniedException"/> naming the account and endpoint.</para>
@@ -71,6 +71,56 @@ public sealed class AzureBlobStore : IBlobStore
     {
     }
 
+    /// <summary>
+    /// The store an app setting names, resolved the way Azure Functions resolves a storage "connection": the setting
+    /// <paramref name="connectionName"/> itself holds a connection string; or, for an identity-based connection (no keys),
+    /// <c>{connectionName}__blobServiceUri</c> (or <c>__serviceUri</c>) holds the blob endpoint, or
+    /// <c>{connectionName}__accountName</c> the account (endpoint <c>https://{account}.blob.core.windows.net</c>), and the
+    /// token comes from <paramref name="credential"/>, else from Azure.Identity: a managed identity when
+    /// <c>{connectionName}__credential</c> is <c>managedidentity</c> (user-assigned with <c>__clientId</c>), otherwise
+    /// <c>DefaultAzureCredential</c>. So one configuration works on a laptop (Azurite), with keys, and keyless in Azure.
+    /// </summary>
+    /// <param name="connectionName">The setting name, e.g. <c>AzureWebJobsStorage</c>.</param>
+    /// <param name="getSetting">Reads an app setting (environment variable) by name.</param>
+    /// <param name="containerName">The container (created on first upload).</param>
+    /// <param name="options">Store options.</param>
+    /// <param name="credential">The Entra ID credential for an identity-based connection; null = chosen as described.</param>
+    /// <exception cref="InvalidOperationException">None of the settings is set; the message names every setting looked for.</exception>
+    public static AzureBlobStore FromConnectionSetting(string connectionName, Func<string, string?> getSetting, string containerName,
+        AzureBlobStoreOptions? options = null, TokenCredential? credential = null)
+    {
+        ArgumentException.ThrowIfNullOrWhiteSpace(connectionName);
+        ArgumentNullException.ThrowIfNull(getSetting);
+        ArgumentException.ThrowIfNullOrWhiteSpace(containerName);
+        var connectionString = getSetting(connectionName);
+        if (!string.IsNullOrWhiteSpace(connectionString)) return new AzureBlobStore(connectionString, containerName, options);
+
+        string? Setting(string suffix) => getSetting($"{connectionName}__{suffix}") is { } v && !string.IsNullOrWhiteSpace(v) ? v.Trim() : null;
+        var serviceUri = Setting("blobServiceUri") ?? Setting("serviceUri");
+        var accountName = Setting("accountName");
+        if (serviceUri == null && accountName == null)
+        {
+            throw new InvalidOperationException(
+                $"No storage connection '{connectionName}': set the app setting '{connectionName}' to a connection string (e.g. UseDevelopmentStorage=true " +
+                $"for Azurite), or '{connectionName}__blobServiceUri' (or '{connectionName}__accountName') for an identity-based connection.");
+        }
+
+        if (!Uri.TryCreate(serviceUri ?? $"https://{accountName}.blob.core.windows.net", UriKind.Absolute, out var endpoint) ||
+            (endpoint.Scheme != Uri.UriSchemeHttps && endpoint.Scheme != Uri.UriSchemeHttp))
+        {
+            throw new InvalidOperationException(
+                $"The app setting '{connectionName}__{(serviceUri != null ? "blobServiceUri" : "accountName")}' does not give an absolute http(s) blob endpoint: '{serviceUri ?? accountName}'.");
+        }
+
+        credential ??= string.Equals(Setting("credential"), "managedidentity", StringComparison.OrdinalIgnoreCase)
+            ? new Azure.Identity.ManagedIdentityCredential(Setting("clientId") is { } clientId
+                ? Azure.Identity.ManagedIdentityId.FromUserAssignedClientId(clientId)
+                : Azure.Identity.ManagedIdentityId.SystemAssigned)
+            : new Azure.Identity.DefaultAzureCredential();
+        var containerUri = new Uri($"{endpoint.AbsoluteUri.TrimEnd('/')}/{containerName}");
+        return new AzureBlobStore(containerUri, credential, options);
+    }
+
     /// <summary>The container client (for operations the port does not cover).</summary>
     public BlobContainerClient Container => _container;
 
@@ -101,7 +151,7 @@ public sealed class AzureBlobStore : IBlobStore
         try
         {
             var result = await _container.GetBlobClient(name).UploadAsync(counting, upload, cancellation).ConfigureAwait(false);
-            return new BlobItemProperties(name, counting.Count, Quoted(result.Value.ETag.ToString()), result.Value.LastModified, metadata);
+            return new BlobItemProperties(name, counting.Count, Unquoted(result.Value.ETag.ToString()), result.Value.LastModified, metadata);
         }
         catch (RequestFailedException e) when (e.Status == 409 && e.ErrorCode == BlobErrorCode.BlobAlreadyExists)
         {
@@ -143,7 +193,7 @@ public sealed class AzureBlobStore : IBlobStore
         try
         {
             var p = (await _container.GetBlobClient(name).GetPropertiesAsync(cancellationToken: cancellation).ConfigureAwait(false)).Value;
-            return new BlobItemProperties(name, p.ContentLength, Quoted(p.ETag.ToString()), p.LastModified, new Dictionary<string, string>(p.Metadata));
+            return new BlobItemProperties(name, p.ContentLength, Unquoted(p.ETag.ToString()), p.LastModified, new Dictionary<string, string>(p.Metadata));
         }
         catch (RequestFailedException e) when (e.Status == 404)
         {
@@ -179,7 +229,7 @@ public sealed class AzureBlobStore : IBlobStore
             foreach (var item in enumerator.Current.Values)
             {
                 yield return new BlobItemProperties(item.Name, item.Properties.ContentLength ?? 0,
-                    item.Properties.ETag is { } etag ? Quoted(etag.ToString()) : string.Empty,
+                    item.Properties.ETag is { } etag ? Unquoted(etag.ToString()) : string.Empty,
                     item.Properties.LastModified ?? default, new Dictionary<string, string>(item.Metadata ?? new Dictionary<string, string>()));
             }
         }
@@ -203,8 +253,12 @@ public sealed class AzureBlobStore : IBlobStore
         }
     }
 
-    /// <summary>The SDK hands out ETags with quotes from response headers and without from listings; one form for both.</summary>
-    private static string Quoted(string etag) => etag.Length == 0 ? etag : $"\"{etag.Trim('"')}\"";
+    /// <summary>The SDK hands out ETags with quotes from response headers and without from listings; the store returns one
+    /// form for both, unquoted, as it did on our former REST client (receipts of the blob trigger are named after it).</summary>
+    private static string Unquoted(string etag) => etag.Trim('"');
+
+    /// <summary>An If-Match value as HTTP wants it (quoted), whichever form the caller holds.</summary>
+    private static string Quoted(string etag) => $"\"{etag.Trim('"')}\"";
 
     private StorageAccessDeniedException AccessDenied(string? name, RequestFailedException e) => new(_container.AccountName, _endpoint, name, e);
 

@@ -158,6 +158,44 @@ public sealed class AzureBlobStoreTests(AzuriteFixture azurite)
         Assert.True(store.Container.CanGenerateSasUri); // it carries the well-known emulator key
     }
 
+    [Fact]
+    public async Task FromConnectionSetting_ConnectionString_UsesIt()
+    {
+        var settings = new Dictionary<string, string> { ["Store"] = azurite.ConnectionString };
+        var store = AzureBlobStore.FromConnectionSetting("Store", settings.GetValueOrDefault, TestData.Name("setting"));
+
+        await PutAsync(store, "s.txt", "from setting");
+
+        Assert.Equal("from setting", await ReadTextAsync(store, "s.txt"));
+        Assert.StartsWith(azurite.Azurite.BlobEndpoint.AbsoluteUri, store.Container.Uri.AbsoluteUri, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void FromConnectionSetting_AccountNameOnly_IsIdentityBasedOnTheAccountsHttpsEndpoint()
+    {
+        var settings = new Dictionary<string, string> { ["AzureWebJobsStorage__accountName"] = "myacct" };
+
+        var store = AzureBlobStore.FromConnectionSetting("AzureWebJobsStorage", settings.GetValueOrDefault, "artifacts");
+
+        Assert.Equal(new Uri("https://myacct.blob.core.windows.net/artifacts"), store.Container.Uri);
+        Assert.Equal("myacct", store.Container.AccountName);
+        Assert.False(store.Container.CanGenerateSasUri); // no key: a token credential
+    }
+
+    [Theory]
+    [InlineData(null, "No storage connection 'AzureWebJobsStorage'")]
+    [InlineData("ftp://x", "'AzureWebJobsStorage__blobServiceUri' does not give an absolute http(s) blob endpoint")]
+    public void FromConnectionSetting_MissingOrBad_ThrowsNamingTheSettings(string? serviceUri, string expected)
+    {
+        var settings = new Dictionary<string, string>();
+        if (serviceUri != null) settings["AzureWebJobsStorage__blobServiceUri"] = serviceUri;
+
+        var e = Assert.Throws<InvalidOperationException>(() => AzureBlobStore.FromConnectionSetting("AzureWebJobsStorage", settings.GetValueOrDefault, "artifacts"));
+
+        Assert.Contains(expected, e.Message, StringComparison.Ordinal);
+        if (serviceUri == null) Assert.Contains("AzureWebJobsStorage__blobServiceUri", e.Message, StringComparison.Ordinal);
+    }
+
     [Theory]
     [InlineData("not a connection string")]
     [InlineData("AccountName=acct;AccountKey=SECRET-not-base64!")]

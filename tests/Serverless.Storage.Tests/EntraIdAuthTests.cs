@@ -51,6 +51,19 @@ public sealed class EntraIdAuthTests(HttpsAzuriteFixture azurite) : IClassFixtur
     }
 
     [Fact]
+    public async Task FromConnectionSetting_BlobServiceUri_UsesTheTokenCredential()
+    {
+        var credential = new EntraLikeCredential(DateTimeOffset.UtcNow.AddHours(1));
+        var settings = new Dictionary<string, string> { ["Store__blobServiceUri"] = azurite.Azurite.BlobEndpoint.AbsoluteUri };
+        var store = AzureBlobStore.FromConnectionSetting("Store", settings.GetValueOrDefault, TestData.Name("keyless"), Trusting(), credential);
+
+        await store.UploadAsync("k.txt", new MemoryStream("keyless"u8.ToArray()));
+
+        Assert.Equal(7, (await store.GetPropertiesAsync("k.txt"))!.Length);
+        Assert.Contains("https://storage.azure.com/.default", credential.RequestedScopes);
+    }
+
+    [Fact]
     public async Task AzureBlobStore_ExpiredToken_ThrowsAccessDeniedNamingAccountAndEndpoint()
     {
         var credential = new EntraLikeCredential(DateTimeOffset.UtcNow.AddHours(-1));
