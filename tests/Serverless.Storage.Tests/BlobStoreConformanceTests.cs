@@ -103,6 +103,25 @@ public abstract class BlobStoreConformanceTests(ITestOutputHelper output)
     }
 
     [Fact]
+    public async Task ListAsync_AfterUpload_ReportsTheUploadsETagAndMetadata()
+    {
+        // The blob trigger names receipts after a listed ETag and compares it with GetPropertiesAsync: the three must agree.
+        var store = CreateStore();
+        var written = await PutAsync(store, "l/a", "a", new BlobUploadOptions { Metadata = new Dictionary<string, string> { ["k"] = "v" } });
+
+        var listed = Assert.Single(await ToListAsync(store.ListAsync("l/")));
+        var props = await store.GetPropertiesAsync("l/a");
+
+        Assert.Equal(written.ETag, listed.ETag);
+        Assert.Equal(written.ETag, props!.ETag);
+        Assert.Equal("v", listed.Metadata["k"]);
+        Assert.Equal(1, listed.Length);
+        Assert.True(await store.DeleteAsync("l/a"));
+        await PutAsync(store, "l/a", "b", new BlobUploadOptions { IfMatch = null, IfNotExists = true });
+        Assert.NotEqual(written.ETag, Assert.Single(await ToListAsync(store.ListAsync("l/"))).ETag);
+    }
+
+    [Fact]
     public async Task UploadAsync_IfNotExistsTwice_SecondFailsAndKeepsFirst()
     {
         var store = CreateStore();

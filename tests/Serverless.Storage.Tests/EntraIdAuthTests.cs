@@ -2,8 +2,7 @@ using System.Text;
 using System.Text.Json;
 using Azure.Core;
 using Azure.Core.Pipeline;
-using Serverless.Storage.Blobs;
-using Serverless.Storage.Queues;
+using Azure.Storage.Blobs;
 using Serverless.Testing.Azurite;
 
 namespace Serverless.Storage.Tests;
@@ -15,61 +14,68 @@ public sealed class HttpsAzuriteFixture : AzuriteFixture
 }
 
 /// <summary>
-/// Entra ID (TokenCredential) auth through Azure.Core's bearer token policy. Azure.Identity's credentials need
-/// Entra ID itself, unreachable here, so the credential mints a token with the claims Entra ID would put in it.
+/// Entra ID (<see cref="TokenCredential"/>) auth of <see cref="AzureBlobStore"/> through the SDK's bearer token policy.
+/// Azure.Identity's credentials need Entra ID itself, unreachable here, so the credential mints a token with the claims
+/// Entra ID would put in it.
 /// </summary>
 public sealed class EntraIdAuthTests(HttpsAzuriteFixture azurite) : IClassFixture<HttpsAzuriteFixture>
 {
-    private T Trusting<T>(T options)
-        where T : ClientOptions
+    private AzureBlobStoreOptions Trusting()
     {
         var thumbprint = azurite.Azurite.Certificate!.Thumbprint;
+        var options = new BlobClientOptions();
 #pragma warning disable CA2000 // the handler lives as long as the client
         options.Transport = new HttpClientTransport(new HttpClientHandler
         {
             ServerCertificateCustomValidationCallback = (_, cert, _, _) => cert?.Thumbprint == thumbprint,
         });
 #pragma warning restore CA2000
-        return options;
+        return new AzureBlobStoreOptions { ClientOptions = options };
     }
 
+    private Uri ContainerUri(string name) => new($"{azurite.Azurite.BlobEndpoint}/{name}");
+
     [Fact]
-    public async Task BlobClient_ValidToken_AuthenticatesWithStorageScope()
+    public async Task AzureBlobStore_ValidToken_RoundTripsWithStorageScope()
     {
         var credential = new EntraLikeCredential(DateTimeOffset.UtcNow.AddHours(1));
-        var service = new BlobServiceClient(azurite.Azurite.BlobEndpoint, credential, Trusting(new BlobClientOptions()));
-        var container = service.GetBlobContainerClient(TestData.Name("oauth"));
+        var store = new AzureBlobStore(ContainerUri(TestData.Name("oauth")), credential, Trusting());
 
-        await container.CreateIfNotExistsAsync();
-        await container.GetBlobClient("a/b.txt").UploadAsync(BinaryData.FromString("token"));
-        var text = (await container.GetBlobClient("a/b.txt").DownloadContentAsync()).Value.Content.ToString();
+        await store.UploadAsync("a/b.txt", new MemoryStream("token"u8.ToArray()));
+        await using var read = await store.OpenReadAsync("a/b.txt");
+        var text = await new StreamReader(read).ReadToEndAsync();
 
         Assert.Equal("token", text);
+        Assert.Equal("a/b.txt", (await store.GetPropertiesAsync("a/b.txt"))!.Name);
         Assert.Contains("https://storage.azure.com/.default", credential.RequestedScopes);
     }
 
     [Fact]
-    public async Task BlobClient_ExpiredToken_ThrowsAuthenticationFailed()
+    public async Task FromConnectionSetting_BlobServiceUri_UsesTheTokenCredential()
     {
-        var credential = new EntraLikeCredential(DateTimeOffset.UtcNow.AddHours(-1));
-        var service = new BlobServiceClient(azurite.Azurite.BlobEndpoint, credential, Trusting(new BlobClientOptions()));
+        var credential = new EntraLikeCredential(DateTimeOffset.UtcNow.AddHours(1));
+        var settings = new Dictionary<string, string> { ["Store__blobServiceUri"] = azurite.Azurite.BlobEndpoint.AbsoluteUri };
+        var store = AzureBlobStore.FromConnectionSetting("Store", settings.GetValueOrDefault, TestData.Name("keyless"), Trusting(), credential);
 
-        var e = await Assert.ThrowsAsync<StorageAuthenticationFailedException>(() => service.GetBlobContainerClient("expired").CreateIfNotExistsAsync());
+        await store.UploadAsync("k.txt", new MemoryStream("keyless"u8.ToArray()));
 
-        Assert.Equal("devstoreaccount1", e.AccountName);
-        Assert.Contains("Authentication failed for storage account 'devstoreaccount1'", e.Message, StringComparison.Ordinal);
+        Assert.Equal(7, (await store.GetPropertiesAsync("k.txt"))!.Length);
+        Assert.Contains("https://storage.azure.com/.default", credential.RequestedScopes);
     }
 
     [Fact]
-    public async Task QueueClient_ValidToken_SendsAndReceives()
+    public async Task AzureBlobStore_ExpiredToken_ThrowsAccessDeniedNamingAccountAndEndpoint()
     {
-        var credential = new EntraLikeCredential(DateTimeOffset.UtcNow.AddHours(1));
-        var queue = new QueueServiceClient(azurite.Azurite.QueueEndpoint, credential, Trusting(new QueueClientOptions())).GetQueueClient(TestData.Name("oq"));
+        var credential = new EntraLikeCredential(DateTimeOffset.UtcNow.AddHours(-1));
+        var container = TestData.Name("expired");
+        var store = new AzureBlobStore(ContainerUri(container), credential, Trusting());
 
-        await queue.CreateIfNotExistsAsync();
-        await queue.SendMessageAsync("hello");
+        var e = await Assert.ThrowsAsync<StorageAccessDeniedException>(() => store.UploadAsync("x", new MemoryStream([1])));
 
-        Assert.Equal("hello", (await queue.ReceiveMessageAsync()).Value!.MessageText);
+        Assert.Equal(403, e.Status);
+        Assert.Equal(AzuriteProcess.AccountName, e.AccountName);
+        Assert.Equal(ContainerUri(container), e.Endpoint);
+        Assert.Contains($"storage account '{AzuriteProcess.AccountName}' at endpoint {ContainerUri(container).AbsoluteUri}", e.Message, StringComparison.Ordinal);
     }
 
     private sealed class EntraLikeCredential(DateTimeOffset expires) : TokenCredential

@@ -1,4 +1,4 @@
-using Serverless.Storage.Blobs;
+using Azure.Storage.Blobs;
 using Serverless.Testing.Azurite;
 using Xunit.Abstractions;
 
@@ -28,12 +28,12 @@ public sealed class LocalDirectoryBlobStoreConformanceTests(ITestOutputHelper ou
 public sealed class AzureBlobStoreConformanceTests(AzuriteFixture azurite, ITestOutputHelper output) : BlobStoreConformanceTests(output)
 {
     // Page size 2: listings span several pages. Single-shot limit 1 MiB: the atomic-publish test (3 MiB) goes through
-    // Put Block + Put Block List; blocks stay at the default 8 MiB.
+    // Put Block + Put Block List; blocks stay at the store's default 8 MiB.
     protected override IBlobStore CreateStore() => new AzureBlobStore(
         new BlobContainerClient(azurite.ConnectionString, TestData.Name("store")),
         new AzureBlobStoreOptions
         {
             ListPageSize = 2,
-            TransferOptions = new Blobs.Models.StorageTransferOptions { InitialTransferSize = 1024 * 1024 },
+            TransferOptions = new Azure.Storage.StorageTransferOptions { InitialTransferSize = 1024 * 1024 },
         });
 }

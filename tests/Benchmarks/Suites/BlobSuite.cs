@@ -1,6 +1,7 @@
 using System.Diagnostics;
+using Azure.Storage;
+using Azure.Storage.Blobs;
 using Serverless.Storage;
-using Serverless.Storage.Blobs;
 using Serverless.Testing.Azurite;
 
 namespace Benchmarks.Suites;
@@ -9,7 +10,8 @@ namespace Benchmarks.Suites;
 /// Streams 1 GB (<c>--quick</c>: 64 MB) of pseudo-random data into an <see cref="IBlobStore"/> and back, hashing
 /// both ways, and prints <c>blob_upload_mb_per_s</c> and <c>blob_download_mb_per_s</c>.
 /// <c>--store local</c> (default) uses a temporary directory; <c>--store azure</c> starts its own on-disk Azurite.
-/// Options: <c>--size-mb N</c>, <c>--block-mb N</c>, <c>--concurrency N</c> (Azure only).
+/// Options: <c>--size-mb N</c>; Azure only: <c>--block-mb N</c> and <c>--concurrency N</c> (the SDK's
+/// <see cref="StorageTransferOptions"/>; default: the store's defaults, <see cref="AzureBlobStoreOptions.DefaultTransferOptions"/>).
 /// </summary>
 public sealed class BlobSuite : IBenchmarkSuite
 {
@@ -21,8 +23,11 @@ public sealed class BlobSuite : IBenchmarkSuite
     {
         var kind = context.Options.Get("store", "local").ToLowerInvariant();
         var sizeMb = long.Parse(context.Options.Get("size-mb", context.Options.Quick ? "64" : "1024"), System.Globalization.CultureInfo.InvariantCulture);
-        var blockMb = int.Parse(context.Options.Get("block-mb", "8"), System.Globalization.CultureInfo.InvariantCulture);
-        var concurrency = int.Parse(context.Options.Get("concurrency", "4"), System.Globalization.CultureInfo.InvariantCulture);
+        var defaults = AzureBlobStoreOptions.DefaultTransferOptions;
+        var blockMb = long.Parse(context.Options.Get("block-mb", (defaults.MaximumTransferSize!.Value / (1024 * 1024)).ToString(System.Globalization.CultureInfo.InvariantCulture)),
+            System.Globalization.CultureInfo.InvariantCulture);
+        var concurrency = int.Parse(context.Options.Get("concurrency", defaults.MaximumConcurrency!.Value.ToString(System.Globalization.CultureInfo.InvariantCulture)),
+            System.Globalization.CultureInfo.InvariantCulture);
         var size = sizeMb * 1024 * 1024;
 
         AzuriteProcess? azurite = null;
@@ -40,8 +45,9 @@ public sealed class BlobSuite : IBenchmarkSuite
                     azurite = await AzuriteProcess.StartAsync();
                     store = new AzureBlobStore(new BlobContainerClient(azurite.ConnectionString, "bench"), new AzureBlobStoreOptions
                     {
-                        TransferOptions = new Serverless.Storage.Blobs.Models.StorageTransferOptions
+                        TransferOptions = new StorageTransferOptions
                         {
+                            InitialTransferSize = blockMb * 1024 * 1024,
                             MaximumTransferSize = blockMb * 1024 * 1024,
                             MaximumConcurrency = concurrency,
                         },
@@ -78,7 +84,11 @@ public sealed class BlobSuite : IBenchmarkSuite
             if (!expected.AsSpan().SequenceEqual(actual)) throw new InvalidOperationException("downloaded content differs from the upload");
 
             var extra = new Dictionary<string, object> { ["store"] = kind, ["size_mb"] = sizeMb };
-            if (kind == "azure") extra["block_mb"] = blockMb;
+            if (kind == "azure")
+            {
+                extra["block_mb"] = blockMb;
+                extra["concurrency"] = concurrency;
+            }
             context.Report("blob_upload_mb_per_s", sizeMb / upload, "MB/s", extra);
             context.Report("blob_download_mb_per_s", sizeMb / downloadSeconds, "MB/s", extra);
             context.Report("blob_peak_working_set_mb", BenchmarkContext.PeakWorkingSetMb(), "MB", extra);
