@@ -48,9 +48,6 @@ internal static class DtfxJson
 
     public static TaskMessage DeserializeMessage(string text) => Deserialize<TaskMessage>(text);
 
-    /// <summary>The history as DTFx's clients expect it from <c>GetOrchestrationHistoryAsync</c>: a JSON array.</summary>
-    public static string SerializeHistory(IReadOnlyList<HistoryEvent> events) => Serialize(events);
-
     /// <summary>Resolves (and caches: Newtonsoft asks for every object) the types allowed in stored data.</summary>
     private sealed class RestrictedBinder : ISerializationBinder
     {

@@ -6,7 +6,9 @@ using Microsoft.Extensions.Hosting;
 using Serverless.Hosting;
 using Serverless.Hosting.Providers;
 
-// A worker process for kill tests, provider-neutral: the provider comes from host.json like in the product.
+// A worker process for kill tests, provider-neutral: the provider comes from host.json like in the product (Azure
+// Storage with a connection string setting, or storageProvider.type sqlite with a setting naming the database file,
+// which several workers open together).
 // Usage: TestHost --host-json FILE --log FILE [--setting NAME=VALUE]... [--step-ms N] [--hang-activity K] [--hang-turn K] [--lease-ms N]
 // Activities append "start <instance> <step> <pid>" / "done <instance> <step> <pid>" lines, live orchestrator turns
 // "turn <instance> <step> <pid>", to the log file, flushed to

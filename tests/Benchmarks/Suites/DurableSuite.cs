@@ -1,142 +1,326 @@
 using System.Diagnostics;
 using System.Globalization;
-using System.Text.Json;
-using Serverless.Durable;
-using Serverless.Durable.Backend;
-using Serverless.Durable.Core;
-using Serverless.Durable.Sqlite;
+using Microsoft.DurableTask;
+using Microsoft.DurableTask.Client;
+using Microsoft.DurableTask.Worker;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+using Serverless.Hosting;
+using Serverless.Hosting.Configuration;
+using Serverless.Hosting.Providers;
 
 namespace Benchmarks.Suites;
 
 /// <summary>
-/// Engine throughput on a real backend (default SQLite in a temp folder, synchronous=NORMAL):
-/// sequential activities, fan-out, many concurrent small orchestrations, and replay of a long history.
-/// Options: <c>--backend sqlite|memory|azure|azurestorage</c> (azure: the old engine's Azure Storage backend against an
-/// Azurite started for the run, with smaller counts because every step is several HTTP round trips; azurestorage: the
-/// real runtime on DTFx's Azure Storage provider, <see cref="DurableHostingBench"/>), <c>--quick</c> (smaller counts).
+/// <c>durable --backend sqlite|azurestorage|all</c>: the real runtime (Microsoft.DurableTask classes on DTFx's
+/// TaskHubWorker, hosted by Serverless.Hosting from a host.json as a user's app is) on each storage provider, through
+/// the same code and with the same metric names, each line tagged with its <c>backend</c>:
+/// <c>sequential_activities_per_s</c> (one orchestration calling a trivial activity n times in a row),
+/// <c>fanout_activities_per_s</c>, <c>hello_sequence5_orchestrations_per_s</c> (many started at once),
+/// <c>replay_10k_events_ms</c> / <c>replay_10k_events_peak_mb</c> (a fresh process loads a 10,000-event history through
+/// the client and replays it through DTFx's executor and the SDK's shim, as a worker without the orchestration in
+/// memory does). With both backends, <c>sqlite_over_azurestorage_sequential_ratio</c> compares them in one run.
+/// Each throughput line also carries the process's CPU time per item and the 1-minute load average (the machine is
+/// shared; CPU per item is the steadier figure).
+/// <para>SQLite runs the provider's defaults (extended sessions on, 10 x cores concurrent work items,
+/// <c>synchronous=NORMAL</c>): <c>--full-sync true</c>, <c>--extended-sessions false</c> change them, <c>--profile true</c>
+/// splits each sequential step by stopwatch (<see cref="ProfilingOrchestrationService"/>). Azure Storage runs against an
+/// Azurite started for the run (on disk) with <c>--tuning local</c> (default: the single-machine settings of
+/// shared/Serverless.Hosting/README.md) or <c>--tuning default</c> (Durable Functions' defaults); <c>--poll-ms</c>,
+/// <c>--partitions</c>, <c>--max-activities</c>, <c>--max-orchestrations</c>, <c>--extended-sessions</c> override them.
+/// <c>--only sequential|fanout|hello|replay</c>, <c>--quick</c> (smaller counts), <c>--sequential-count</c>,
+/// <c>--fanout-count</c>, <c>--hello-count</c>.</para>
 /// </summary>
 public sealed class DurableSuite : IBenchmarkSuite
 {
+    private const string Connection = "BenchStorage";
+
+    /// <summary>The options that shape host.json; the replay child gets them too, to configure the backend the same way.</summary>
+    private static readonly string[] HostJsonOptions = ["full-sync", "extended-sessions", "max-activities", "max-orchestrations", "tuning", "partitions", "poll-ms"];
+
     /// <inheritdoc/>
     public string Name => "durable";
 
     /// <inheritdoc/>
     public async Task RunAsync(BenchmarkContext context)
     {
-        var backendKind = context.Options.Get("backend", "sqlite");
-        if (backendKind == "azurestorage")
+        var backendOption = context.Options.Get("backend", "sqlite");
+        if (context.Options.Get("replay-child", "") is { Length: > 0 } connection)
         {
-            // The real runtime (Serverless.Hosting: Microsoft.DurableTask on DTFx) on DTFx's Azure Storage provider.
-            await DurableHostingBench.RunAsync(context);
+            await ReplayChildAsync(context, Configure(context, backendOption), connection, context.Options.Get("hub", ""), context.Options.Get("instance", ""));
             return;
         }
-        if (context.Options.Get("replay-child", "") is { Length: > 0 } child)
+        string[] backends = backendOption switch
         {
-            ReplayChild(context, child, context.Options.Get("instance", ""));
-            return;
+            "all" => ["sqlite", "azurestorage"],
+            "sqlite" or "azurestorage" => [backendOption],
+            _ => throw new ArgumentException($"unknown --backend '{backendOption}' (sqlite, azurestorage, all)"),
+        };
+        var sequential = new Dictionary<string, double>();
+        foreach (var backend in backends)
+        {
+            if (await RunBackendAsync(context, Configure(context, backend)) is { } perSecond) sequential[backend] = perSecond;
         }
-        var quick = context.Options.Quick;
-        var only = context.Options.Get("only", "all"); // all | sequential | fanout | hello | replay
+        if (sequential.TryGetValue("sqlite", out var sqlite) && sequential.TryGetValue("azurestorage", out var azure))
+            context.Report("sqlite_over_azurestorage_sequential_ratio", sqlite / azure, "x", new Dictionary<string, object> { ["loadavg_1min"] = LoadAverage() });
+    }
+
+    /// <summary>How one backend is configured: its host.json fragments and the fields its report lines carry.</summary>
+    private sealed record Backend(string Name, Dictionary<string, string> Storage, Dictionary<string, string> Durable, Dictionary<string, object> Extra)
+    {
+        public string HostJson(string hub)
+        {
+            var sp = string.Join("", Storage.Select(kv => $",\"{kv.Key}\":{kv.Value}"));
+            var dt = string.Join("", Durable.Select(kv => $",\"{kv.Key}\":{kv.Value}"));
+            return $"{{\"extensions\":{{\"durableTask\":{{\"hubName\":\"{hub}\",\"storageProvider\":{{\"connectionStringName\":\"{Connection}\"{sp}}}{dt}}}}}}}";
+        }
+    }
+
+    private static Backend Configure(BenchmarkContext context, string name)
+    {
+        var o = context.Options;
+        var durable = new Dictionary<string, string>();
+        var storage = new Dictionary<string, string>();
+        void Option(Dictionary<string, string> target, string option, string key, string? fallback)
+        {
+            var value = o.Get(option, fallback ?? "");
+            if (value.Length > 0) target[key] = value;
+        }
+        if (name == "sqlite")
+        {
+            // The provider's defaults unless an option says otherwise.
+            storage["type"] = "\"sqlite\"";
+            Option(storage, "full-sync", "fullSync", null);
+            Option(durable, "extended-sessions", "extendedSessionsEnabled", null);
+            Option(durable, "max-activities", "maxConcurrentActivityFunctions", null);
+            Option(durable, "max-orchestrations", "maxConcurrentOrchestratorFunctions", null);
+        }
+        else
+        {
+            var tuning = o.Get("tuning", "local");
+            var local = tuning switch
+            {
+                "local" => true,
+                "default" => false,
+                _ => throw new ArgumentException($"unknown --tuning '{tuning}' (local, default)"),
+            };
+            Option(durable, "max-activities", "maxConcurrentActivityFunctions", local ? "100" : null);
+            Option(durable, "max-orchestrations", "maxConcurrentOrchestratorFunctions", local ? "100" : null);
+            Option(durable, "extended-sessions", "extendedSessionsEnabled", local ? "true" : null);
+            Option(storage, "partitions", "partitionCount", local ? "1" : null);
+            if (o.Get("poll-ms", local ? "50" : "") is { Length: > 0 } poll)
+                storage["maxQueuePollingInterval"] = $"\"{TimeSpan.FromMilliseconds(double.Parse(poll, CultureInfo.InvariantCulture)):c}\"";
+        }
+        var extra = new Dictionary<string, object> { ["backend"] = name };
+        if (name != "sqlite") extra["tuning"] = o.Get("tuning", "local");
+        foreach (var (k, v) in durable.Concat(storage).Where(kv => kv.Key != "type")) extra[k] = v.Trim('"');
+        return new Backend(name, storage, durable, extra);
+    }
+
+    /// <summary>Runs the four measurements on one backend; returns the sequential figure when it ran.</summary>
+    private static async Task<double?> RunBackendAsync(BenchmarkContext context, Backend backend)
+    {
+        var o = context.Options;
+        var quick = o.Quick;
+        var only = o.Get("only", "all");
         bool Run(string phase) => only == "all" || only == phase;
-        var dir = Directory.CreateTempSubdirectory("bench-durable-").FullName;
-        var azure = backendKind == "azure";
+        var sqlite = backend.Name == "sqlite";
+        int Count(string option, int full, int small) => int.Parse(o.Get(option, (quick ? small : full).ToString(CultureInfo.InvariantCulture)), CultureInfo.InvariantCulture);
+        // Azure Storage costs several HTTP round trips per step (28-47 sequential activities/s): smaller counts.
+        var seqN = Count("sequential-count", sqlite ? 2000 : 200, sqlite ? 300 : 50);
+        var fanN = Count("fanout-count", sqlite ? 10_000 : 1000, sqlite ? 2000 : 300);
+        var helloN = Count("hello-count", sqlite ? 1000 : 200, sqlite ? 200 : 50);
+        var replayN = quick ? 1000 : 4995; // 4,995 activities: 2 x 4,995 task events plus the turn markers, about 10,000
+
+        var folder = Directory.CreateTempSubdirectory("bench-durable-").FullName;
         Serverless.Testing.Azurite.AzuriteProcess? azurite = null;
+        double? sequential = null;
         try
         {
-            if (azure)
+            if (!sqlite)
             {
-                // --azurite-memory true: Azurite's in-memory persistence (no extent files), to separate its disk cost from ours.
-                azurite = await Serverless.Testing.Azurite.AzuriteProcess.StartAsync(inMemory: context.Options.Get("azurite-memory", "false") == "true");
-                s_azureConnection = azurite.ConnectionString;
+                azurite = await Serverless.Testing.Azurite.AzuriteProcess.StartAsync();
+                backend.Extra["azurite"] = "on-disk";
             }
-            var extra = new Dictionary<string, object> { ["backend"] = backendKind, ["maxConcurrentActivityFunctions"] = MaxActivities };
-            if (azure) extra["azurite"] = context.Options.Get("azurite-memory", "false") == "true" ? "in-memory" : "on-disk";
-            // 1. Sequential activities in one orchestration.
-            var seqN = int.Parse(context.Options.Get("sequential-count", azure ? (quick ? "50" : "200") : quick ? "200" : "1000"), CultureInfo.InvariantCulture);
+            // SQLite: one database file per hub in the run's folder; Azure Storage: one hub per phase in the Azurite.
+            string ConnectionFor(string hub) => azurite?.ConnectionString ?? Path.Combine(folder, hub + ".db");
+            var profile = sqlite && o.Get("profile", "false") == "true";
+
             if (Run("sequential"))
-            await using (var h = await Host.StartAsync(backendKind, dir, "seq"))
             {
-                await h.RunAsync("Sequential", 20); // warm-up (JIT, SQLite pages)
-                var sw = Stopwatch.StartNew();
-                await h.RunAsync("Sequential", seqN);
-                context.Report("sequential_activities_per_s", seqN / sw.Elapsed.TotalSeconds, "1/s", extra);
-            }
-            // 2. Fan-out / fan-in.
-            var fanN = azure ? (quick ? 300 : 1000) : quick ? 2000 : 10_000;
-            string replayInstance = "";
-            if (Run("fanout") || Run("replay"))
-            await using (var h = await Host.StartAsync(backendKind, dir, "fan"))
-            {
-                await h.RunAsync("FanOut", 100);
-                var sw = Stopwatch.StartNew();
-                await h.RunAsync("FanOut", fanN);
-                context.Report("fanout_activities_per_s", fanN / sw.Elapsed.TotalSeconds, "1/s", extra);
-                // The history replayed below: 4,995 activities give 2 x 4,995 task events plus the turn markers, about 10,000.
-                if (!azure) replayInstance = await h.RunAsync("FanOut", 4995);
-            }
-            // 3. Many concurrent HelloSequence5 orchestrations.
-            var helloN = azure ? (quick ? 50 : 200) : quick ? 200 : 1000;
-            if (Run("hello"))
-            await using (var h = await Host.StartAsync(backendKind, dir, "hello"))
-            {
-                await h.RunAsync("HelloSequence5", null);
-                var sw = Stopwatch.StartNew();
-                var ids = new List<string>(helloN);
-                for (var i = 0; i < helloN; i++) ids.Add(await h.Client.ScheduleNewOrchestrationInstanceAsync("HelloSequence5"));
-                foreach (var id in ids)
+                var profiler = profile ? new ProfilingSqliteFactory() : null;
+                using var h = await StartAsync(backend, "benchseq", ConnectionFor("benchseq"), folder, profiler);
+                var client = h.Services.GetRequiredService<DurableTaskClient>();
+                await RunOneAsync(client, "Sequential", 20); // warm-up (JIT, pages, queues)
+                profiler?.Profiler?.Reset();
+                sequential = await MeasureAsync(context, "sequential_activities_per_s", seqN, backend.Extra, () => RunOneAsync(client, "Sequential", seqN));
+                if (profiler?.Profiler is { } p)
                 {
-                    var m = await h.Client.WaitForInstanceCompletionAsync(id);
-                    if (m.RuntimeStatus != OrchestrationRuntimeStatus.Completed) throw new InvalidOperationException($"{id} ended {m.RuntimeStatus}");
+                    foreach (var (segment, count, mean) in p.Report())
+                        context.Report("profile_sequential_segment_us", mean, "us", new Dictionary<string, object> { ["backend"] = backend.Name, ["segment"] = segment, ["count"] = count });
                 }
-                context.Report("hello_sequence5_orchestrations_per_s", helloN / sw.Elapsed.TotalSeconds, "1/s", extra);
+                await h.StopAsync();
             }
-            // 4. Replay of a long history, in a fresh process so that its peak working set is its own.
-            if (backendKind == "sqlite" && Run("replay"))
+            string? replayInstance = null;
+            if (Run("fanout") || Run("replay"))
             {
-                var psi = new ProcessStartInfo(Environment.ProcessPath!) { RedirectStandardOutput = true, UseShellExecute = false };
-                // Under "dotnet Benchmarks.dll" the process is dotnet itself: pass the assembly first.
-                if (Path.GetFileNameWithoutExtension(Environment.ProcessPath!) == "dotnet") psi.ArgumentList.Add(typeof(DurableSuite).Assembly.Location);
-                psi.ArgumentList.Add("durable");
-                psi.ArgumentList.Add("--replay-child");
-                psi.ArgumentList.Add(Path.Combine(dir, "fan.db"));
-                psi.ArgumentList.Add("--instance");
-                psi.ArgumentList.Add(replayInstance);
-                using var p = Process.Start(psi)!;
-                var output = await p.StandardOutput.ReadToEndAsync();
-                await p.WaitForExitAsync();
-                Console.Write(output);
-                if (p.ExitCode != 0) throw new InvalidOperationException($"replay child failed with exit code {p.ExitCode}");
+                using var h = await StartAsync(backend, "benchfan", ConnectionFor("benchfan"), folder);
+                var client = h.Services.GetRequiredService<DurableTaskClient>();
+                await RunOneAsync(client, "FanOut", 50);
+                if (Run("fanout")) await MeasureAsync(context, "fanout_activities_per_s", fanN, backend.Extra, () => RunOneAsync(client, "FanOut", fanN));
+                if (Run("replay")) replayInstance = await RunOneAsync(client, "FanOut", replayN);
+                await h.StopAsync();
+            }
+            if (Run("hello"))
+            {
+                using var h = await StartAsync(backend, "benchhello", ConnectionFor("benchhello"), folder);
+                var client = h.Services.GetRequiredService<DurableTaskClient>();
+                await RunOneAsync(client, "HelloSequence5", null);
+                await MeasureAsync(context, "hello_sequence5_orchestrations_per_s", helloN, backend.Extra, async () =>
+                {
+                    var ids = new List<string>(helloN);
+                    for (var i = 0; i < helloN; i++) ids.Add(await client.ScheduleNewOrchestrationInstanceAsync("HelloSequence5"));
+                    foreach (var id in ids)
+                    {
+                        var m = await client.WaitForInstanceCompletionAsync(id);
+                        if (m.RuntimeStatus != OrchestrationRuntimeStatus.Completed) throw new InvalidOperationException($"{id} ended {m.RuntimeStatus}");
+                    }
+                });
+                await h.StopAsync();
+            }
+            if (replayInstance is not null)
+            {
+                Microsoft.Data.Sqlite.SqliteConnection.ClearAllPools();
+                await RunReplayChildAsync(context, backend, ConnectionFor("benchfan"), "benchfan", replayInstance);
             }
         }
         finally
         {
-            if (azurite != null) await azurite.DisposeAsync();
+            if (azurite is not null) await azurite.DisposeAsync();
             Microsoft.Data.Sqlite.SqliteConnection.ClearAllPools();
-            Directory.Delete(dir, true);
+            Directory.Delete(folder, true);
         }
+        return sequential;
     }
 
-    private static void ReplayChild(BenchmarkContext context, string dbPath, string instanceId)
+    private static async Task<IHost> StartAsync(Backend backend, string hub, string connection, string home, ProfilingSqliteFactory? profiler = null)
     {
-        var sw = Stopwatch.StartNew();
-        var backend = new SqliteOrchestrationBackend(dbPath);
-        backend.InitializeAsync().GetAwaiter().GetResult();
-        var history = backend.GetHistoryAsync(instanceId).GetAwaiter().GetResult();
-        var registry = new DurableTaskRegistry();
-        Register(registry);
-        var executor = new OrchestrationExecutor(instanceId, registry, JsonDataConverter.Default, _ => WorkerPools.Default, null);
-        executor.Replay(history);
-        sw.Stop();
-        if (!executor.IsFinished) throw new InvalidOperationException("replayed orchestration did not reach its end");
-        var extra = new Dictionary<string, object> { ["events"] = history.Count };
-        context.Report("replay_10k_events_ms", sw.Elapsed.TotalMilliseconds, "ms", extra);
-        context.Report("replay_10k_events_peak_mb", BenchmarkContext.PeakWorkingSetMb(), "MB", extra);
-        backend.DisposeAsync().AsTask().GetAwaiter().GetResult();
+        var builder = Host.CreateApplicationBuilder(new HostApplicationBuilderSettings { DisableDefaults = true });
+        var settings = HostJsonReader.Parse(backend.HostJson(hub), "bench-host.json");
+        builder.Services.AddDurableTaskHosting(o =>
+        {
+            o.Settings = settings;
+            o.ReadAppSetting = name => name == Connection ? connection : null;
+            o.HomeDirectory = home;
+        }).AddTasks(Register);
+        // Registered last, so it serves storageProvider.type sqlite instead of the library's factory.
+        if (profiler is not null) builder.Services.AddSingleton<IDurableProviderFactory>(profiler);
+        var host = builder.Build();
+        await host.StartAsync();
+        return host;
     }
 
-    private const int MaxActivities = 100;
+    private static async Task<string> RunOneAsync(DurableTaskClient client, string name, object? input)
+    {
+        var id = await client.ScheduleNewOrchestrationInstanceAsync(name, input);
+        var m = await client.WaitForInstanceCompletionAsync(id, getInputsAndOutputs: false);
+        if (m.RuntimeStatus != OrchestrationRuntimeStatus.Completed) throw new InvalidOperationException($"{name} ended {m.RuntimeStatus}: {m.FailureDetails?.ErrorMessage}");
+        return id;
+    }
 
-    private static string? s_azureConnection;
+    /// <summary>
+    /// Measures a phase: wall time, and the process's CPU time per item (less sensitive than throughput to other work on
+    /// a shared machine), reported with the 1-minute load average. Returns items per second.
+    /// </summary>
+    private static async Task<double> MeasureAsync(BenchmarkContext context, string metric, int items, Dictionary<string, object> extra, Func<Task> run)
+    {
+        var process = Process.GetCurrentProcess();
+        var cpu = process.TotalProcessorTime;
+        var sw = Stopwatch.StartNew();
+        await run();
+        sw.Stop();
+        process.Refresh();
+        var fields = new Dictionary<string, object>(extra)
+        {
+            ["items"] = items,
+            ["cpu_us_per_item"] = Math.Round((process.TotalProcessorTime - cpu).TotalMicroseconds / items, 1),
+            ["loadavg_1min"] = LoadAverage(),
+        };
+        var perSecond = items / sw.Elapsed.TotalSeconds;
+        context.Report(metric, perSecond, "1/s", fields);
+        return perSecond;
+    }
+
+    internal static double LoadAverage() =>
+        File.Exists("/proc/loadavg") ? double.Parse(File.ReadAllText("/proc/loadavg").Split(' ')[0], CultureInfo.InvariantCulture) : -1;
+
+    /// <summary>Runs the replay in a fresh process, so that its peak working set is the replay's own.</summary>
+    private static async Task RunReplayChildAsync(BenchmarkContext context, Backend backend, string connection, string hub, string instanceId)
+    {
+        var psi = new ProcessStartInfo(Environment.ProcessPath!) { RedirectStandardOutput = true, UseShellExecute = false };
+        if (Path.GetFileNameWithoutExtension(Environment.ProcessPath!) == "dotnet") psi.ArgumentList.Add(typeof(DurableSuite).Assembly.Location);
+        psi.ArgumentList.Add("durable");
+        // The child configures the backend the same way: pass the options that shape host.json on.
+        foreach (var option in HostJsonOptions)
+        {
+            if (context.Options.Get(option, "") is not { Length: > 0 } value) continue;
+            psi.ArgumentList.Add("--" + option);
+            psi.ArgumentList.Add(value);
+        }
+        foreach (var a in new[] { "--backend", backend.Name, "--replay-child", connection, "--hub", hub, "--instance", instanceId }) psi.ArgumentList.Add(a);
+        using var p = Process.Start(psi)!;
+        var output = await p.StandardOutput.ReadToEndAsync();
+        await p.WaitForExitAsync();
+        Console.Write(output);
+        if (p.ExitCode != 0) throw new InvalidOperationException($"replay child failed with exit code {p.ExitCode}");
+    }
+
+    /// <summary>
+    /// In a fresh process: a client-only host on the backend loads the instance's history and replays it through DTFx's
+    /// executor and the SDK's shim, as a worker does when the orchestration is not in memory (no extended session).
+    /// Reports load + replay.
+    /// </summary>
+    private static async Task ReplayChildAsync(BenchmarkContext context, Backend backend, string connection, string hub, string instanceId)
+    {
+        var builder = Host.CreateApplicationBuilder(new HostApplicationBuilderSettings { DisableDefaults = true });
+        var settings = HostJsonReader.Parse(backend.HostJson(hub), "bench-host.json");
+        builder.Services.AddDurableTaskHostingClient(o =>
+        {
+            o.Settings = settings;
+            o.ReadAppSetting = name => name == Connection ? connection : null;
+            o.HomeDirectory = Path.GetTempPath();
+        });
+        using var host = builder.Build();
+        await host.StartAsync();
+        var provider = host.Services.GetRequiredService<DurableProvider>();
+        // What DurableTaskClient.GetOrchestrationHistoryAsync does (DurableTaskFrameworkClient), in its two steps: the
+        // provider reads the history as DTFx's JSON text, the client parses it into events.
+        var total = Stopwatch.StartNew();
+        var json = await provider.Client.GetOrchestrationHistoryAsync(instanceId, null!);
+        var readMs = total.Elapsed.TotalMilliseconds;
+        var history = Serverless.Hosting.Client.HistoryJson.Parse(json);
+        var loadMs = total.Elapsed.TotalMilliseconds;
+        var replay = Stopwatch.StartNew();
+        var shims = new Microsoft.DurableTask.Worker.Shims.DurableTaskShimFactory(
+            new DurableTaskWorkerOptions { DataConverter = DurableJson.Converter }, Microsoft.Extensions.Logging.Abstractions.NullLoggerFactory.Instance);
+        var orchestration = shims.CreateOrchestration(new TaskName("FanOut"), new FanOutOrchestrator(), null);
+        var events = history.Where(e => e is not global::DurableTask.Core.History.ExecutionCompletedEvent).ToList();
+        var result = new global::DurableTask.Core.TaskOrchestrationExecutor(new global::DurableTask.Core.OrchestrationRuntimeState(events), orchestration,
+            global::DurableTask.Core.BehaviorOnContinueAsNew.Carryover, global::DurableTask.Core.ErrorPropagationMode.UseFailureDetails).Execute();
+        replay.Stop();
+        total.Stop();
+        if (!result.Actions.OfType<global::DurableTask.Core.Command.OrchestrationCompleteOrchestratorAction>().Any(a => a.OrchestrationStatus == global::DurableTask.Core.OrchestrationStatus.Completed))
+            throw new InvalidOperationException("replayed orchestration did not reach its end");
+        var extra = new Dictionary<string, object>(backend.Extra)
+        {
+            ["events"] = history.Count, ["load_ms"] = Math.Round(loadMs, 1), ["provider_read_ms"] = Math.Round(readMs, 1),
+            ["json_chars"] = json.Length, ["replay_ms"] = Math.Round(replay.Elapsed.TotalMilliseconds, 1),
+            ["loadavg_1min"] = LoadAverage(),
+        };
+        context.Report("replay_10k_events_ms", total.Elapsed.TotalMilliseconds, "ms", extra);
+        context.Report("replay_10k_events_peak_mb", BenchmarkContext.PeakWorkingSetMb(), "MB", extra);
+        await host.StopAsync();
+    }
 
     private static void Register(DurableTaskRegistry r) => r
         .AddActivityFunc<int, int>("Inc", (_, x) => x + 1)
@@ -147,13 +331,7 @@ public sealed class DurableSuite : IBenchmarkSuite
             for (var i = 0; i < n; i++) x = await ctx.CallActivityAsync<int>("Inc", x);
             return x;
         })
-        .AddOrchestratorFunc<int, int>("FanOut", async (ctx, n) =>
-        {
-            var tasks = new Task<int>[n];
-            for (var i = 0; i < n; i++) tasks[i] = ctx.CallActivityAsync<int>("Inc", i);
-            var results = await Task.WhenAll(tasks);
-            return results.Length;
-        })
+        .AddOrchestrator<FanOutOrchestrator>()
         .AddOrchestratorFunc<string?, string>("HelloSequence5", async (ctx, _) =>
         {
             var s = "";
@@ -161,56 +339,34 @@ public sealed class DurableSuite : IBenchmarkSuite
             return s;
         });
 
-    private sealed class Host : IAsyncDisposable
+    /// <summary>Fans out n trivial activities and counts the results (class-based so the replay child can build it).</summary>
+    [DurableTask("FanOut")]
+    private sealed class FanOutOrchestrator : TaskOrchestrator<int, int>
     {
-        private readonly IOrchestrationBackend _backend;
-        private readonly DurableTaskWorker _worker;
-
-        private Host(IOrchestrationBackend backend, DurableTaskWorker worker)
+        public override async Task<int> RunAsync(TaskOrchestrationContext context, int n)
         {
-            _backend = backend;
-            _worker = worker;
-            Client = new DurableTaskClient(backend);
+            var tasks = new Task<int>[n];
+            for (var i = 0; i < n; i++) tasks[i] = context.CallActivityAsync<int>("Inc", i);
+            var results = await Task.WhenAll(tasks);
+            return results.Length;
         }
+    }
 
-        public DurableTaskClient Client { get; }
+    /// <summary>
+    /// Serves <c>storageProvider.type: sqlite</c> with the library's factory and wraps the service in a
+    /// <see cref="ProfilingOrchestrationService"/> (<c>--profile true</c>).
+    /// </summary>
+    private sealed class ProfilingSqliteFactory : IDurableProviderFactory
+    {
+        public ProfilingOrchestrationService? Profiler { get; private set; }
 
-        public static async Task<Host> StartAsync(string kind, string dir, string name)
+        public string ProviderType => SqliteProviderFactory.Type;
+
+        public DurableProvider Create(DurableProviderContext context)
         {
-            IOrchestrationBackend backend = kind switch
-            {
-                "sqlite" => new SqliteOrchestrationBackend(Path.Combine(dir, name + ".db")),
-                "memory" => new Serverless.Durable.InMemory.InMemoryOrchestrationBackend(),
-                "azure" => new Serverless.Durable.AzureStorage.AzureStorageOrchestrationBackend(new Serverless.Durable.AzureStorage.AzureStorageBackendOptions
-                {
-                    ConnectionString = s_azureConnection ?? throw new InvalidOperationException("Azurite is not started."),
-                    TaskHubName = "bench" + name,
-                }),
-                _ => throw new ArgumentException($"unknown --backend '{kind}' (sqlite, memory, azure)"),
-            };
-            var registry = new DurableTaskRegistry();
-            Register(registry);
-            // Trivial activities: allow enough in flight for the backend to batch their leases and results
-            // (host.json maxConcurrentActivityFunctions; Durable Functions' default of 10 x cores suits heavy activities).
-            var options = new DurableTaskWorkerOptions { MaxConcurrentActivityFunctions = MaxActivities, MaxConcurrentOrchestratorFunctions = 100 };
-            var worker = new DurableTaskWorker(backend, registry, options);
-            await worker.StartAsync();
-            return new Host(backend, worker);
-        }
-
-        public async Task<string> RunAsync(string name, object? input)
-        {
-            var id = await Client.ScheduleNewOrchestrationInstanceAsync(name, input);
-            var m = await Client.WaitForInstanceCompletionAsync(id);
-            if (m.RuntimeStatus != OrchestrationRuntimeStatus.Completed)
-                throw new InvalidOperationException($"{name} ended {m.RuntimeStatus}: {m.FailureDetails}");
-            return id;
-        }
-
-        public async ValueTask DisposeAsync()
-        {
-            await _worker.DisposeAsync();
-            await _backend.DisposeAsync();
+            var inner = new SqliteProviderFactory().Create(context);
+            Profiler = new ProfilingOrchestrationService(inner.Service);
+            return new DurableProvider(Profiler, inner.Client, inner.TaskHubName, release: inner.DisposeAsync);
         }
     }
 }

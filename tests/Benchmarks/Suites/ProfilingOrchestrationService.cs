@@ -5,7 +5,7 @@ using DurableTask.Core;
 namespace Benchmarks.Suites;
 
 /// <summary>
-/// A stopwatch breakdown of one orchestration's critical path (<c>durable-sqlite --profile true</c>): wraps a provider,
+/// A stopwatch breakdown of one orchestration's critical path (<c>durable --backend sqlite --profile true</c>): wraps a provider,
 /// forwards every call, and splits each step of a sequential orchestration into the time spent in DTFx (turn, activity
 /// dispatch), in the provider's calls, and in the wake-ups between them. Only meaningful with one instance running.
 /// </summary>

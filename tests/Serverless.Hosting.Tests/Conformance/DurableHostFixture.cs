@@ -13,7 +13,7 @@ namespace Serverless.Hosting.Tests.Conformance;
 /// One provider, one task hub and one worker shared by every test of a conformance class: the provider's storage is
 /// started once, every orchestration of the suite is registered once (<see cref="ConformanceTasks"/>), and each test
 /// uses its own instance ids. A provider joins the suite with a subclass that prepares its storage and names its
-/// host.json settings (<see cref="AzureStorageFixture"/>; the SQLite provider gets its own).
+/// host.json settings (<see cref="AzureStorageFixture"/>, <see cref="SqliteFixture"/>).
 /// </summary>
 public abstract class DurableHostFixture : IAsyncLifetime
 {
@@ -33,6 +33,12 @@ public abstract class DurableHostFixture : IAsyncLifetime
 
     /// <summary>How early a provider may deliver a durable timer or a scheduled start (0: never early).</summary>
     public virtual TimeSpan TimerGranularity => TimeSpan.Zero;
+
+    /// <summary>
+    /// Whether every orchestration turn rebuilds the orchestrator from the stored history (extended sessions off). With
+    /// sessions on, a live orchestrator is resumed, so code that is non-deterministic on replay goes unnoticed.
+    /// </summary>
+    public virtual bool ReplaysEveryTurn => true;
 
     /// <summary>Starts the provider's storage and returns how the runtime reaches it.</summary>
     protected abstract Task<Action<DurableHostingOptions>> StartStorageAsync();

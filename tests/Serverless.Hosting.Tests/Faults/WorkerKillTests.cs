@@ -10,7 +10,7 @@ namespace Serverless.Hosting.Tests.Faults;
 
 /// <summary>
 /// Worker processes SIGKILLed at chosen moments, on any provider: a subclass names the provider's host.json and app
-/// settings (<see cref="AzureStorageWorkerKillTests"/>; the SQLite provider gets its own). What DTFx guarantees and
+/// settings (<see cref="AzureStorageWorkerKillTests"/>, <see cref="SqliteWorkerKillTests"/>). What DTFx guarantees and
 /// these tests hold it to: an orchestration's progress is what its history records, so a killed turn is replayed from
 /// history and nothing recorded runs again; activities run at least once, so an activity in flight at the kill runs
 /// again on the next worker, and only such activities do.
@@ -22,8 +22,28 @@ public abstract class WorkerKillTests : IDisposable
     /// <summary>A fresh folder for logs and host.json files.</summary>
     protected string Folder { get; } = Directory.CreateTempSubdirectory("hosting-kill-").FullName;
 
-    /// <summary>Writes a host.json for a fresh task hub with settings that let a takeover happen within seconds.</summary>
-    protected abstract string WriteHostJson(string hub);
+    /// <summary>The host.json <c>storageProvider</c> object (JSON) with settings that let a takeover happen within seconds.</summary>
+    protected abstract string StorageProviderJson { get; }
+
+    /// <summary>Writes a host.json for a fresh task hub on the subclass's provider.</summary>
+    private string WriteHostJson(string hub)
+    {
+        var path = Path.Combine(Folder, hub + ".host.json");
+        File.WriteAllText(path, $$"""
+            {
+              "version": "2.0",
+              "extensions": {
+                "durableTask": {
+                  "hubName": "{{hub}}",
+                  "storageProvider": {{StorageProviderJson}},
+                  "maxConcurrentActivityFunctions": {{MaxActivities}},
+                  "maxConcurrentOrchestratorFunctions": 8
+                }
+              }
+            }
+            """);
+        return path;
+    }
 
     /// <summary>App settings the host.json refers to (connection strings), as NAME=VALUE.</summary>
     protected abstract IReadOnlyList<string> AppSettings { get; }
@@ -165,8 +185,8 @@ public abstract class WorkerKillTests : IDisposable
         }
 
         var final = WorkerProcess.Lines(log);
-        // B took over A's partitions: instances whose turns A had run before the kill, and that were not finished
-        // then, got their later turns from B.
+        // B took over A's work (Azure Storage: A's partitions; SQLite: A's instance locks once expired): instances whose
+        // turns A had run before the kill, and that were not finished then, got their later turns from B.
         var takenOver = ranOnA.Where(id => final.Any(l => l[0] == "turn" && l[1] == id && l[3] == Pid(b))).ToList();
         Assert.NotEmpty(takenOver);
         Assert.DoesNotContain(final.Skip(atKill.Length), l => l[3] == Pid(a));
@@ -206,25 +226,10 @@ public sealed class AzureStorageWorkerKillTests(Http.SharedAzurite azurite) : Wo
     /// Queue visibility of 10 s (default 5 min): a killed worker's dequeued messages reappear after it; a live worker
     /// renews the visibility of a running activity every 5 s. Four partitions over two workers.
     /// </summary>
-    protected override string WriteHostJson(string hub)
-    {
-        var path = Path.Combine(Folder, hub + ".host.json");
-        File.WriteAllText(path, $$"""
-            {
-              "version": "2.0",
-              "extensions": {
-                "durableTask": {
-                  "hubName": "{{hub}}",
-                  "storageProvider": {
-                    "connectionStringName": "KillStorage", "partitionCount": 4, "maxQueuePollingInterval": "00:00:00.100",
-                    "controlQueueVisibilityTimeout": "00:00:10", "workItemQueueVisibilityTimeout": "00:00:10"
-                  },
-                  "maxConcurrentActivityFunctions": {{MaxActivities}},
-                  "maxConcurrentOrchestratorFunctions": 8
-                }
-              }
-            }
-            """);
-        return path;
-    }
+    protected override string StorageProviderJson => """
+        {
+          "connectionStringName": "KillStorage", "partitionCount": 4, "maxQueuePollingInterval": "00:00:00.100",
+          "controlQueueVisibilityTimeout": "00:00:10", "workItemQueueVisibilityTimeout": "00:00:10"
+        }
+        """;
 }
