@@ -1,5 +1,5 @@
-using Serverless.Cli;
-using Serverless.FunctionApp.Pipelines;
+using Serverless.Pipelines.Hosting.Cli;
+using Serverless.Pipelines.Hosting;
 using Serverless.Storage;
 using Serverless.Testing.Azurite;
 
@@ -104,7 +104,7 @@ public sealed class MlPipelineTests(AzuriteFixture azurite) : IClassFixture<Azur
         File.WriteAllText(bad, """{ "extensions": { "pipelines": { "artifactStore": { "type": "s3" } } } }""");
 
         var options = PipelineHostOptions.Load(good, home);
-        var error = Assert.Throws<InvalidDataException>(() => PipelineHostOptions.Load(bad, home));
+        var error = Assert.Throws<Serverless.Hosting.Configuration.HostJsonException>(() => PipelineHostOptions.Load(bad, home));
         var missing = Assert.Throws<InvalidOperationException>(() => options.CreateBlobStore(_ => null));
 
         Assert.Equal(ArtifactStoreOptions.AzureBlob, options.ArtifactStore.Type);

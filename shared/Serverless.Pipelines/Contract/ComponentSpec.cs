@@ -220,7 +220,8 @@ public sealed record ComponentSpec
             var fits = parameter.Use switch
             {
                 ParameterUse.InputPath or ParameterUse.InputFolder => parameter.Type == ParameterType.Path,
-                ParameterUse.Value => parameter.Type != ParameterType.Path,
+                // Text: free text and documents (strings), or a resource limit (a number an operator sets, never a request).
+                ParameterUse.Value or ParameterUse.Text => parameter.Type != ParameterType.Path,
                 _ => parameter.Type == ParameterType.String,
             };
             if (!fits)

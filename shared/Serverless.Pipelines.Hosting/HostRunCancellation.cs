@@ -1,7 +1,8 @@
-using Serverless.Durable;
+using Microsoft.DurableTask;
+using Microsoft.DurableTask.Client;
 using Serverless.Pipelines;
 
-namespace Serverless.FunctionApp.Pipelines;
+namespace Serverless.Pipelines.Hosting;
 
 /// <summary>
 /// The host's answer to "was this run canceled?": a cancellation recorded by the cancel route (metadata store, seen by every

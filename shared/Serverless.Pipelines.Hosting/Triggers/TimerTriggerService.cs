@@ -2,12 +2,11 @@ using System.Globalization;
 using System.Text.Json;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
-using Serverless.FunctionApp.Pipelines;
 using Serverless.Pipelines;
 using Serverless.Pipelines.Orchestration;
 using Serverless.Storage;
 
-namespace Serverless.FunctionApp.Triggers;
+namespace Serverless.Pipelines.Hosting.Triggers;
 
 /// <summary>The stored state of one timer (blob <c>_schedules/{name}.json</c>), as the Functions timer trigger keeps it.</summary>
 /// <param name="Name">The timer's name.</param>

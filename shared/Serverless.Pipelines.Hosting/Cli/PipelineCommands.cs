@@ -1,17 +1,16 @@
 using System.Diagnostics;
 using System.Globalization;
+using Microsoft.DurableTask.Client;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
-using Serverless.Durable;
-using Serverless.Durable.Backend;
-using Serverless.Durable.Http.Configuration;
-using Serverless.FunctionApp;
-using Serverless.FunctionApp.Pipelines;
+using DurableTask.Core.Exceptions;
 using Serverless.Metadata;
 using Serverless.Pipelines;
+using Serverless.Pipelines.Hosting.Http;
 using Serverless.Pipelines.Orchestration;
 
-namespace Serverless.Cli;
+namespace Serverless.Pipelines.Hosting.Cli;
 
 /// <summary>The pipeline commands: <c>run</c>, <c>runs</c>, <c>status</c>, <c>lineage</c>.</summary>
 internal static class PipelineCommands
@@ -31,14 +30,7 @@ internal static class PipelineCommands
         }
 
         var pipeline = loaded.Definition!;
-        // One machine, no set-up: this process serves the default and gpu pools (Trainer, Tuner trials) and any pool a node names.
-        var pools = pipeline.Nodes.Select(n => n.Pool).Append(WorkerPools.Default).Append(WorkerPools.Gpu).Distinct(StringComparer.Ordinal).ToList();
-        options.ConfigureWorker = w =>
-        {
-            w.Pools = pools; // the embedded default serves every pool the pipeline uses
-            w.LockTimeout = TimeSpan.FromSeconds(5); // a killed earlier process's leases expire soon (live leases are renewed)
-        };
-        var app = FunctionAppHost.Build(options);
+        var app = PipelineAppHost.Build(options);
         await app.StartAsync();
         try
         {
@@ -64,7 +56,7 @@ internal static class PipelineCommands
                 await stderr.WriteLineAsync("the run was not started");
                 return 1;
             }
-            catch (InstanceAlreadyExistsException)
+            catch (OrchestrationAlreadyExistsException)
             {
                 await stderr.WriteLineAsync($"error: run '{o["run-id"]}' is still running");
                 return 1;
@@ -210,13 +202,13 @@ internal static class PipelineCommands
     /// <summary>The durable client and pipeline stores of a home folder, without a worker (so listing never runs anything).</summary>
     private sealed class State : IAsyncDisposable
     {
-        private readonly IOrchestrationBackend backend;
+        private readonly IHost host;
 
-        private State(IOrchestrationBackend backend, DurableTaskClient client, PipelineRuntime runtime)
+        private State(IHost host)
         {
-            this.backend = backend;
-            Client = client;
-            Runtime = runtime;
+            this.host = host;
+            Client = host.Services.GetRequiredService<DurableTaskClient>();
+            Runtime = host.Services.GetRequiredService<PipelineRuntime>();
         }
 
         public DurableTaskClient Client { get; }
@@ -226,19 +218,15 @@ internal static class PipelineCommands
         public static async Task<State> OpenAsync(Dictionary<string, string> o)
         {
             var options = CliApp.AppOptions(o, "http://127.0.0.1:0");
-            options.LogLevel = LogLevel.Warning;
-            var settings = FunctionAppHost.LoadSettings(options);
-            var backend = DurableBackendFactory.CreateBackend(settings, Environment.GetEnvironmentVariable);
-            await backend.InitializeAsync();
-            var client = new DurableTaskClient(backend);
-            var runtime = new PipelineRuntime(options.Pipelines ?? PipelineHostOptions.Load(options.HostJsonPath, options.HomeDirectory), client).WithMlComponents();
-            return new State(backend, client, runtime);
+            var host = PipelineAppHost.BuildClient(options);
+            await host.StartAsync();
+            return new State(host);
         }
 
         public async ValueTask DisposeAsync()
         {
-            Runtime.Dispose();
-            await backend.DisposeAsync();
+            await host.StopAsync();
+            host.Dispose();
         }
     }
 }

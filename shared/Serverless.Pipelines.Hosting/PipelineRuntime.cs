@@ -1,14 +1,15 @@
 using System.Security.Cryptography;
 using System.Text;
-using Serverless.Durable;
-using Serverless.Durable.Backend;
+using Microsoft.DurableTask;
+using Microsoft.DurableTask.Client;
+using DurableTask.Core.Exceptions;
 using Serverless.Metadata;
 using Serverless.Ml.Components;
 using Serverless.Pipelines;
 using Serverless.Pipelines.Orchestration;
 using Serverless.Storage;
 
-namespace Serverless.FunctionApp.Pipelines;
+namespace Serverless.Pipelines.Hosting;
 
 /// <summary>
 /// The pipeline services of one app: components, the metadata store, the blob store, the node runner, the
@@ -207,7 +208,7 @@ public sealed class PipelineRuntime : IDisposable
     /// <param name="cancellation">Cancels the start.</param>
     /// <exception cref="PipelineValidationException">A bad name, parameter, data location (outside the roots, missing) or an
     /// invalid pipeline: nothing started, nothing left behind.</exception>
-    /// <exception cref="InstanceAlreadyExistsException">A run with this id is still running (its data copy is untouched).</exception>
+    /// <exception cref="OrchestrationAlreadyExistsException">A run with this id is still running (its data copy is untouched).</exception>
     public async Task<PipelineRunInput> StartAsync(PipelineDefinition pipeline, RunRequest request, CancellationToken cancellation = default)
     {
         ArgumentNullException.ThrowIfNull(pipeline);
@@ -227,7 +228,7 @@ public sealed class PipelineRuntime : IDisposable
         {
             if (await Client.GetInstanceAsync(runId, cancellation: cancellation).ConfigureAwait(false) is { IsCompleted: false })
             {
-                throw new InstanceAlreadyExistsException(runId);
+                throw new OrchestrationAlreadyExistsException($"run '{runId}' is still running");
             }
 
             if (await Blobs.GetPropertiesAsync(blob, cancellation).ConfigureAwait(false) is null)
@@ -250,7 +251,7 @@ public sealed class PipelineRuntime : IDisposable
             var input = Starter.Prepare(pipeline, runId, parameters, request.From, request.Trigger, request.Source) with { Parameters = shown };
             if (await Client.GetInstanceAsync(runId, cancellation: cancellation).ConfigureAwait(false) is { IsCompleted: false })
             {
-                throw new InstanceAlreadyExistsException(runId);
+                throw new OrchestrationAlreadyExistsException($"run '{runId}' is still running");
             }
 
             // Starting a canceled run's id again is a new start: its whole-run cancellation no longer applies.

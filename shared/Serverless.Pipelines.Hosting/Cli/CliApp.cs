@@ -7,13 +7,12 @@ using Microsoft.AspNetCore.Hosting.Server;
 using Microsoft.AspNetCore.Hosting.Server.Features;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
-using Serverless.FunctionApp;
 
-namespace Serverless.Cli;
+namespace Serverless.Pipelines.Hosting.Cli;
 
 /// <summary>
 /// The <c>pipelines</c> command line. <c>sample</c> runs the sample workflow end to end through the real
-/// stack: SQLite backend, worker, Kestrel on a loopback port, Durable Functions' HTTP API.
+/// stack: the SQLite provider under DTFx, the worker, Kestrel on a loopback port, Durable Functions' HTTP API.
 /// <c>serve</c> starts the function app and runs until stopped.
 /// </summary>
 public static class CliApp
@@ -76,7 +75,7 @@ public static class CliApp
             await stderr.WriteLineAsync($"error: {ex.Message}\n{Usage}");
             return 2;
         }
-        catch (Exception ex) when (ex is InvalidDataException or IOException or UnauthorizedAccessException or Serverless.Durable.Http.Configuration.HostJsonException)
+        catch (Exception ex) when (ex is InvalidDataException or IOException or UnauthorizedAccessException or Serverless.Hosting.Configuration.HostJsonException)
         {
             await stderr.WriteLineAsync($"error: {ex.Message}");
             return 1;
@@ -124,9 +123,9 @@ public static class CliApp
         return result;
     }
 
-    internal static FunctionAppOptions AppOptions(Dictionary<string, string> o, string urls)
+    internal static PipelineAppOptions AppOptions(Dictionary<string, string> o, string urls)
     {
-        var options = new FunctionAppOptions { Urls = o.GetValueOrDefault("urls", urls), LogLevel = LogLevel.Warning };
+        var options = new PipelineAppOptions { Urls = o.GetValueOrDefault("urls", urls), LogLevel = LogLevel.Warning };
         if (o.TryGetValue("home", out var home)) options.HomeDirectory = Path.GetFullPath(home);
         if (o.TryGetValue("host-json", out var hostJson)) options.HostJsonPath = Path.GetFullPath(hostJson);
         if (o.TryGetValue("access-key", out var key)) options.AccessKey = key;
@@ -137,7 +136,7 @@ public static class CliApp
     {
         var options = AppOptions(o, "http://127.0.0.1:7071");
         options.LogLevel = LogLevel.Information;
-        var app = FunctionAppHost.Build(options);
+        var app = PipelineAppHost.Build(options);
         await app.RunAsync();
         return 0;
     }
@@ -146,7 +145,7 @@ public static class CliApp
     {
         var options = AppOptions(o, "http://127.0.0.1:0");
         var cities = o.GetValueOrDefault("cities", "Tokyo,Seattle,London,Lagos,Lima").Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
-        var app = FunctionAppHost.Build(options);
+        var app = PipelineAppHost.Build(options);
         await app.StartAsync();
         try
         {

@@ -3,13 +3,14 @@ using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Http.Features;
 using Microsoft.AspNetCore.Routing;
-using Serverless.Durable;
-using Serverless.Durable.Backend;
-using Serverless.FunctionApp.Triggers;
+using Microsoft.DurableTask;
+using Microsoft.DurableTask.Client;
+using DurableTask.Core.Exceptions;
+using Serverless.Pipelines.Hosting.Triggers;
 using Serverless.Pipelines;
 using Serverless.Pipelines.Orchestration;
 
-namespace Serverless.FunctionApp.Pipelines;
+namespace Serverless.Pipelines.Hosting.Http;
 
 /// <summary>The body of <c>POST /api/pipelines/{name}/runs</c>.</summary>
 /// <param name="RunId">Optional run id (default: <c>{pipeline}-{time}-{hex}</c>); an existing finished run's id restarts it.</param>
@@ -45,7 +46,7 @@ public static class PipelineHttpApi
             if (accessKey is null) return await next(ctx);
             var request = ctx.HttpContext.Request;
             var given = request.Headers["x-functions-key"].FirstOrDefault() ?? request.Query["code"].FirstOrDefault();
-            return Serverless.Durable.Http.AccessKeys.Matches(given, accessKey) ? await next(ctx) : Results.Json(new { error = "missing or wrong access key (x-functions-key header or code query)" }, statusCode: 401);
+            return AccessKeys.Matches(given, accessKey) ? await next(ctx) : Results.Json(new { error = "missing or wrong access key (x-functions-key header or code query)" }, statusCode: 401);
         });
 
         api.MapGet("/pipelines", () => Results.Ok(runtime.ListPipelines().Select(p => new { name = p.Name, file = p.SourceFile, nodes = p.Nodes.Select(n => n.Id) })));
@@ -77,7 +78,7 @@ public static class PipelineHttpApi
             {
                 return Results.BadRequest(new { error = "the run was not started", errors = e.Errors.Select(x => x.ToString()) });
             }
-            catch (InstanceAlreadyExistsException)
+            catch (OrchestrationAlreadyExistsException)
             {
                 return Results.Conflict(new { error = $"run {ErrorText.Quote(body.RunId)} is still running" });
             }
@@ -169,7 +170,7 @@ public static class PipelineHttpApi
         {
             input = m.ReadInputAs<PipelineRunInput>();
         }
-        catch (InvalidDataException)
+        catch (Exception e) when (e is InvalidDataException or System.Text.Json.JsonException)
         {
         }
 

@@ -1,10 +1,11 @@
 using System.Reflection;
 using System.Text.Json;
+using Serverless.Hosting.Configuration;
 using Serverless.Ml.Components;
 using Serverless.Pipelines;
 using Serverless.Storage;
 
-namespace Serverless.FunctionApp.Pipelines;
+namespace Serverless.Pipelines.Hosting;
 
 /// <summary>
 /// The pipeline settings of the function app: host.json <c>extensions.pipelines</c> (relative paths resolve
@@ -96,145 +97,157 @@ public sealed class PipelineHostOptions
         return options;
     }
 
-    /// <summary>Reads <c>extensions.pipelines</c> of <paramref name="hostJsonPath"/> over the defaults under <paramref name="home"/>.</summary>
-    /// <exception cref="InvalidDataException">A setting has the wrong type or an invalid value; the message names the file and setting.</exception>
+    /// <summary>The <c>extensions.pipelines</c> keys this host applies. <c>trainerJobs</c> (the trainer image's job queue)
+    /// is accepted for the GPU job queue and not used yet.</summary>
+    public static readonly IReadOnlyList<string> SupportedKeys =
+    [
+        "pipelinesFolder", "blobRoot", "metadataPath", "timerPollInterval", "componentAssemblies", "limits", "roots",
+        "artifactStore", "blobTrigger", "timers", "trainerJobs",
+    ];
+
+    /// <summary>
+    /// Reads <c>extensions.pipelines</c> of <paramref name="hostJsonPath"/> over the defaults under <paramref name="home"/>,
+    /// through the same reader and section type as <c>extensions.durableTask</c> (Serverless.Hosting's
+    /// <see cref="HostJsonReader"/>, <see cref="HostJsonSection"/>): names match case-insensitively, comments and trailing
+    /// commas are allowed, relative paths resolve against host.json's folder, and an unknown key or a wrong type or value
+    /// fails with a <see cref="HostJsonException"/> naming the file and the setting.
+    /// </summary>
     public static PipelineHostOptions Load(string? hostJsonPath, string home)
     {
         var options = Defaults(home);
-        if (hostJsonPath is null || !File.Exists(hostJsonPath))
+        if (hostJsonPath is null || HostJsonReader.LoadExtension(hostJsonPath, "pipelines") is not { } p)
         {
             return options;
         }
 
         var folder = Path.GetDirectoryName(Path.GetFullPath(hostJsonPath))!;
-        using var doc = JsonDocument.Parse(File.ReadAllText(hostJsonPath), new JsonDocumentOptions { CommentHandling = JsonCommentHandling.Skip, AllowTrailingCommas = true });
-        if (!doc.RootElement.TryGetProperty("extensions", out var ext) || ext.ValueKind != JsonValueKind.Object || !ext.TryGetProperty("pipelines", out var p))
+        p.RejectUnknownKeys(SupportedKeys);
+        TimeSpan? Span(HostJsonSection section, string name, bool allowZero = false) =>
+            section.String(name) is { } text
+                ? Durations.TryParse(text, out var t) && (t > TimeSpan.Zero || (allowZero && t == TimeSpan.Zero))
+                    ? t
+                    : throw section.Error(name, $"'{text}' is not a {(allowZero ? string.Empty : "positive ")}duration (e.g. 2s, 500ms, 00:00:02)")
+                : null;
+        IEnumerable<JsonElement> List(HostJsonSection section, string name, string what) =>
+            section.Get(name) is not { } list ? []
+            : list.ValueKind == JsonValueKind.Array ? list.EnumerateArray().ToList()
+            : throw section.Error(name, $"must be a list of {what}; got {list.ValueKind.ToString().ToLowerInvariant()}");
+        string Folder(HostJsonSection section, string name, JsonElement e) =>
+            e.ValueKind == JsonValueKind.String && e.GetString() is { Length: > 0 } text
+                ? Path.GetFullPath(text, folder)
+                : throw section.Error(name, "must list non-empty folder or file names");
+
+        if (p.String("pipelinesFolder") is { } pf) options.PipelinesFolder = Path.GetFullPath(pf, folder);
+        if (p.String("blobRoot") is { } br) options.BlobRoot = Path.GetFullPath(br, folder);
+        if (p.String("metadataPath") is { } mp) options.MetadataPath = Path.GetFullPath(mp, folder);
+        if (Span(p, "timerPollInterval") is { } tp) options.TimerPollInterval = tp;
+        foreach (var a in List(p, "componentAssemblies", "assembly files"))
         {
-            return options;
+            options.ComponentAssemblies.Add(Folder(p, "componentAssemblies", a));
         }
 
-        InvalidDataException Bad(string setting, string why) => new($"{hostJsonPath}: extensions.pipelines.{setting} {why}");
-        string? Str(JsonElement e, string name, string path) =>
-            e.TryGetProperty(name, out var v) ? v.ValueKind == JsonValueKind.String ? v.GetString() : throw Bad(path, "must be a string") : null;
-        TimeSpan? Span(JsonElement e, string name, string path) =>
-            Str(e, name, path) is { } s ? Durations.TryParse(s, out var t) && t > TimeSpan.Zero ? t : throw Bad(path, $"'{s}' is not a positive duration (e.g. 2s, 500ms, 00:00:02)") : null;
-
-        if (Str(p, "pipelinesFolder", "pipelinesFolder") is { } pf) options.PipelinesFolder = Path.GetFullPath(pf, folder);
-        if (Str(p, "blobRoot", "blobRoot") is { } br) options.BlobRoot = Path.GetFullPath(br, folder);
-        if (Str(p, "metadataPath", "metadataPath") is { } mp) options.MetadataPath = Path.GetFullPath(mp, folder);
-        if (Span(p, "timerPollInterval", "timerPollInterval") is { } tp) options.TimerPollInterval = tp;
-        if (p.TryGetProperty("componentAssemblies", out var ca))
+        if (p.Section("limits") is { } limits)
         {
-            foreach (var a in ca.EnumerateArray()) options.ComponentAssemblies.Add(Path.GetFullPath(a.GetString() ?? throw Bad("componentAssemblies", "must list strings"), folder));
-        }
-
-        if (p.TryGetProperty("limits", out var limits))
-        {
-            if (limits.ValueKind != JsonValueKind.Object) throw Bad("limits", "must be an object, e.g. { \"maxNodes\": 2000 }");
-            long Number(JsonProperty setting) =>
-                setting.Value.ValueKind == JsonValueKind.Number && setting.Value.TryGetInt64(out var n) && n > 0 ? n : throw Bad($"limits.{setting.Name}", "must be a positive whole number");
-            int Int(JsonProperty setting) => (int)Math.Min(Number(setting), int.MaxValue);
+            string[] known = ["maxPipelineFileBytes", "maxNodes", "maxParameterLength", "maxRequestBytes", "maxNestingDepth", "maxYamlAliases", "maxRetryAttempts", "maxNodeStarts"];
+            limits.RejectUnknownKeys(known);
+            int? Int(string name) => limits.Int(name, 1);
+            long? Long(string name) => limits.Get(name) is { } v
+                ? v.ValueKind == JsonValueKind.Number && v.TryGetInt64(out var n) && n > 0 ? n : throw limits.Error(name, $"must be a positive whole number; got {v.GetRawText()}")
+                : null;
             var l = PipelineLimits.Default;
-            foreach (var setting in limits.EnumerateObject())
+            l = l with
             {
-                l = setting.Name switch
-                {
-                    "maxPipelineFileBytes" => l with { MaxPipelineFileBytes = Number(setting) },
-                    "maxNodes" => l with { MaxNodes = Int(setting) },
-                    "maxParameterLength" => l with { MaxParameterLength = Int(setting) },
-                    "maxRequestBytes" => l with { MaxRequestBytes = Number(setting) },
-                    "maxNestingDepth" => l with { MaxNestingDepth = Int(setting) },
-                    "maxYamlAliases" => l with { MaxYamlAliases = Int(setting) },
-                    "maxRetryAttempts" => l with { MaxRetryAttempts = Int(setting) },
-                    "maxNodeStarts" => l with { MaxNodeStarts = Int(setting) },
-                    _ => throw Bad($"limits.{setting.Name}", "is not a limit (maxPipelineFileBytes, maxNodes, maxParameterLength, maxRequestBytes, maxNestingDepth, maxYamlAliases, maxRetryAttempts, maxNodeStarts)"),
-                };
-            }
-
+                MaxPipelineFileBytes = Long("maxPipelineFileBytes") ?? l.MaxPipelineFileBytes,
+                MaxNodes = Int("maxNodes") ?? l.MaxNodes,
+                MaxParameterLength = Int("maxParameterLength") ?? l.MaxParameterLength,
+                MaxRequestBytes = Long("maxRequestBytes") ?? l.MaxRequestBytes,
+                MaxNestingDepth = Int("maxNestingDepth") ?? l.MaxNestingDepth,
+                MaxYamlAliases = Int("maxYamlAliases") ?? l.MaxYamlAliases,
+                MaxRetryAttempts = Int("maxRetryAttempts") ?? l.MaxRetryAttempts,
+                MaxNodeStarts = Int("maxNodeStarts") ?? l.MaxNodeStarts,
+            };
             try
             {
                 l.EnsureValid();
             }
             catch (ArgumentOutOfRangeException e)
             {
-                throw Bad("limits", e.Message);
+                throw new HostJsonException(limits.Path, limits.Source, e.Message, e);
             }
 
             options.Limits = l;
         }
 
-        if (p.TryGetProperty("roots", out var roots))
+        if (p.Section("roots") is { } roots)
         {
-            if (roots.ValueKind != JsonValueKind.Object) throw Bad("roots", "must be an object { \"inputs\": [...], \"servingRepository\", \"scratch\" }");
-            foreach (var key in roots.EnumerateObject().Select(r => r.Name).Where(n => n is not ("inputs" or "servingRepository" or "scratch")))
+            roots.RejectUnknownKeys(["inputs", "servingRepository", "scratch"]);
+            if (roots.Get("inputs") is not null)
             {
-                throw Bad($"roots.{key}", "is not a setting (expected inputs, servingRepository, scratch)");
-            }
-
-            if (roots.TryGetProperty("inputs", out var inputs))
-            {
-                if (inputs.ValueKind != JsonValueKind.Array) throw Bad("roots.inputs", "must be a list of folders");
                 options.InputRoots.Clear();
-                foreach (var r in inputs.EnumerateArray())
+                foreach (var r in List(roots, "inputs", "folders"))
                 {
-                    options.InputRoots.Add(Path.GetFullPath(r.ValueKind == JsonValueKind.String && r.GetString() is { Length: > 0 } root ? root : throw Bad("roots.inputs", "must list folder names"), folder));
+                    options.InputRoots.Add(Folder(roots, "inputs", r));
                 }
             }
 
-            if (Str(roots, "servingRepository", "roots.servingRepository") is { } sr) options.ServingRepository = Path.GetFullPath(sr, folder);
-            if (Str(roots, "scratch", "roots.scratch") is { } sc) options.ScratchFolder = Path.GetFullPath(sc, folder);
+            if (roots.String("servingRepository") is { } sr) options.ServingRepository = Path.GetFullPath(sr, folder);
+            if (roots.String("scratch") is { } sc) options.ScratchFolder = Path.GetFullPath(sc, folder);
         }
 
-        if (p.TryGetProperty("artifactStore", out var store))
+        if (p.Section("artifactStore") is { } store)
         {
-            if (store.ValueKind != JsonValueKind.Object) throw Bad("artifactStore", "must be an object { \"type\": \"local\" | \"azureBlob\", ... }");
-            var kind = Str(store, "type", "artifactStore.type") ?? ArtifactStoreOptions.Local;
+            store.RejectUnknownKeys(["type", "connectionStringName", "container"]);
+            var kind = store.String("type") ?? ArtifactStoreOptions.Local;
             options.ArtifactStore.Type = kind.ToLowerInvariant() switch
             {
                 "local" => ArtifactStoreOptions.Local,
                 "azureblob" => ArtifactStoreOptions.AzureBlob,
-                _ => throw Bad("artifactStore.type", $"'{kind}' is not a store type (expected \"local\" or \"azureBlob\")"),
+                _ => throw store.Error("type", $"'{kind}' is not a store type (expected \"local\" or \"azureBlob\")"),
             };
-            if (Str(store, "connectionStringName", "artifactStore.connectionStringName") is { } csn) options.ArtifactStore.ConnectionStringName = csn;
-            if (Str(store, "container", "artifactStore.container") is { } container) options.ArtifactStore.Container = container;
+            if (store.String("connectionStringName") is { } csn) options.ArtifactStore.ConnectionStringName = csn;
+            if (store.String("container") is { } container) options.ArtifactStore.Container = container;
         }
 
-        if (p.TryGetProperty("blobTrigger", out var bt))
+        if (p.Section("blobTrigger") is { } bt)
         {
-            if (bt.TryGetProperty("enabled", out var en)) options.BlobTrigger.Enabled = en.ValueKind == JsonValueKind.True || (en.ValueKind == JsonValueKind.False ? false : throw Bad("blobTrigger.enabled", "must be true or false"));
-            if (Str(bt, "prefix", "blobTrigger.prefix") is { } prefix) options.BlobTrigger.Prefix = prefix.EndsWith('/') ? prefix : prefix + "/";
-            if (Span(bt, "pollInterval", "blobTrigger.pollInterval") is { } pi) options.BlobTrigger.PollInterval = pi;
-            if (Str(bt, "settleInterval", "blobTrigger.settleInterval") is { } si)
-            {
-                options.BlobTrigger.SettleInterval = Durations.TryParse(si, out var settle) && settle >= TimeSpan.Zero ? settle : throw Bad("blobTrigger.settleInterval", $"'{si}' is not a duration (e.g. 2s, 0s)");
-            }
+            bt.RejectUnknownKeys(["enabled", "prefix", "pollInterval", "settleInterval"]);
+            if (bt.Bool("enabled") is { } enabled) options.BlobTrigger.Enabled = enabled;
+            if (bt.String("prefix") is { } prefix) options.BlobTrigger.Prefix = prefix.EndsWith('/') ? prefix : prefix + "/";
+            if (Span(bt, "pollInterval") is { } pi) options.BlobTrigger.PollInterval = pi;
+            if (Span(bt, "settleInterval", allowZero: true) is { } settle) options.BlobTrigger.SettleInterval = settle;
         }
 
-        if (p.TryGetProperty("timers", out var timers))
+        var i = 0;
+        foreach (var element in List(p, "timers", "timer objects"))
         {
-            var i = 0;
-            foreach (var t in timers.EnumerateArray())
+            var t = new HostJsonSection(element, $"{p.Path}.timers[{i++}]", p.Source);
+            t.RejectUnknownKeys(["name", "pipeline", "schedule", "parameters", "useLatestData"]);
+            var timer = new TimerTriggerOptions
             {
-                var at = $"timers[{i++}]";
-                var timer = new TimerTriggerOptions
-                {
-                    Pipeline = Str(t, "pipeline", at + ".pipeline") ?? throw Bad(at + ".pipeline", "is required"),
-                    Schedule = Str(t, "schedule", at + ".schedule") ?? throw Bad(at + ".schedule", "is required (six-field NCRONTAB, e.g. \"0 0 3 * * *\")"),
-                };
-                timer.Name = Str(t, "name", at + ".name") ?? timer.Pipeline;
-                if (!Triggers.NcrontabSchedule.TryParse(timer.Schedule, out _))
-                {
-                    try { Triggers.NcrontabSchedule.Parse(timer.Schedule); } catch (FormatException e) { throw Bad(at + ".schedule", e.Message); }
-                }
-
-                if (t.TryGetProperty("useLatestData", out var latest)) timer.UseLatestData = latest.ValueKind != JsonValueKind.False;
-                if (t.TryGetProperty("parameters", out var ps))
-                {
-                    foreach (var kv in ps.EnumerateObject()) timer.Parameters[kv.Name] = kv.Value.ValueKind == JsonValueKind.String ? kv.Value.GetString()! : kv.Value.GetRawText();
-                }
-
-                options.Timers.Add(timer);
+                Pipeline = t.String("pipeline") ?? throw t.Error("pipeline", "is required"),
+                Schedule = t.String("schedule") ?? throw t.Error("schedule", "is required (six-field NCRONTAB, e.g. \"0 0 3 * * *\")"),
+            };
+            timer.Name = t.String("name") ?? timer.Pipeline;
+            try
+            {
+                _ = Triggers.NcrontabSchedule.Parse(timer.Schedule);
             }
+            catch (FormatException e)
+            {
+                throw t.Error("schedule", e.Message);
+            }
+
+            if (t.Bool("useLatestData") is { } latest) timer.UseLatestData = latest;
+            if (t.Section("parameters") is { } ps)
+            {
+                foreach (var key in ps.Keys)
+                {
+                    var value = ps.Get(key);
+                    timer.Parameters[key] = value is { ValueKind: JsonValueKind.String } v ? v.GetString()! : value?.GetRawText() ?? "null";
+                }
+            }
+
+            options.Timers.Add(timer);
         }
 
         return options;

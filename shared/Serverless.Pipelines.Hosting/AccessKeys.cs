@@ -1,7 +1,7 @@
 using System.Security.Cryptography;
 using System.Text;
 
-namespace Serverless.Durable.Http;
+namespace Serverless.Pipelines.Hosting;
 
 /// <summary>
 /// Access keys of the HTTP APIs (Durable Functions' <c>x-functions-key</c> / <c>code</c>): generated strong and random,

@@ -2,12 +2,11 @@ using System.Text;
 using System.Text.Json;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
-using Serverless.FunctionApp.Pipelines;
 using Serverless.Pipelines;
 using Serverless.Pipelines.Orchestration;
 using Serverless.Storage;
 
-namespace Serverless.FunctionApp.Triggers;
+namespace Serverless.Pipelines.Hosting.Triggers;
 
 /// <summary>
 /// The blob upload trigger: scans <c>{prefix}</c> every poll interval; a blob <c>{prefix}{pipeline}/{file}</c> starts one

@@ -1,6 +1,6 @@
 using System.Globalization;
 
-namespace Serverless.FunctionApp.Triggers;
+namespace Serverless.Pipelines.Hosting.Triggers;
 
 /// <summary>
 /// A six-field NCRONTAB expression as Azure Functions' timer trigger uses it:

@@ -1,10 +1,11 @@
-using Serverless.Durable;
+using Microsoft.DurableTask;
 
-namespace Serverless.FunctionApp.Samples;
+namespace Serverless.Pipelines.Hosting.Samples;
 
 /// <summary>
 /// The sample workflow that the main job runs end to end: a sequence of activities, a fan-out/fan-in,
-/// a durable timer and a custom status, written exactly as a Durable Functions orchestrator would be.
+/// a durable timer and a custom status, written exactly as a Durable Functions orchestrator would be
+/// (Microsoft.DurableTask's programming model, registered with the SDK's own registry).
 /// </summary>
 public static class SampleFunctions
 {
@@ -12,7 +13,7 @@ public static class SampleFunctions
     public static void Register(DurableTaskRegistry registry)
     {
         ArgumentNullException.ThrowIfNull(registry);
-        registry.AddOrchestrator<SampleWorkflow>();
+        registry.AddOrchestrator<SampleWorkflow>(nameof(SampleWorkflow));
         registry.AddActivityFunc<string, string>("SayHello", (_, city) => $"Hello {city}!");
         registry.AddActivityFunc<string, int>("CountLetters", (_, text) => text.Count(char.IsLetter));
     }
@@ -30,7 +31,7 @@ public sealed record SampleInput(IReadOnlyList<string> Cities, double PauseSecon
 public sealed record SampleOutput(IReadOnlyList<string> Greetings, int TotalLetters, Guid Id);
 
 /// <summary>Greets each city in sequence, waits on a durable timer, then counts letters in parallel.</summary>
-[DurableTask("SampleWorkflow")]
+[DurableTask(nameof(SampleWorkflow))]
 public sealed class SampleWorkflow : TaskOrchestrator<SampleInput, SampleOutput>
 {
     /// <inheritdoc/>
@@ -44,6 +45,7 @@ public sealed class SampleWorkflow : TaskOrchestrator<SampleInput, SampleOutput>
             greetings.Add(await context.CallActivityAsync<string>("SayHello", city));
             context.SetCustomStatus(new { phase = "greeting", done = greetings.Count, of = input.Cities.Count });
         }
+
         context.SetCustomStatus(new { phase = "pausing", seconds = input.PauseSeconds });
         await context.CreateTimer(TimeSpan.FromSeconds(input.PauseSeconds), CancellationToken.None);
         var counts = await Task.WhenAll(greetings.Select(g => context.CallActivityAsync<int>("CountLetters", g)));

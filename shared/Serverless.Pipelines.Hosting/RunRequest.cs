@@ -1,6 +1,6 @@
 using Serverless.Pipelines.Orchestration;
 
-namespace Serverless.FunctionApp.Pipelines;
+namespace Serverless.Pipelines.Hosting;
 
 /// <summary>What a trigger asks of <see cref="PipelineRuntime.StartAsync"/>: one run of a pipeline, with its parameters and
 /// at most one data location.</summary>
