@@ -3,6 +3,7 @@ using Serverless.Pipelines.Hosting;
 namespace Serverless.FunctionApp.Tests;
 
 /// <summary>The host's access keys: constant-time comparison, a private key file generated once, refused when others can read it.</summary>
+[System.Runtime.Versioning.UnsupportedOSPlatform("windows")]
 public sealed class AccessKeysTests : IDisposable
 {
     private readonly string _folder = Directory.CreateTempSubdirectory("keys-").FullName;

@@ -84,7 +84,8 @@ internal static class PipelineCommands
                 await Task.Delay(50);
             }
 
-            var final = m.ReadOutputAs<PipelineRunStatus>() ?? m.ReadCustomStatusAs<PipelineRunStatus>();
+            // A failed instance's output is its failure, not a status: then the last published status tells the nodes.
+            var final = (m.RuntimeStatus == OrchestrationRuntimeStatus.Completed ? m.ReadOutputAs<PipelineRunStatus>() : null) ?? m.ReadCustomStatusAs<PipelineRunStatus>();
             await WriteNodesAsync(final, stdout);
             var message = m.FailureDetails?.ErrorMessage ?? final?.Message;
             await stdout.WriteLineAsync(string.Create(CultureInfo.InvariantCulture, $"run {input.RunId} {Upper(final?.State ?? PipelineRunState.Failed)} in {sw.Elapsed.TotalSeconds:F2}s: {message}"));
