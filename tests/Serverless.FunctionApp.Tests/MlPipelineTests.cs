@@ -96,6 +96,23 @@ public sealed class MlPipelineTests(AzuriteFixture azurite) : IClassFixture<Azur
     }
 
     [Fact]
+    public void Load_UnknownKeyOrWrongType_HostJsonErrorNamingFileAndSetting()
+    {
+        var unknown = Path.Combine(home, "unknown.json");
+        File.WriteAllText(unknown, """{ "extensions": { "pipelines": { "blobTrigger": { "pollIntervall": "2s" } } } }""");
+        var wrongType = Path.Combine(home, "wrong.json");
+        File.WriteAllText(wrongType, """{ "extensions": { "pipelines": { "limits": { "maxNodes": "many" } } } }""");
+
+        var first = Assert.Throws<Serverless.Hosting.Configuration.HostJsonException>(() => PipelineHostOptions.Load(unknown, home));
+        var second = Assert.Throws<Serverless.Hosting.Configuration.HostJsonException>(() => PipelineHostOptions.Load(wrongType, home));
+
+        Assert.Equal("extensions.pipelines.blobTrigger.pollIntervall", first.Setting);
+        Assert.Contains(unknown, first.Message, StringComparison.Ordinal);
+        Assert.Equal("extensions.pipelines.limits.maxNodes", second.Setting);
+        Assert.Contains(wrongType, second.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public void Load_ArtifactStoreSettings_ParsedAndValidated()
     {
         var good = Path.Combine(home, "good.json");

@@ -119,6 +119,26 @@ public sealed class SecurityTests : IDisposable
     }
 
     [Fact]
+    public async Task DurableApiRestart_FinishedPipelineRun_403AndNoNewStart()
+    {
+        await using var app = await TestApp.StartAsync(home, Options());
+        using var start = await app.Http.PostAsJsonAsync("/api/pipelines/penguins/runs", new { runId = "again-1" });
+        Assert.Equal(HttpStatusCode.Accepted, start.StatusCode);
+        var done = await app.WaitForRunAsync("again-1");
+        var created = done["createdAt"]!.GetValue<DateTimeOffset>();
+
+        // Restart would re-submit the stored (trusted) input outside the pipeline API: refused like a start.
+        using var restart = await app.Http.PostAsync("/runtime/webhooks/durabletask/instances/again-1/restart", null);
+        using var restartNew = await app.Http.PostAsync("/runtime/webhooks/durabletask/instances/again-1/restart?restartWithNewInstanceId=true", null);
+
+        Assert.Equal(HttpStatusCode.Forbidden, restart.StatusCode);
+        Assert.Equal(HttpStatusCode.Forbidden, restartNew.StatusCode);
+        Assert.Single(await app.RunsAsync());
+        var after = await app.WaitForRunAsync("again-1");
+        Assert.Equal(created, after["createdAt"]!.GetValue<DateTimeOffset>());
+    }
+
+    [Fact]
     public async Task PostRun_RunIdLeavingDownloadFolderWithDataBlob_400NothingWritten()
     {
         var victim = Directory.CreateTempSubdirectory("app-sec-victim-").FullName;
