@@ -1,3 +1,3 @@
-using Serverless.Cli;
+using Serverless.Pipelines.Hosting.Cli;
 
 return await CliApp.RunAsync(args, Console.Out, Console.Error);

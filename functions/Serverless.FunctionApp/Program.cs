@@ -1,7 +1,7 @@
-using Serverless.FunctionApp;
+using Serverless.Pipelines.Hosting;
 
 // The function app process: `dotnet run --project functions/Serverless.FunctionApp -- [--urls URL] [--host-json PATH] [--access-key KEY]`.
-var options = new FunctionAppOptions { HostJsonPath = File.Exists("host.json") ? Path.GetFullPath("host.json") : null };
+var options = new PipelineAppOptions { HostJsonPath = File.Exists("host.json") ? Path.GetFullPath("host.json") : null };
 for (var i = 0; i + 1 < args.Length; i += 2)
 {
     switch (args[i])
@@ -15,6 +15,6 @@ for (var i = 0; i + 1 < args.Length; i += 2)
             return 2;
     }
 }
-var app = FunctionAppHost.Build(options);
+var app = PipelineAppHost.Build(options);
 await app.RunAsync();
 return 0;

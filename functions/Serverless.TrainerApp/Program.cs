@@ -1,32 +1,30 @@
-using Microsoft.Extensions.Logging;
-using Serverless.TrainerApp;
+using Microsoft.Extensions.Hosting;
+using Serverless.Pipelines.Hosting;
 
-// The trainer worker process: `dotnet Serverless.TrainerApp.dll [--host-json PATH] [--home DIR] [--pools gpu] [--lock-timeout S]`.
-TrainerWorkerOptions options;
-try
+// A worker-only process on the app's task hub: `dotnet Serverless.TrainerApp.dll [--host-json PATH] [--home DIR]`.
+// Durable Functions has no worker pools, so it takes any pipeline work the provider hands it (more capacity beside the
+// function app); the GPU job queue is to make it the dedicated trainer again.
+var options = new PipelineAppOptions { HostJsonPath = File.Exists("host.json") ? Path.GetFullPath("host.json") : null, EnableTriggers = false };
+for (var i = 0; i < args.Length; i += 2)
 {
-    options = TrainerWorkerOptions.Parse(args);
-}
-catch (Exception e) when (e is ArgumentException or FormatException)
-{
-    Console.Error.WriteLine(e.Message);
-    return 2;
-}
+    if (i + 1 >= args.Length)
+    {
+        Console.Error.WriteLine($"option '{args[i]}' needs a value");
+        return 2;
+    }
 
-using var loggers = LoggerFactory.Create(b => b.AddSimpleConsole(o => o.SingleLine = true).SetMinimumLevel(LogLevel.Warning));
-await using var worker = new TrainerWorker(options, loggers);
-using var stop = new CancellationTokenSource();
-Console.CancelKeyPress += (_, e) => { e.Cancel = true; stop.Cancel(); };
-AppDomain.CurrentDomain.ProcessExit += (_, _) => stop.Cancel();
-await worker.StartAsync(stop.Token);
-Console.WriteLine($"trainer app ready: pid {Environment.ProcessId}, pools {string.Join(",", worker.Pools)}, host.json {options.HostJsonPath ?? "(defaults)"}");
-try
-{
-    await Task.Delay(Timeout.Infinite, stop.Token);
-}
-catch (OperationCanceledException)
-{
+    switch (args[i])
+    {
+        case "--host-json": options.HostJsonPath = Path.GetFullPath(args[i + 1]); break;
+        case "--home": options.HomeDirectory = Path.GetFullPath(args[i + 1]); break;
+        default:
+            Console.Error.WriteLine($"unknown option '{args[i]}'; options: --host-json, --home");
+            return 2;
+    }
 }
 
-await worker.StopAsync();
+using var host = PipelineAppHost.BuildWorker(options);
+await host.StartAsync();
+Console.WriteLine($"trainer app ready: pid {Environment.ProcessId}, host.json {options.HostJsonPath ?? "(defaults)"}");
+await host.WaitForShutdownAsync();
 return 0;

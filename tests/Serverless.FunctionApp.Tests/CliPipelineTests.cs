@@ -1,5 +1,5 @@
 using System.Diagnostics;
-using Serverless.Cli;
+using Serverless.Pipelines.Hosting.Cli;
 
 namespace Serverless.FunctionApp.Tests;
 

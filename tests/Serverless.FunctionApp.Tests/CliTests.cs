@@ -3,8 +3,8 @@ using System.Net.Http.Json;
 using Microsoft.AspNetCore.Hosting.Server;
 using Microsoft.AspNetCore.Hosting.Server.Features;
 using Microsoft.Extensions.DependencyInjection;
-using Serverless.Cli;
-using Serverless.FunctionApp;
+using Serverless.Pipelines.Hosting.Cli;
+using Serverless.Pipelines.Hosting;
 
 namespace Serverless.FunctionApp.Tests;
 
@@ -25,8 +25,10 @@ public sealed class CliTests : IDisposable
         Assert.Contains("Hello Oslo!", text, StringComparison.Ordinal);
         Assert.Contains("Hello Quito!", text, StringComparison.Ordinal);
         var letters = "Hello Oslo!Hello Quito!".Count(char.IsLetter); // counted by the fan-out activities
-        Assert.Contains($"\"TotalLetters\": {letters}", text, StringComparison.Ordinal);
-        Assert.True(File.Exists(Path.Combine(_home, "durable", "SampleHub.db")));
+        // Outputs are JSON with the web defaults of an isolated Functions app (camelCase).
+        Assert.Contains($"\"totalLetters\": {letters}", text, StringComparison.Ordinal);
+        // The built-in defaults: the SQLite provider on {home}/durable.db.
+        Assert.True(File.Exists(Path.Combine(_home, "durable.db")));
         // The sample pipeline ran the whole TFX pipeline, then again fully cached, and pushed a blessed model.
         Assert.Contains("8 executed, 0 cached", text, StringComparison.Ordinal);
         Assert.Contains("0 executed, 8 cached", text, StringComparison.Ordinal);
@@ -62,9 +64,17 @@ public sealed class CliTests : IDisposable
         var hostJson = Path.Combine(_home, "host.json");
         await File.WriteAllTextAsync(hostJson, """
             { "version": "2.0", "extensions": { "durableTask": { "hubName": "TestHub",
-              "storageProvider": { "type": "sqlite", "databasePath": "state/test.db" }, "maxConcurrentActivityFunctions": 4 } } }
+              "storageProvider": { "type": "sqlite", "connectionStringName": "TestDurableStorage" }, "maxConcurrentActivityFunctions": 4 } } }
             """);
-        var app = FunctionAppHost.Build(new FunctionAppOptions { HostJsonPath = hostJson, Urls = "http://127.0.0.1:0", AccessKey = "s3cret" });
+        // The app setting connectionStringName names holds the database file; a relative path resolves against the home folder.
+        var app = PipelineAppHost.Build(new PipelineAppOptions
+        {
+            HostJsonPath = hostJson,
+            HomeDirectory = _home,
+            Urls = "http://127.0.0.1:0",
+            AccessKey = "s3cret",
+            ReadAppSetting = name => name == "TestDurableStorage" ? "state/test.db" : Environment.GetEnvironmentVariable(name),
+        });
         await app.StartAsync();
         try
         {

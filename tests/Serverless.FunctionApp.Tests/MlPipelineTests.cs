@@ -1,5 +1,5 @@
-using Serverless.Cli;
-using Serverless.FunctionApp.Pipelines;
+using Serverless.Pipelines.Hosting.Cli;
+using Serverless.Pipelines.Hosting;
 using Serverless.Storage;
 using Serverless.Testing.Azurite;
 
@@ -96,6 +96,23 @@ public sealed class MlPipelineTests(AzuriteFixture azurite) : IClassFixture<Azur
     }
 
     [Fact]
+    public void Load_UnknownKeyOrWrongType_HostJsonErrorNamingFileAndSetting()
+    {
+        var unknown = Path.Combine(home, "unknown.json");
+        File.WriteAllText(unknown, """{ "extensions": { "pipelines": { "blobTrigger": { "pollIntervall": "2s" } } } }""");
+        var wrongType = Path.Combine(home, "wrong.json");
+        File.WriteAllText(wrongType, """{ "extensions": { "pipelines": { "limits": { "maxNodes": "many" } } } }""");
+
+        var first = Assert.Throws<Serverless.Hosting.Configuration.HostJsonException>(() => PipelineHostOptions.Load(unknown, home));
+        var second = Assert.Throws<Serverless.Hosting.Configuration.HostJsonException>(() => PipelineHostOptions.Load(wrongType, home));
+
+        Assert.Equal("extensions.pipelines.blobTrigger.pollIntervall", first.Setting);
+        Assert.Contains(unknown, first.Message, StringComparison.Ordinal);
+        Assert.Equal("extensions.pipelines.limits.maxNodes", second.Setting);
+        Assert.Contains(wrongType, second.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public void Load_ArtifactStoreSettings_ParsedAndValidated()
     {
         var good = Path.Combine(home, "good.json");
@@ -104,7 +121,7 @@ public sealed class MlPipelineTests(AzuriteFixture azurite) : IClassFixture<Azur
         File.WriteAllText(bad, """{ "extensions": { "pipelines": { "artifactStore": { "type": "s3" } } } }""");
 
         var options = PipelineHostOptions.Load(good, home);
-        var error = Assert.Throws<InvalidDataException>(() => PipelineHostOptions.Load(bad, home));
+        var error = Assert.Throws<Serverless.Hosting.Configuration.HostJsonException>(() => PipelineHostOptions.Load(bad, home));
         var missing = Assert.Throws<InvalidOperationException>(() => options.CreateBlobStore(_ => null));
 
         Assert.Equal(ArtifactStoreOptions.AzureBlob, options.ArtifactStore.Type);

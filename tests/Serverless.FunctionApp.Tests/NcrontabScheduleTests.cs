@@ -1,4 +1,4 @@
-using Serverless.FunctionApp.Triggers;
+using Serverless.Pipelines.Hosting.Triggers;
 
 namespace Serverless.FunctionApp.Tests;
 

@@ -2,7 +2,7 @@ using System.Net;
 using System.Net.Http.Json;
 using System.Text.Json.Nodes;
 using Microsoft.Extensions.DependencyInjection;
-using Serverless.FunctionApp.Pipelines;
+using Serverless.Pipelines.Hosting;
 using Serverless.Metadata;
 using Serverless.Storage;
 

@@ -1,7 +1,7 @@
 using System.Net;
 using System.Net.Http.Json;
 using System.Text.Json.Nodes;
-using Serverless.FunctionApp.Pipelines;
+using Serverless.Pipelines.Hosting;
 using Serverless.Metadata;
 using Serverless.Storage;
 
@@ -120,6 +120,26 @@ public sealed class SecurityTests : IDisposable
     }
 
     [Fact]
+    public async Task DurableApiRestart_FinishedPipelineRun_403AndNoNewStart()
+    {
+        await using var app = await TestApp.StartAsync(home, Options());
+        using var start = await app.Http.PostAsJsonAsync("/api/pipelines/penguins/runs", new { runId = "again-1" });
+        Assert.Equal(HttpStatusCode.Accepted, start.StatusCode);
+        var done = await app.WaitForRunAsync("again-1");
+        var created = done["createdAt"]!.GetValue<DateTimeOffset>();
+
+        // Restart would re-submit the stored (trusted) input outside the pipeline API: refused like a start.
+        using var restart = await app.Http.PostAsync("/runtime/webhooks/durabletask/instances/again-1/restart", null);
+        using var restartNew = await app.Http.PostAsync("/runtime/webhooks/durabletask/instances/again-1/restart?restartWithNewInstanceId=true", null);
+
+        Assert.Equal(HttpStatusCode.Forbidden, restart.StatusCode);
+        Assert.Equal(HttpStatusCode.Forbidden, restartNew.StatusCode);
+        Assert.Single(await app.RunsAsync());
+        var after = await app.WaitForRunAsync("again-1");
+        Assert.Equal(created, after["createdAt"]!.GetValue<DateTimeOffset>());
+    }
+
+    [Fact]
     public async Task PostRun_RunIdLeavingDownloadFolderWithDataBlob_400NothingWritten()
     {
         var victim = Directory.CreateTempSubdirectory("app-sec-victim-").FullName;
@@ -231,7 +251,7 @@ public sealed class SecurityTests : IDisposable
         }
 
         var stderr = new StringWriter();
-        var code = await Serverless.Cli.CliApp.RunAsync(["run", deep, "--home", home], TextWriter.Null, stderr);
+        var code = await Serverless.Pipelines.Hosting.Cli.CliApp.RunAsync(["run", deep, "--home", home], TextWriter.Null, stderr);
         Assert.Equal(1, code);
         Assert.Contains($"{deep}:2:", stderr.ToString(), StringComparison.Ordinal);
         Assert.Contains("nested deeper than 32", stderr.ToString(), StringComparison.Ordinal);
@@ -301,13 +321,13 @@ public sealed class SecurityTests : IDisposable
             }
         }
 
-        // Canceled through an app that serves no pool (so nothing can pick the activity up first).
-        await using (var front = await TestApp.StartAsync(home, options, configure: o => o.ConfigureWorker = w => { w.Pools = ["none"]; w.ServeOrchestrations = false; }))
+        // Canceled through an app that runs no worker (so nothing can pick the activity up first).
+        await using (var front = await TestApp.StartAsync(home, options, configure: o => o.RunWorker = false))
         {
             Assert.Equal(HttpStatusCode.Accepted, (await front.Http.PostAsync("/api/runs/zombie/cancel", null)).StatusCode);
         }
 
-        // A full app on the same home: the activity's lease (5 s) expires and it is redelivered, but the node does not start.
+        // A full app on the same home: the activity's lock (5 s, the built-in workItemLockTimeout) expires and it is redelivered, but the node does not start.
         await using (var app = await TestApp.StartAsync(home, options))
         {
             await Task.Delay(TimeSpan.FromSeconds(12));

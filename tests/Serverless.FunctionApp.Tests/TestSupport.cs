@@ -6,7 +6,7 @@ using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting.Server;
 using Microsoft.AspNetCore.Hosting.Server.Features;
 using Microsoft.Extensions.DependencyInjection;
-using Serverless.FunctionApp.Pipelines;
+using Serverless.Pipelines.Hosting;
 using Serverless.Pipelines;
 
 namespace Serverless.FunctionApp.Tests;
@@ -112,9 +112,9 @@ internal sealed class TestApp : IAsyncDisposable
 
     public Uri BaseAddress => Http.BaseAddress!;
 
-    public static async Task<TestApp> StartAsync(string home, PipelineHostOptions options, TimeProvider? time = null, Action<FunctionAppOptions>? configure = null)
+    public static async Task<TestApp> StartAsync(string home, PipelineHostOptions options, TimeProvider? time = null, Action<PipelineAppOptions>? configure = null)
     {
-        var appOptions = new FunctionAppOptions
+        var appOptions = new PipelineAppOptions
         {
             HomeDirectory = home,
             Urls = "http://127.0.0.1:0",
@@ -122,10 +122,9 @@ internal sealed class TestApp : IAsyncDisposable
             AccessKey = Key,
             Time = time ?? TimeProvider.System,
             LogLevel = Microsoft.Extensions.Logging.LogLevel.Warning,
-            ConfigureWorker = w => w.MaxPollingInterval = TimeSpan.FromMilliseconds(50),
         };
         configure?.Invoke(appOptions);
-        var app = FunctionAppHost.Build(appOptions);
+        var app = PipelineAppHost.Build(appOptions);
         await app.StartAsync();
         var uri = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
         var http = new HttpClient { BaseAddress = new Uri(uri) };

@@ -1,13 +1,14 @@
 using System.Collections.Concurrent;
-using Serverless.Durable;
-using Serverless.Durable.Sqlite;
+using Microsoft.DurableTask;
+using Microsoft.DurableTask.Client;
+using Microsoft.Extensions.DependencyInjection;
 using Serverless.Metadata;
 using Serverless.Pipelines.Orchestration;
 using Serverless.Storage;
 
 namespace Serverless.Pipelines.Tests;
 
-/// <summary>The generic orchestrator on the real SQLite engine, SQLite metadata and a local-directory blob store.</summary>
+/// <summary>The generic orchestrator on the real Durable Task runtime (DTFx with the SQLite provider), SQLite metadata and a local-directory blob store.</summary>
 public sealed class PipelineOrchestratorTests : IAsyncLifetime
 {
     private readonly TempFolder temp = new();
@@ -15,8 +16,7 @@ public sealed class PipelineOrchestratorTests : IAsyncLifetime
     private readonly ConcurrentDictionary<string, int> executions = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<string, int> failuresLeft = new(StringComparer.Ordinal);
     private SqliteMetadataStore metadata = null!;
-    private SqliteOrchestrationBackend backend = null!;
-    private DurableTaskWorker worker = null!;
+    private DurableTestHost host = null!;
     private DurableTaskClient client = null!;
     private PipelineRunStarter starter = null!;
     private string data = null!;
@@ -53,29 +53,20 @@ public sealed class PipelineOrchestratorTests : IAsyncLifetime
         metadata = SqliteMetadataStore.Open(Path.Combine(temp.Path, "metadata.db"));
         var blobs = new LocalDirectoryBlobStore(Path.Combine(temp.Path, "blobs"));
         var runner = new NodeRunner(registry, metadata, blobs);
-        backend = new SqliteOrchestrationBackend(Path.Combine(temp.Path, "durable.db"));
-        await backend.InitializeAsync();
-        var tasks = new DurableTaskRegistry().AddPipelineOrchestration(registry, runner, [WorkerPools.Default, WorkerPools.Gpu]);
-        worker = new DurableTaskWorker(backend, tasks, new DurableTaskWorkerOptions
-        {
-            Pools = [WorkerPools.Default, WorkerPools.Gpu],
-            MaxPollingInterval = TimeSpan.FromMilliseconds(20),
-        });
-        await worker.StartAsync();
-        client = new DurableTaskClient(backend);
+        host = await DurableTestHost.StartAsync(temp.Path, s => s.AddSingleton(registry).AddSingleton(runner), r => r.AddPipelineOrchestration(() => registry));
+        client = host.Client;
         starter = new PipelineRunStarter(client, registry);
     }
 
     public async Task DisposeAsync()
     {
-        await worker.DisposeAsync();
-        await backend.DisposeAsync();
+        await host.DisposeAsync();
         metadata.Dispose();
         Microsoft.Data.Sqlite.SqliteConnection.ClearAllPools();
         temp.Dispose();
     }
 
-    // import -> count ; import -> left (Probe) ; import+count -> right (Probe, pool gpu) ; left -> final (Probe)
+    // import -> count ; import -> left (Probe) ; import+count -> right (Probe; its pool is recorded, not routed) ; left -> final (Probe)
     private PipelineDefinition Diamond(bool failLeft = false, ApprovalGate? gate = null, RetrySettings? retry = null) => new()
     {
         Name = "demo",
@@ -84,7 +75,7 @@ public sealed class PipelineOrchestratorTests : IAsyncLifetime
             TestPipelines.Import("import", data),
             TestPipelines.Count("count", "import"),
             Probe("left", failLeft) with { Retry = retry },
-            Probe("right") with { Pool = WorkerPools.Gpu, Inputs = new Dictionary<string, ChannelRef> { ["examples"] = new("import", "examples"), ["statistics"] = new("count", "statistics") } },
+            Probe("right") with { Pool = "gpu", Inputs = new Dictionary<string, ChannelRef> { ["examples"] = new("import", "examples"), ["statistics"] = new("count", "statistics") } },
             Probe("final", after: "left") with { Approval = gate },
         ],
     };

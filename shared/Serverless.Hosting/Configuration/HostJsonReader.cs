@@ -44,12 +44,49 @@ public static class HostJsonReader
         return Parse(File.ReadAllText(full), full, folder);
     }
 
+    /// <summary>
+    /// Reads another extension's section, <c>extensions.{name}</c> (e.g. <c>pipelines</c>), with the same parsing rules
+    /// (comments, trailing commas, case-insensitive names) and the same section type, so every part of host.json reports
+    /// bad settings alike. Null when the file or the section is absent.
+    /// </summary>
+    public static HostJsonSection? LoadExtension(string path, string name)
+    {
+        ArgumentException.ThrowIfNullOrWhiteSpace(path);
+        ArgumentException.ThrowIfNullOrWhiteSpace(name);
+        var full = System.IO.Path.GetFullPath(path);
+        if (!File.Exists(full)) return null;
+        return ParseExtension(File.ReadAllText(full), full, name);
+    }
+
+    /// <summary>Parses host.json text and returns <c>extensions.{name}</c>, or null when absent.</summary>
+    public static HostJsonSection? ParseExtension(string json, string sourceName, string name)
+    {
+        ArgumentNullException.ThrowIfNull(json);
+        ArgumentException.ThrowIfNullOrWhiteSpace(sourceName);
+        ArgumentException.ThrowIfNullOrWhiteSpace(name);
+        using var doc = ParseDocument(json, sourceName);
+        var root = new HostJsonSection(doc.RootElement, "(root)", sourceName);
+        var extensions = root.Get("extensions") is { } e ? new HostJsonSection(e, "extensions", sourceName) : null;
+        return extensions?.Get(name) is { } section ? new HostJsonSection(section, $"extensions.{name}", sourceName) : null;
+    }
+
     /// <summary>Parses host.json text; <paramref name="sourceName"/> names it in errors, <paramref name="baseDirectory"/>
     /// resolves relative paths (default: the current directory).</summary>
     public static DurableTaskHostSettings Parse(string json, string sourceName, string? baseDirectory = null)
     {
         ArgumentNullException.ThrowIfNull(json);
         ArgumentException.ThrowIfNullOrWhiteSpace(sourceName);
+        using (var doc = ParseDocument(json, sourceName))
+        {
+            var root = new HostJsonSection(doc.RootElement, "(root)", sourceName);
+            var extensions = root.Get("extensions") is { } e ? new HostJsonSection(e, "extensions", sourceName) : null;
+            var durable = extensions?.Get("durableTask") is { } d ? new HostJsonSection(d, Root, sourceName) : HostJsonSection.Empty(Root, sourceName);
+            return Read(durable, sourceName, baseDirectory ?? Directory.GetCurrentDirectory());
+        }
+    }
+
+    private static JsonDocument ParseDocument(string json, string sourceName)
+    {
         JsonDocument doc;
         try
         {
@@ -59,14 +96,12 @@ public static class HostJsonReader
         {
             throw new HostJsonException("(file)", sourceName, $"is not valid JSON: {ex.Message}", ex);
         }
-        using (doc)
+        if (doc.RootElement.ValueKind != JsonValueKind.Object)
         {
-            if (doc.RootElement.ValueKind != JsonValueKind.Object) throw new HostJsonException("(root)", sourceName, "must be a JSON object.");
-            var root = new HostJsonSection(doc.RootElement, "(root)", sourceName);
-            var extensions = root.Get("extensions") is { } e ? new HostJsonSection(e, "extensions", sourceName) : null;
-            var durable = extensions?.Get("durableTask") is { } d ? new HostJsonSection(d, Root, sourceName) : HostJsonSection.Empty(Root, sourceName);
-            return Read(durable, sourceName, baseDirectory ?? Directory.GetCurrentDirectory());
+            doc.Dispose();
+            throw new HostJsonException("(root)", sourceName, "must be a JSON object.");
         }
+        return doc;
     }
 
     private static DurableTaskHostSettings Read(HostJsonSection d, string source, string baseDirectory)

@@ -88,6 +88,11 @@ internal sealed class DurableHttpApi
     {
         var name = RouteValue(context, "functionName")!;
         var requestedId = RouteValue(context, "instanceId");
+        if (_options.InternalOrchestrators.Contains(name))
+        {
+            await WriteInternalAsync(context, name).ConfigureAwait(false);
+            return;
+        }
         if (_options.IsOrchestratorRegistered is { } known && !known(name))
             throw new BadRequestException($"No orchestrator named '{name}' is registered with this host.");
         var input = await ReadJsonBodyAsync(context, "orchestrator input").ConfigureAwait(false);
@@ -305,6 +310,11 @@ internal sealed class DurableHttpApi
             await WriteErrorAsync(context, StatusCodes.Status404NotFound, $"No orchestration instance with id '{id}'.").ConfigureAwait(false);
             return;
         }
+        if (_options.InternalOrchestrators.Contains(meta.Name))
+        {
+            await WriteInternalAsync(context, meta.Name).ConfigureAwait(false);
+            return;
+        }
         if (!meta.IsCompleted && !newId)
         {
             await WriteErrorAsync(context, StatusCodes.Status409Conflict,
@@ -314,6 +324,10 @@ internal sealed class DurableHttpApi
         var restarted = await _client.RestartAsync(id, newId, context.RequestAborted).ConfigureAwait(false);
         await WriteCheckStatusResponseAsync(context, restarted).ConfigureAwait(false);
     }
+
+    private Task WriteInternalAsync(HttpContext context, string name) =>
+        WriteErrorAsync(context, StatusCodes.Status403Forbidden,
+            $"Orchestrator '{name}' is started only by the host (e.g. POST /api/pipelines/{{name}}/runs for pipeline runs), not through the management API.");
 
     /// <summary>Routes of the API (path after the prefix, any method), to tell 405 from 404.</summary>
     private static readonly System.Text.RegularExpressions.Regex KnownPath = new(

@@ -50,6 +50,13 @@ public sealed class DurableHttpOptions
     /// <summary>Page size of instance queries when the request has no <c>top</c>. Default 100.</summary>
     public int DefaultPageSize { get; set; } = 100;
 
+    /// <summary>
+    /// Orchestrators that only the host starts (their input is trusted: e.g. a pipeline run validated by the pipeline API):
+    /// starting or restarting one through this API answers 403. Names match case-insensitively, as orchestrator names do.
+    /// Default empty.
+    /// </summary>
+    public ISet<string> InternalOrchestrators { get; } = new HashSet<string>(StringComparer.OrdinalIgnoreCase);
+
     /// <summary>Largest accepted request body (input or event payload), in bytes. Default 16 MiB.</summary>
     public long MaxRequestBodyBytes { get; set; } = 16 * 1024 * 1024;
 }

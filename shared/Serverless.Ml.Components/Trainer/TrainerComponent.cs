@@ -1,16 +1,14 @@
-using Serverless.Durable;
 using Serverless.Pipelines;
-using Serverless.Pipelines.Orchestration;
 
 namespace Serverless.Ml.Components.Trainer;
 
 /// <summary>
 /// TFX's <c>Trainer</c>: trains an MLP (tabular) or a small CNN (images) on Transform's output and exports one ONNX
 /// model = transform graph + network (raw features in, class probabilities or values out), plus a ModelRun with the
-/// loss/metric curves. Runs on the <c>gpu</c> worker pool unless the node names another pool (the trainer app serves
-/// it). Tuned values of a bound HyperParameters artifact replace the matching parameters.
+/// loss/metric curves. Runs in the worker that takes the node's activity (Durable Functions has no worker pools; a GPU
+/// job queue is to route it to accelerators). Tuned values of a bound HyperParameters artifact replace the matching parameters.
 /// </summary>
-public sealed class TrainerComponent : Component, IPreferredPool
+public sealed class TrainerComponent : Component
 {
     /// <summary>The component type name.</summary>
     public const string TypeName = "Trainer";
@@ -57,9 +55,6 @@ public sealed class TrainerComponent : Component, IPreferredPool
 
     /// <inheritdoc />
     public override ComponentSpec Spec => Declaration;
-
-    /// <summary>The Trainer runs where the accelerators are: the <c>gpu</c> pool.</summary>
-    public string PreferredPool => WorkerPools.Gpu;
 
     /// <inheritdoc />
     public override IComponentExecutor CreateExecutor() => new TrainerExecutor();

@@ -1,17 +1,15 @@
-using Serverless.Durable;
 using Serverless.Pipelines;
-using Serverless.Pipelines.Orchestration;
 
 namespace Serverless.Ml.Components.Tuner;
 
 /// <summary>
 /// TFX's <c>Tuner</c>: random search or Hyperband over a declared search space (learning rate, hidden sizes, dropout,
-/// batch size), scored on the eval split. Each trial is a <c>TunerTrial</c> activity in the <c>gpu</c> pool when the
-/// component is created with a <see cref="DurableTrialRunner"/> (the function app), else trials run in parallel inside
+/// batch size), scored on the eval split. Each trial is a <c>TunerTrial</c> activity (fanned out by the <c>TunerTrials</c>
+/// orchestration) when the component is created with a <see cref="DurableTrialRunner"/> (the function app), else trials run in parallel inside
 /// the Tuner's own activity. The best values go to a HyperParameters artifact that the Trainer consumes; the whole
 /// trial table is kept in it.
 /// </summary>
-public sealed class TunerComponent : Component, IPoolDependent
+public sealed class TunerComponent : Component
 {
     /// <summary>The component type name.</summary>
     public const string TypeName = "Tuner";
@@ -63,9 +61,6 @@ public sealed class TunerComponent : Component, IPoolDependent
 
     /// <inheritdoc />
     public override ComponentSpec Spec => Declaration;
-
-    /// <summary>With durable trials the node waits on the <c>gpu</c> pool (the run status says when no worker serves it).</summary>
-    public string? DependsOnPool => runner is DurableTrialRunner ? WorkerPools.Gpu : null;
 
     /// <inheritdoc />
     public override IComponentExecutor CreateExecutor() => new TunerExecutor(runner);

@@ -1,6 +1,7 @@
 using System.Collections.Concurrent;
 using System.Diagnostics;
-using Serverless.Durable;
+using Microsoft.DurableTask;
+using Microsoft.DurableTask.Client;
 using Serverless.Ml.Components.Trainer;
 using Serverless.Ml.Training.Compute;
 using Serverless.Ml.Training.Training;
@@ -60,8 +61,8 @@ public sealed class LocalTrialRunner : ITrialRunner
 }
 
 /// <summary>
-/// Runs each trial as a <see cref="TunerTrials.ActivityName"/> activity in the <c>gpu</c> pool: the Tuner's activity
-/// starts one <see cref="TunerTrials.OrchestratorName"/> orchestration per batch (instance id = the batch id, so a
+/// Runs each trial as a <see cref="TunerTrialActivity"/>: the Tuner's activity
+/// starts one <see cref="TunerTrialsOrchestrator"/> orchestration per batch (instance id = the batch id, so a
 /// retried Tuner re-attaches to it and completed trials are not run again), which fans the trials out with at most
 /// <c>parallel</c> running, and waits for it.
 /// </summary>
@@ -82,7 +83,7 @@ public sealed class DurableTrialRunner : ITrialRunner
         ArgumentException.ThrowIfNullOrEmpty(batchId);
         ArgumentNullException.ThrowIfNull(trials);
         var existing = await client.GetInstanceAsync(batchId, getInputsAndOutputs: true, cancellation).ConfigureAwait(false);
-        if (existing is null || existing.RuntimeStatus is OrchestrationRuntimeStatus.Failed or OrchestrationRuntimeStatus.Terminated or OrchestrationRuntimeStatus.Canceled)
+        if (existing is null || existing.RuntimeStatus is OrchestrationRuntimeStatus.Failed or OrchestrationRuntimeStatus.Terminated)
         {
             await client.ScheduleNewOrchestrationInstanceAsync(TunerTrials.OrchestratorName, new TrialBatch(trials, Math.Max(1, parallel)), new StartOrchestrationOptions(batchId), cancellation).ConfigureAwait(false);
         }
@@ -102,7 +103,10 @@ public sealed class DurableTrialRunner : ITrialRunner
 /// <param name="Parallel">At most this many running at once.</param>
 public sealed record TrialBatch(IReadOnlyList<TrialRequest> Trials, int Parallel);
 
-/// <summary>Registration of the trial orchestration (function app) and the trial activity (trainer app).</summary>
+/// <summary>
+/// Registration of the trial fan-out (<see cref="TunerTrialsOrchestrator"/>) and the trial activity
+/// (<see cref="TunerTrialActivity"/>), and the training of one trial.
+/// </summary>
 public static class TunerTrials
 {
     /// <summary>The fan-out orchestration's name.</summary>
@@ -113,45 +117,14 @@ public static class TunerTrials
 
     private static readonly ConcurrentDictionary<string, Lazy<Task<LoadedData>>> Cache = new(StringComparer.Ordinal);
 
-    /// <summary>Registers the fan-out orchestration (in the process that runs orchestrations).</summary>
-    public static DurableTaskRegistry AddTunerOrchestration(this DurableTaskRegistry registry)
+    /// <summary>Registers the fan-out orchestration and the trial activity; the activity gets the host's
+    /// <see cref="IBlobStore"/> through DI.</summary>
+    public static DurableTaskRegistry AddTunerTrials(this DurableTaskRegistry registry)
     {
         ArgumentNullException.ThrowIfNull(registry);
-        return registry.AddOrchestratorFunc<TrialBatch, List<TrialResult>>(OrchestratorName, async (context, batch) =>
-        {
-            var results = new TrialResult[batch.Trials.Count];
-            var running = new Dictionary<Task<TrialResult>, int>();
-            var next = 0;
-            while (next < batch.Trials.Count || running.Count > 0)
-            {
-                while (running.Count < batch.Parallel && next < batch.Trials.Count)
-                {
-                    running[context.CallActivityAsync<TrialResult>(ActivityName, batch.Trials[next])] = next;
-                    next++;
-                }
-
-                var done = await Task.WhenAny(running.Keys);
-                results[running[done]] = await done;
-                running.Remove(done);
-            }
-
-            return results.ToList();
-        });
-    }
-
-    /// <summary>Registers the trial activity in <paramref name="pool"/> (the trainer app: <c>gpu</c>); it reads data from <paramref name="store"/>.</summary>
-    public static DurableTaskRegistry AddTunerTrialActivity(this DurableTaskRegistry registry, IBlobStore store, string pool = WorkerPools.Gpu)
-    {
-        ArgumentNullException.ThrowIfNull(registry);
-        ArgumentNullException.ThrowIfNull(store);
-        return registry.AddActivityFunc<TrialRequest, TrialResult>(ActivityName, (context, trial) => RunTrialAsync(trial, store, context.CancellationToken), pool);
-    }
-
-    /// <summary>Routes the trial activity to <paramref name="pool"/> in a process that schedules but does not run it.</summary>
-    public static void RoutePool(DurableTaskWorkerOptions options, string pool = WorkerPools.Gpu)
-    {
-        ArgumentNullException.ThrowIfNull(options);
-        options.ActivityPools[ActivityName] = pool;
+        return registry
+            .AddOrchestrator<TunerTrialsOrchestrator>(OrchestratorName)
+            .AddActivity<TunerTrialActivity>(ActivityName);
     }
 
     /// <summary>Trains one trial (data cached per process) and reports its eval figures; a diverged trial is a result, not an error.</summary>

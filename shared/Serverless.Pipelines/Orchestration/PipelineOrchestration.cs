@@ -1,62 +1,31 @@
-using Serverless.Durable;
+using Microsoft.DurableTask;
 
 namespace Serverless.Pipelines.Orchestration;
 
 /// <summary>
-/// Registers the pipeline orchestrator and its node activity with a durable worker. The activity is registered
-/// once per worker pool under its own name (<c>RunPipelineNode</c> in <c>default</c>, <c>RunPipelineNode@gpu</c> in
-/// <c>gpu</c>, ...), because the engine resolves an activity's pool from its name: a node's <c>pool</c> thus picks
-/// the workers that run it.
+/// Registers the pipeline orchestrator and its node activity with the Durable Task SDK's registry. Durable Functions has
+/// no worker pools: every node runs in the worker that takes its activity (a node's <c>pool</c> is kept in the definition
+/// for the GPU job queue that is to route training).
 /// </summary>
 public static class PipelineOrchestration
 {
-    /// <summary>The node activity's name in the default pool.</summary>
-    public const string ActivityBaseName = "RunPipelineNode";
-
-    /// <summary>The node activity's name for a pool.</summary>
-    public static string ActivityName(string pool) =>
-        string.IsNullOrEmpty(pool) || pool == WorkerPools.Default ? ActivityBaseName : $"{ActivityBaseName}@{pool}";
-
     /// <summary>
-    /// Registers <see cref="PipelineOrchestrator"/> and the node activity for each of <paramref name="pools"/>
-    /// (default: <c>default</c>). The activity runs <paramref name="runner"/> and throws when the node failed, so
-    /// the node's retry policy applies. <paramref name="limits"/>: the host's (default <see cref="PipelineLimits.Default"/>).
+    /// Registers <see cref="PipelineOrchestrator"/> over the components <paramref name="components"/> returns (asked once
+    /// per orchestrator instance, so a host may hand over a registry it builds after registration) and
+    /// <see cref="RunPipelineNodeActivity"/>, which DI creates with the host's <see cref="NodeRunner"/>.
     /// </summary>
-    public static DurableTaskRegistry AddPipelineOrchestration(this DurableTaskRegistry registry, ComponentRegistry components, NodeRunner runner, IEnumerable<string>? pools = null, PipelineLimits? limits = null)
+    /// <remarks>
+    /// The orchestrator is created by this factory rather than by the SDK's type registration: on the local runtime
+    /// (Serverless.Hosting 1.28 shims on DTFx) a type-registered orchestrator whose constructor takes services never got
+    /// its first turn (the instance stayed Pending, nothing logged), while the factory form runs. An Azure Functions app
+    /// creates the class through DI itself.
+    /// </remarks>
+    public static DurableTaskRegistry AddPipelineOrchestration(this DurableTaskRegistry registry, Func<ComponentRegistry> components, Func<PipelineLimits?>? limits = null)
     {
         ArgumentNullException.ThrowIfNull(registry);
         ArgumentNullException.ThrowIfNull(components);
-        ArgumentNullException.ThrowIfNull(runner);
-        registry.AddOrchestrator(PipelineOrchestrator.Name, () => new PipelineOrchestrator(components, limits: limits));
-        AddNodeActivities(registry, runner, pools ?? [WorkerPools.Default]);
-        return registry;
-    }
-
-    /// <summary>Registers only the node activity for <paramref name="pools"/> (an activity-only worker, e.g. the trainer app serving <c>gpu</c>).</summary>
-    public static DurableTaskRegistry AddNodeActivities(this DurableTaskRegistry registry, NodeRunner runner, IEnumerable<string> pools)
-    {
-        ArgumentNullException.ThrowIfNull(registry);
-        ArgumentNullException.ThrowIfNull(runner);
-        ArgumentNullException.ThrowIfNull(pools);
-        foreach (var pool in pools.Distinct(StringComparer.Ordinal))
-        {
-            registry.AddActivityFunc<NodeRunRequest, NodeRunResult>(
-                ActivityName(pool),
-                async (context, request) => (await runner.RunAsync(request, context.CancellationToken).ConfigureAwait(false)).EnsureSucceeded(),
-                pool);
-        }
-
-        return registry;
-    }
-
-    /// <summary>Routes the node activities of pools this worker does not serve to those pools (another process serves them).</summary>
-    public static void RoutePools(DurableTaskWorkerOptions options, IEnumerable<string> pools)
-    {
-        ArgumentNullException.ThrowIfNull(options);
-        ArgumentNullException.ThrowIfNull(pools);
-        foreach (var pool in pools)
-        {
-            options.ActivityPools[ActivityName(pool)] = pool;
-        }
+        return registry
+            .AddOrchestrator(PipelineOrchestrator.Name, () => new PipelineOrchestrator(components(), limits?.Invoke()))
+            .AddActivity<RunPipelineNodeActivity>(RunPipelineNodeActivity.Name);
     }
 }

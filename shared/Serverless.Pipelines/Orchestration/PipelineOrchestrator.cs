@@ -1,10 +1,10 @@
-using Serverless.Durable;
+using Microsoft.DurableTask;
 
 namespace Serverless.Pipelines.Orchestration;
 
 /// <summary>
-/// The one generic orchestrator that runs any pipeline: each node is one <c>RunPipelineNode</c> activity call
-/// (in the node's worker pool, with the node's retry policy); a node starts as soon as every node it reads from
+/// The one generic orchestrator that runs any pipeline: each node is one <see cref="RunPipelineNodeActivity"/> call
+/// (with the node's retry policy); a node starts as soon as every node it reads from
 /// has finished, so independent branches run in parallel. The custom status lists every node's state, duration
 /// and artifacts.
 /// </summary>
@@ -19,26 +19,26 @@ namespace Serverless.Pipelines.Orchestration;
 /// only failed, new or changed nodes, and everything from <see cref="PipelineRunInput.From"/> down, execute.
 /// Determinism: the pipeline is validated without touching the file system (paths are checked by the starter),
 /// and all times are the orchestration's.
+/// A Microsoft.DurableTask class with nothing of ours in between: it runs unchanged on the local host (DTFx) and in an
+/// Azure Functions isolated app, which create it through DI (<see cref="ComponentRegistry"/> and, optionally,
+/// <see cref="PipelineLimits"/> as services).
 /// </remarks>
+[DurableTask(Name)]
 public sealed class PipelineOrchestrator : TaskOrchestrator<PipelineRunInput, PipelineRunStatus>
 {
     /// <summary>The orchestrator's registered name.</summary>
     public const string Name = "RunPipeline";
 
     private readonly ComponentRegistry registry;
-    private readonly bool watchPools;
     private readonly PipelineLimits limits;
 
     /// <summary>Creates the orchestrator for pipelines made of <paramref name="registry"/>'s components.</summary>
     /// <param name="registry">The components.</param>
-    /// <param name="watchPools">Report nodes waiting for a pool without live workers (see <see cref="PoolWatch"/>);
-    /// needs the <see cref="PoolWatch.StatusActivityName"/> activity registered.</param>
     /// <param name="limits">The host's limits (node count, parameter size); default <see cref="PipelineLimits.Default"/>.</param>
-    public PipelineOrchestrator(ComponentRegistry registry, bool watchPools = false, PipelineLimits? limits = null)
+    public PipelineOrchestrator(ComponentRegistry registry, PipelineLimits? limits = null)
     {
         ArgumentNullException.ThrowIfNull(registry);
         this.registry = registry;
-        this.watchPools = watchPools;
         this.limits = limits ?? PipelineLimits.Default;
     }
 
@@ -120,17 +120,7 @@ public sealed class PipelineOrchestrator : TaskOrchestrator<PipelineRunInput, Pi
                 : null;
             try
             {
-                var pool = PoolWatch.PoolOf(node, registry);
-                var call = context.CallActivityAsync<NodeRunResult>(PipelineOrchestration.ActivityName(pool), request, retry);
-                var watched = watchPools ? PoolWatch.WatchedPool(node, registry, pool) : null;
-                var result = watched is not null
-                    ? await PoolWatch.AwaitWatchingAsync(context, watched, call, live =>
-                    {
-                        states[node.Id] = states[node.Id] with { State = live ? NodeState.Running : NodeState.Pending, Error = live ? null : PoolWatch.NoWorkerMessage(watched) };
-                        message = live ? string.Empty : $"node '{node.Id}' {PoolWatch.NoWorkerMessage(watched)}";
-                        Publish();
-                    })
-                    : await call;
+                var result = await context.CallActivityAsync<NodeRunResult>(RunPipelineNodeActivity.Name, request, retry);
                 results[node.Id] = result;
                 return states[node.Id] with
                 {

@@ -1,6 +1,7 @@
 using System.Globalization;
 using System.Security.Cryptography;
-using Serverless.Durable;
+using Microsoft.DurableTask;
+using Microsoft.DurableTask.Client;
 
 namespace Serverless.Pipelines.Orchestration;
 
@@ -77,7 +78,7 @@ public sealed class PipelineRunStarter
     }
 
     /// <summary>Schedules the run; returns its id.</summary>
-    /// <exception cref="Serverless.Durable.Backend.InstanceAlreadyExistsException">A run with this id is still running.</exception>
+    /// <exception cref="InvalidOperationException">A run with this id is still running (DTFx's <c>OrchestrationAlreadyExistsException</c>).</exception>
     public Task<string> StartAsync(PipelineRunInput input, CancellationToken cancellation = default)
     {
         ArgumentNullException.ThrowIfNull(input);

@@ -1,6 +1,11 @@
 using System.Diagnostics;
-using Serverless.Durable;
-using Serverless.Durable.Sqlite;
+using Microsoft.DurableTask.Client;
+using Microsoft.DurableTask.Worker;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+using Serverless.Hosting;
+using Serverless.Hosting.Configuration;
 using Serverless.Metadata;
 using Serverless.Ml.Components;
 using Serverless.Pipelines;
@@ -164,14 +169,13 @@ public sealed class PipelineSuite : IBenchmarkSuite
     {
         private readonly string root;
         private readonly SqliteMetadataStore metadata;
-        private readonly SqliteOrchestrationBackend backend;
-        private readonly DurableTaskWorker worker;
+        private readonly IHost host;
         private readonly DurableTaskClient client;
         private readonly PipelineRunStarter starter;
 
-        private Env(string root, SqliteMetadataStore metadata, SqliteOrchestrationBackend backend, DurableTaskWorker worker, DurableTaskClient client, PipelineRunStarter starter)
+        private Env(string root, SqliteMetadataStore metadata, IHost host, DurableTaskClient client, PipelineRunStarter starter)
         {
-            (this.root, this.metadata, this.backend, this.worker, this.client, this.starter) = (root, metadata, backend, worker, client, starter);
+            (this.root, this.metadata, this.host, this.client, this.starter) = (root, metadata, host, client, starter);
         }
 
         public static async Task<Env> StartAsync()
@@ -180,14 +184,21 @@ public sealed class PipelineSuite : IBenchmarkSuite
             var metadata = SqliteMetadataStore.Open(Path.Combine(root, "metadata.db"));
             var components = MlComponents.Register(ComponentRegistry.CreateWithBuiltIns(), metadata).Register(new NoopComponent());
             var runner = new NodeRunner(components, metadata, new LocalDirectoryBlobStore(Path.Combine(root, "blobs")));
-            var backend = new SqliteOrchestrationBackend(Path.Combine(root, "durable.db"));
-            await backend.InitializeAsync();
-            // One process serves the default and gpu pools (the Trainer prefers gpu), as the CLI does.
-            var worker = new DurableTaskWorker(backend, new DurableTaskRegistry().AddPipelineOrchestration(components, runner, [WorkerPools.Default, WorkerPools.Gpu]),
-                new DurableTaskWorkerOptions { Pools = [WorkerPools.Default, WorkerPools.Gpu] });
-            await worker.StartAsync();
-            var client = new DurableTaskClient(backend);
-            return new Env(root, metadata, backend, worker, client, new PipelineRunStarter(client, components));
+            // The real runtime, as the CLI runs it: DTFx with the SQLite provider (its defaults), one worker process.
+            var database = Path.Combine(root, "durable.db");
+            var builder = Host.CreateApplicationBuilder();
+            builder.Logging.SetMinimumLevel(LogLevel.Warning);
+            builder.Services.AddDurableTaskHosting(o =>
+            {
+                o.Settings = HostJsonReader.Parse("""{ "extensions": { "durableTask": { "hubName": "Bench", "storageProvider": { "type": "sqlite" } } } }""", "(bench)", root);
+                o.HomeDirectory = root;
+                o.ReadAppSetting = name => name == "DurableStorage" ? database : null;
+            }).AddTasks(r => r.AddPipelineOrchestration(() => components));
+            builder.Services.AddSingleton(components).AddSingleton(runner);
+            var host = builder.Build();
+            await host.StartAsync();
+            var client = host.Services.GetRequiredService<DurableTaskClient>();
+            return new Env(root, metadata, host, client, new PipelineRunStarter(client, components));
         }
 
         public async Task<(double Seconds, PipelineRunStatus Status)> RunAsync(PipelineDefinition pipeline, string runId, NodeState expect)
@@ -212,8 +223,8 @@ public sealed class PipelineSuite : IBenchmarkSuite
 
         public async ValueTask DisposeAsync()
         {
-            await worker.DisposeAsync();
-            await backend.DisposeAsync();
+            await host.StopAsync();
+            host.Dispose();
             metadata.Dispose();
             Microsoft.Data.Sqlite.SqliteConnection.ClearAllPools();
             Directory.Delete(root, true);

@@ -1,26 +1,26 @@
-using Serverless.Durable;
-using Serverless.Durable.Sqlite;
+using Microsoft.DurableTask.Client;
+using Microsoft.Extensions.DependencyInjection;
 using Serverless.Metadata;
 using Serverless.Ml.Components.ExampleValidator;
 using Serverless.Ml.Data.Statistics;
 using Serverless.Ml.Data.Validation;
 using Serverless.Pipelines;
 using Serverless.Pipelines.Orchestration;
+using Serverless.Pipelines.Tests;
 using Serverless.Storage;
 
 namespace Serverless.Ml.Components.Tests.Pipelines;
 
 /// <summary>
 /// Whole pipelines (ExampleGen -> StatisticsGen -> SchemaGen -> ExampleValidator) through the durable pipeline
-/// orchestrator on the SQLite engine, SQLite metadata and a local-directory blob store: what the CLI's run does.
+/// orchestrator on the real Durable Task runtime (DTFx, SQLite provider), SQLite metadata and a local-directory blob store: what the CLI's run does.
 /// </summary>
 public sealed class DataPipelineTests : IAsyncLifetime
 {
     private readonly TempFolder temp = new();
     private SqliteMetadataStore metadata = null!;
     private ComponentRegistry registry = null!;
-    private SqliteOrchestrationBackend backend = null!;
-    private DurableTaskWorker worker = null!;
+    private DurableTestHost host = null!;
     private DurableTaskClient client = null!;
     private PipelineRunStarter starter = null!;
     private string blobRoot = null!;
@@ -31,19 +31,14 @@ public sealed class DataPipelineTests : IAsyncLifetime
         registry = MlComponents.Register(ComponentRegistry.CreateWithBuiltIns(), metadata);
         blobRoot = Path.Combine(temp.Path, "blobs");
         var runner = new NodeRunner(registry, metadata, new LocalDirectoryBlobStore(blobRoot));
-        backend = new SqliteOrchestrationBackend(Path.Combine(temp.Path, "durable.db"));
-        await backend.InitializeAsync();
-        var tasks = new DurableTaskRegistry().AddPipelineOrchestration(registry, runner, [WorkerPools.Default]);
-        worker = new DurableTaskWorker(backend, tasks, new DurableTaskWorkerOptions { Pools = [WorkerPools.Default], MaxPollingInterval = TimeSpan.FromMilliseconds(20) });
-        await worker.StartAsync();
-        client = new DurableTaskClient(backend);
+        host = await DurableTestHost.StartAsync(temp.Path, s => s.AddSingleton(registry).AddSingleton(runner), r => r.AddPipelineOrchestration(() => registry));
+        client = host.Client;
         starter = new PipelineRunStarter(client, registry);
     }
 
     public async Task DisposeAsync()
     {
-        await worker.DisposeAsync();
-        await backend.DisposeAsync();
+        await host.DisposeAsync();
         metadata.Dispose();
         Microsoft.Data.Sqlite.SqliteConnection.ClearAllPools();
         temp.Dispose();
