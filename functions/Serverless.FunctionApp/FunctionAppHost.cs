@@ -2,6 +2,7 @@ using Microsoft.AspNetCore.Builder;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
+using Serverless.Dashboard;
 using Serverless.Durable;
 using Serverless.Durable.Backend;
 using Serverless.Durable.Http;
@@ -118,6 +119,7 @@ public static class FunctionAppHost
         management.InternalOrchestrators.Add(TunerTrials.OrchestratorName);
         app.MapDurableTaskManagementApi(app.Services.GetRequiredService<DurableTaskClient>(), management);
         app.MapPipelineApi(runtime, app.Services.GetRequiredService<TimerTriggerService>(), accessKey.Key);
+        app.MapPipelineDashboard(new DashboardOptions { AccessKey = accessKey.Key, Metadata = runtime.Metadata, Artifacts = runtime.Blobs, ServingRepository = pipelineOptions.ServingRepository });
         if (accessKey.Generated)
         {
             // Printed once, on the start that generated it; later starts only say where it lives.

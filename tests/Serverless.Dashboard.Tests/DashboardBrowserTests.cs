@@ -1,0 +1,216 @@
+using System.Net;
+using System.Net.Http.Json;
+using System.Text.Json.Nodes;
+using Microsoft.Playwright;
+using static Microsoft.Playwright.Assertions;
+
+namespace Serverless.Dashboard.Tests;
+
+/// <summary>
+/// The dashboard in a real browser against the real function app process: a gated run of the sample TFX pipeline is
+/// started, followed, approved and inspected from the page alone.
+/// </summary>
+public sealed class DashboardBrowserTests(DashboardHost host) : IClassFixture<DashboardHost>
+{
+    private static readonly LocatorAssertionsToHaveAttributeOptions Slow = new() { Timeout = 150_000 };
+
+    [Fact]
+    public async Task GatedSampleRun_StartedApprovedAndInspectedFromThePage_GraphLineageReportsAndModelShown()
+    {
+        var page = await host.NewPageAsync();
+        try
+        {
+            // Start: the form, with a parameter override.
+            await page.GotoAsync($"/?code={DashboardHost.Key}#/start");
+            Assert.DoesNotContain("code=", page.Url, StringComparison.Ordinal); // the key left the address bar
+            await page.SelectOptionAsync("#start-pipeline", "penguins_gated");
+            await page.FillAsync("#start-parameters", "trainer.epochs=30");
+            await page.FillAsync("#start-run-id", "gated-1");
+            await page.GetByRole(AriaRole.Button, new() { Name = "Start run" }).ClickAsync();
+            await page.WaitForURLAsync("**#/runs/gated-1");
+
+            // The run waits at the gate before the push; every node up to it is done.
+            await Expect(page.Locator("svg g[data-node='pusher']")).ToHaveAttributeAsync("data-state", "WaitingForApproval", Slow);
+            await page.ScreenshotAsync(new() { Path = Path.Combine(DashboardHost.ScreenshotFolder, "run-waiting-for-approval.png"), FullPage = true });
+            Assert.Equal("30", await RunParameterAsync("gated-1", "trainer.epochs"));
+
+            // Approve from the page.
+            await page.FillAsync("#approval-comment", "dashboard test");
+            await page.GetByRole(AriaRole.Button, new() { Name = "Approve" }).ClickAsync();
+            await Expect(page.Locator("dl.summary [data-state]").First).ToHaveAttributeAsync("data-state", "Succeeded", Slow);
+
+            // The graph shows every node of the run with its final state, and every edge of the definition.
+            var run = (await host.Http.GetFromJsonAsync<JsonObject>("api/runs/gated-1"))!;
+            var expected = run["run"]!["Nodes"]!.AsArray().ToDictionary(n => n!["Node"]!.GetValue<string>(), n => n!["State"]!.GetValue<string>());
+            Assert.Equal(8, expected.Count);
+            Assert.All(expected.Values, s => Assert.Equal("Complete", s));
+            var drawn = page.Locator("svg g[data-node]");
+            Assert.Equal(expected.Count, await drawn.CountAsync());
+            foreach (var (node, state) in expected)
+            {
+                await Expect(page.Locator($"svg g[data-node='{node}']")).ToHaveAttributeAsync("data-state", state);
+            }
+
+            foreach (var edge in new[] { "example_gen>statistics_gen", "statistics_gen>schema_gen", "trainer>evaluator", "evaluator>pusher", "infra_validator>pusher" })
+            {
+                Assert.Equal(1, await page.Locator($"svg path[data-edge='{edge}']").CountAsync());
+            }
+
+            await page.ScreenshotAsync(new() { Path = Path.Combine(DashboardHost.ScreenshotFolder, "run-complete.png") });
+
+            // Keyboard: a graph node is selected with Enter; focus moves to its details.
+            await page.Locator("svg g[data-node='statistics_gen']").FocusAsync();
+            await page.Keyboard.PressAsync("Enter");
+            await Expect(page.Locator("#node-detail-title")).ToBeFocusedAsync();
+            await Expect(page.Locator("#node-detail [data-node-state]")).ToContainTextAsync("Complete");
+
+            // Follow its output artifact to the artifact page: lineage up to the source file and down to the pushed model.
+            await page.Locator("#node-detail a[data-artifact]", new() { HasText = "statistics_gen.statistics" }).ClickAsync();
+            await page.WaitForURLAsync("**#/artifacts/*");
+            var lineage = page.Locator("svg g[data-lineage]");
+            await Expect(lineage.First).ToBeVisibleAsync();
+            await Expect(page.Locator("svg g[data-kind='artifact'][aria-label*='penguins.csv']")).ToHaveCountAsync(1);
+            await Expect(page.Locator("svg g[data-kind='artifact'][aria-label*='PushedModel']")).ToHaveCountAsync(1);
+            await Expect(page.Locator("svg g[data-kind='execution'][aria-label*='pusher']")).ToHaveCountAsync(1);
+
+            // The statistics report is embedded (sandboxed) and shows the data's features.
+            await Expect(page.FrameLocator("iframe[data-report='report.html']").Locator("body")).ToContainTextAsync("bill_length_mm");
+            await page.ScreenshotAsync(new() { Path = Path.Combine(DashboardHost.ScreenshotFolder, "artifact-lineage.png"), FullPage = true });
+
+            // One step up the lineage by keyboard: the source file's artifact page.
+            await page.Locator("svg g[data-kind='artifact'][aria-label*='penguins.csv']").FocusAsync();
+            await page.Keyboard.PressAsync("Enter");
+            await Expect(page.Locator("h2")).ToContainTextAsync("ExternalFile");
+
+            // Models: version 1 serves, blessed, made by this run; its evaluation report is embedded on its page.
+            await page.GotoAsync("/#/models");
+            var model = page.Locator("section[data-model='penguins']");
+            await Expect(model).ToContainTextAsync("serving");
+            await Expect(model).ToContainTextAsync("blessed");
+            await Expect(model.Locator("a[data-run='gated-1']")).ToHaveCountAsync(1);
+            await page.ScreenshotAsync(new() { Path = Path.Combine(DashboardHost.ScreenshotFolder, "models.png"), FullPage = true });
+            await model.GetByRole(AriaRole.Link, new() { Name = "metrics and slices" }).ClickAsync();
+            await Expect(page.FrameLocator("iframe[data-report='report.html']").Locator("body")).ToContainTextAsync("accuracy");
+
+            // The run list shows the run, finished.
+            await page.GotoAsync("/#/runs");
+            await Expect(page.Locator("tr", new() { Has = page.Locator("a[data-run='gated-1']") }).Locator("[data-state]")).ToHaveAttributeAsync("data-state", "Succeeded");
+        }
+        catch (Exception e) when (e is PlaywrightException or Xunit.Sdk.XunitException or TimeoutException)
+        {
+            await page.ScreenshotAsync(new() { Path = Path.Combine(DashboardHost.ScreenshotFolder, "failure-gated-run.png"), FullPage = true });
+            throw new InvalidOperationException($"{e.Message}\n--- host output ---\n{Tail(host.Output)}", e);
+        }
+        finally
+        {
+            await page.Context.CloseAsync();
+        }
+    }
+
+    [Fact]
+    public async Task Page_NarrowWindowAndKeyboardOnly_KeyFormNavigationAndFocusWork()
+    {
+        var page = await host.NewPageAsync(390, 844);
+        try
+        {
+            // No key yet: the page asks for it; a wrong key is refused by the API and asked again.
+            await page.GotoAsync("/");
+            await Expect(page.Locator("#key")).ToBeFocusedAsync();
+            await page.Keyboard.TypeAsync("not-the-key");
+            await page.Keyboard.PressAsync("Enter");
+            await Expect(page.GetByRole(AriaRole.Alert)).ToContainTextAsync("not accepted");
+            await page.Keyboard.TypeAsync(DashboardHost.Key);
+            await page.Keyboard.PressAsync("Enter");
+            await Expect(page.Locator("h2")).ToHaveTextAsync("Runs");
+
+            // Keyboard: the first Tab reaches the skip link, the next ones the main navigation; focus is visible.
+            await page.Locator("body").FocusAsync();
+            await page.EvaluateAsync("() => document.activeElement && document.activeElement.blur()");
+            await page.Keyboard.PressAsync("Tab");
+            await Expect(page.Locator("a.skip")).ToBeFocusedAsync();
+            Assert.NotEqual("none", await page.EvaluateAsync<string>("() => getComputedStyle(document.activeElement).outlineStyle"));
+            for (var i = 0; i < 3; i++)
+            {
+                await page.Keyboard.PressAsync("Tab");
+            }
+
+            await Expect(page.Locator("nav a[data-nav='models']")).ToBeFocusedAsync();
+            await page.Keyboard.PressAsync("Enter");
+            await page.WaitForURLAsync("**#/models");
+            await Expect(page.Locator("h2")).ToBeFocusedAsync();
+            await page.Keyboard.PressAsync("Shift+Tab");
+            await page.Keyboard.PressAsync("Shift+Tab");
+            await Expect(page.Locator("nav a[data-nav='runs']")).ToBeFocusedAsync();
+
+            // Narrow: nothing wider than the window on the runs and start pages.
+            foreach (var hash in new[] { "#/runs", "#/start", "#/models" })
+            {
+                await page.GotoAsync("/" + hash);
+                await Expect(page.Locator("h2")).Not.ToHaveTextAsync("Loading", new() { UseInnerText = true });
+                await page.WaitForLoadStateAsync(LoadState.NetworkIdle);
+                var overflow = await page.EvaluateAsync<int>("() => document.documentElement.scrollWidth - document.documentElement.clientWidth");
+                Assert.True(overflow <= 0, $"{hash} is {overflow} px wider than a 390 px window");
+            }
+
+            await page.ScreenshotAsync(new() { Path = Path.Combine(DashboardHost.ScreenshotFolder, "narrow-models.png"), FullPage = true });
+
+            // Text contrast: the state badges' and body text's colours against their backgrounds (WCAG AA: 4.5:1).
+            await page.GotoAsync("/#/runs");
+            await page.GotoAsync("/#/start");
+            var worst = await page.EvaluateAsync<double>(ContrastScript);
+            Assert.True(worst >= 4.5, $"lowest text contrast on the page is {worst:0.00}:1");
+        }
+        finally
+        {
+            await page.Context.CloseAsync();
+        }
+    }
+
+    [Fact]
+    public async Task DashboardApi_WithoutOrWithWrongKey_Returns401AndServesThePageWithoutData()
+    {
+        using var anonymous = new HttpClient { BaseAddress = host.BaseAddress };
+        Assert.Equal(HttpStatusCode.Unauthorized, (await anonymous.GetAsync("dashboard/api/models")).StatusCode);
+        Assert.Equal(HttpStatusCode.Unauthorized, (await anonymous.GetAsync("dashboard/api/artifacts/1?code=wrong")).StatusCode);
+        Assert.Equal(HttpStatusCode.Unauthorized, (await anonymous.GetAsync("dashboard/api/runs/x/nodes")).StatusCode);
+        Assert.Equal(HttpStatusCode.OK, (await anonymous.GetAsync($"dashboard/api/models?code={DashboardHost.Key}")).StatusCode);
+
+        var page = await anonymous.GetAsync("/");
+        Assert.Equal(HttpStatusCode.OK, page.StatusCode);
+        Assert.Contains("script-src 'self'", page.Headers.GetValues("Content-Security-Policy").Single(), StringComparison.Ordinal);
+        var html = await page.Content.ReadAsStringAsync();
+        Assert.Contains("\"dashboard\":\"/dashboard/api\"", html, StringComparison.Ordinal);
+        Assert.DoesNotContain(DashboardHost.Key, html, StringComparison.Ordinal);
+        Assert.Equal(HttpStatusCode.OK, (await anonymous.GetAsync("dashboard/app.js")).StatusCode);
+        Assert.Equal(HttpStatusCode.NotFound, (await anonymous.GetAsync("dashboard/other.js")).StatusCode);
+        Assert.Equal(HttpStatusCode.NotFound, (await host.Http.GetAsync("dashboard/api/artifacts/999999")).StatusCode);
+    }
+
+    // The lowest contrast ratio of visible text against the nearest opaque background (WCAG relative luminance).
+    private const string ContrastScript = """
+        () => {
+          const parse = c => { const m = c.match(/rgba?\(([^)]+)\)/); if (!m) return null; const p = m[1].split(',').map(Number); return { r: p[0], g: p[1], b: p[2], a: p.length > 3 ? p[3] : 1 }; };
+          const lum = c => { const f = v => { v /= 255; return v <= 0.03928 ? v / 12.92 : Math.pow((v + 0.055) / 1.055, 2.4); }; return 0.2126 * f(c.r) + 0.7152 * f(c.g) + 0.0722 * f(c.b); };
+          const bg = el => { for (let e = el; e; e = e.parentElement) { const c = parse(getComputedStyle(e).backgroundColor); if (c && c.a > 0.9) return c; } return { r: 255, g: 255, b: 255, a: 1 }; };
+          let worst = 21;
+          for (const el of document.querySelectorAll('body *')) {
+            if (!el.offsetParent && getComputedStyle(el).position !== 'fixed') continue;
+            if (![...el.childNodes].some(n => n.nodeType === 3 && n.textContent.trim())) continue;
+            const style = getComputedStyle(el);
+            if (parseFloat(style.opacity) < 1 || el.closest('button:disabled')) continue;
+            const fg = parse(style.color), b = bg(el);
+            const l1 = lum(fg), l2 = lum(b);
+            worst = Math.min(worst, (Math.max(l1, l2) + 0.05) / (Math.min(l1, l2) + 0.05));
+          }
+          return worst;
+        }
+        """;
+
+    private async Task<string?> RunParameterAsync(string runId, string name)
+    {
+        var instance = await host.Http.GetFromJsonAsync<JsonObject>($"runtime/webhooks/durabletask/instances/{runId}?showInput=true");
+        return instance?["input"]?["Parameters"]?[name]?.GetValue<string>();
+    }
+
+    private static string Tail(string text) => text.Length <= 4000 ? text : text[^4000..];
+}
