@@ -167,13 +167,15 @@
   function page(title, ...content) {
     document.title = `${title} · Pipelines`;
     const heading = h('h2', { tabindex: '-1' }, title);
-    main.replaceChildren(heading, ...content.flat());
+    main.replaceChildren(heading, ...content.flat(Infinity).filter(c => c !== null && c !== undefined && c !== false));
     return heading;
   }
-  // After a navigation, focus moves to the new page's heading so keyboard and screen-reader users start there.
+  // After a navigation (not the first load), focus moves to the new page's heading so keyboard and screen-reader users
+  // start there instead of on the link they left.
+  let navigated = false;
   function focusHeading() {
     const heading = main.querySelector('h2');
-    if (heading && document.activeElement === document.body) heading.focus();
+    if (heading && navigated) heading.focus();
   }
   function failed(e) {
     if (e instanceof HttpError && e.status === 401) return;
@@ -628,7 +630,7 @@
       const url = fileUrl(g(a, 'id'), path);
       if (/\.html?$/i.test(path)) {
         reports.append(h('section', { 'aria-label': `Report ${path}` }, h('h4', {}, path),
-          h('iframe', { class: 'report', src: url, title: `${path} of artifact ${g(a, 'id')}`, sandbox: '', loading: 'lazy', 'data-report': path })));
+          h('iframe', { class: 'report', src: url, title: `${path} of artifact ${g(a, 'id')}`, sandbox: '', 'data-report': path })));
       } else if (/\.svg$/i.test(path)) {
         reports.append(h('section', { 'aria-label': `Chart ${path}` }, h('h4', {}, path),
           h('img', { class: 'report-img', src: url, alt: `${path} of artifact ${g(a, 'id')} (training curves)`, 'data-report': path })));
@@ -743,6 +745,6 @@
       submit, result));
   }
 
-  window.addEventListener('hashchange', route);
+  window.addEventListener('hashchange', () => { navigated = true; route(); });
   route();
 })();
