@@ -76,7 +76,9 @@ public sealed class DashboardBrowserTests(DashboardHost host) : IClassFixture<Da
 
             // The statistics report is embedded (sandboxed) and shows the data's features.
             await Expect(page.FrameLocator("iframe[data-report='report.html']").Locator("body")).ToContainTextAsync("bill_length_mm");
-            await page.ScreenshotAsync(new() { Path = Path.Combine(DashboardHost.ScreenshotFolder, "artifact-lineage.png"), FullPage = true });
+            await page.ScreenshotAsync(new() { Path = Path.Combine(DashboardHost.ScreenshotFolder, "artifact-lineage.png") });
+            await page.Locator("iframe[data-report='report.html']").ScrollIntoViewIfNeededAsync();
+            await page.ScreenshotAsync(new() { Path = Path.Combine(DashboardHost.ScreenshotFolder, "artifact-report.png") });
 
             // One step up the lineage by keyboard: the source file's artifact page.
             await source.FocusAsync();

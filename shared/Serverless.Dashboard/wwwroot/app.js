@@ -40,6 +40,11 @@
     append(el, children);
     return el;
   }
+  function fill(el, ...children) {
+    el.replaceChildren();
+    append(el, children);
+    return el;
+  }
   function setAttrs(el, attrs) {
     for (const [name, value] of Object.entries(attrs || {})) {
       if (value === null || value === undefined || value === false) continue;
@@ -242,7 +247,7 @@
       };
       const active = runs.filter(r => ACTIVE.has(g(r, 'runtimeStatus'))).length;
       keepFocus(() => {
-        body.replaceChildren(
+        fill(body,
           h('form', { class: 'filters', 'aria-label': 'Filter runs', onsubmit: ev => ev.preventDefault() },
             h('div', {}, h('label', { for: 'f-pipeline' }, 'Pipeline'),
               h('select', { id: 'f-pipeline', 'data-focus': 'f-pipeline', onchange: ev => go({ pipeline: ev.target.value, page: '' }) },
@@ -372,7 +377,7 @@
             nodeAttrs: n => ({ 'data-node': n.key, 'data-state': n.state }),
           });
           const start = g(run, 'createdAt');
-          body.replaceChildren(
+          fill(body,
             h('dl', { class: 'summary' },
               h('dt', {}, 'Pipeline'), h('dd', {}, g(status, 'pipeline') || g(definition, 'name') || ''),
               h('dt', {}, 'State'), h('dd', {}, badge(display), ' ', h('span', { class: 'muted' }, `(${runtimeStatus})`)),
@@ -536,16 +541,25 @@
         ? { x: PAD + (i + offset) * (W + GX / 2), y: PAD + l * (H + GX) }
         : { x: PAD + l * (W + GX), y: PAD + (i + offset) * (H + GY) });
     }));
-    const width = vertical ? PAD * 2 + widest * (W + GX / 2) - GX / 2 : PAD * 2 + levels.length * (W + GX) - GX;
-    const height = vertical ? PAD * 2 + levels.length * (H + GX) - GX : PAD * 2 + widest * (H + GY) - GY;
+    // Room for the lanes of edges that skip levels (right of a vertical graph, below a horizontal one).
+    const width = (vertical ? PAD * 2 + widest * (W + GX / 2) - GX / 2 : PAD * 2 + levels.length * (W + GX) - GX) + (vertical ? 90 : 0);
+    const height = (vertical ? PAD * 2 + levels.length * (H + GX) - GX : PAD * 2 + widest * (H + GY) - GY) + (vertical ? 0 : 60);
     const markerId = 'arrow-' + Math.random().toString(36).slice(2);
     const svg = s('svg', { width, height, viewBox: `0 0 ${width} ${height}`, role: 'group', 'aria-label': options.label, 'data-orientation': vertical ? 'vertical' : 'horizontal' },
       s('defs', {}, s('marker', { id: markerId, viewBox: '0 0 10 10', refX: 9, refY: 5, markerWidth: 7, markerHeight: 7, orient: 'auto-start-reverse' },
         s('path', { d: 'M0,0 L10,5 L0,10 z', class: 'arrow' }))));
+    const { level } = layout(nodes, edges);
+    let lane = 0;
     for (const e of edges) {
       const a = xy.get(e.from), b = xy.get(e.to);
       if (!a || !b) continue;
-      const d = vertical
+      // An edge that skips levels goes around the nodes between (right of them, or below them), on its own lane.
+      const skip = level.get(e.to) - level.get(e.from) > 1 ? 26 + 9 * (lane++ % 4) : 0;
+      const d = skip && vertical
+        ? `M${a.x + W},${a.y + H / 2} C${a.x + W + skip * 2},${a.y + H / 2} ${b.x + W + skip * 2},${b.y + H / 2} ${b.x + W + 2},${b.y + H / 2}`
+        : skip
+          ? `M${a.x + W / 2},${a.y + H} C${a.x + W / 2},${a.y + H + skip * 1.6} ${b.x + W / 2},${b.y + H + skip * 1.6} ${b.x + W / 2},${b.y + H + 2}`
+          : vertical
         ? `M${a.x + W / 2},${a.y + H} C${a.x + W / 2},${a.y + H + GX / 2} ${b.x + W / 2},${b.y - GX / 2} ${b.x + W / 2},${b.y - 2}`
         : `M${a.x + W},${a.y + H / 2} C${a.x + W + GX / 2},${a.y + H / 2} ${b.x - GX / 2},${b.y + H / 2} ${b.x - 2},${b.y + H / 2}`;
       svg.append(s('path', { d, class: 'edge', 'marker-end': `url(#${markerId})`, 'data-edge': `${e.from}>${e.to}` }));
