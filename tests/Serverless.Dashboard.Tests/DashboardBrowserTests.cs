@@ -171,6 +171,31 @@ public sealed class DashboardBrowserTests(DashboardHost host) : IClassFixture<Da
     }
 
     [Fact]
+    public async Task StartForm_ParameterTheHostRefuses_ShowsItsErrorAndStartsNothing()
+    {
+        var page = await host.NewPageAsync();
+        try
+        {
+            await page.GotoAsync($"/?code={DashboardHost.Key}#/start?pipeline=penguins_gated");
+            await Expect(page.Locator("#start-nodes")).ToContainTextAsync("pusher");
+            await page.FillAsync("#start-parameters", "not a pair\ntrainer.epochs=2");
+            await page.GetByRole(AriaRole.Button, new() { Name = "Start run" }).ClickAsync();
+            await Expect(page.GetByRole(AriaRole.Alert)).ToContainTextAsync("not NAME=VALUE");
+
+            await page.FillAsync("#start-parameters", "no_such_node.epochs=2");
+            await page.FillAsync("#start-run-id", "refused-1");
+            await page.GetByRole(AriaRole.Button, new() { Name = "Start run" }).ClickAsync();
+            await Expect(page.GetByRole(AriaRole.Alert)).ToContainTextAsync("no_such_node");
+            Assert.EndsWith("#/start?pipeline=penguins_gated", page.Url, StringComparison.Ordinal);
+            Assert.Equal(HttpStatusCode.NotFound, (await host.Http.GetAsync("api/runs/refused-1")).StatusCode);
+        }
+        finally
+        {
+            await page.Context.CloseAsync();
+        }
+    }
+
+    [Fact]
     public async Task DashboardApi_WithoutOrWithWrongKey_Returns401AndServesThePageWithoutData()
     {
         using var anonymous = new HttpClient { BaseAddress = host.BaseAddress };
