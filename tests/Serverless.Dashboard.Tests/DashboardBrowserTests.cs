@@ -98,10 +98,51 @@ public sealed class DashboardBrowserTests(DashboardHost host) : IClassFixture<Da
             // The run list shows the run, finished.
             await page.GotoAsync("/#/runs");
             await Expect(page.Locator("tr", new() { Has = page.Locator("a[data-run='gated-1']") }).Locator("[data-state]")).ToHaveAttributeAsync("data-state", "Succeeded");
+
+            // A phone-sized window: the run page fits (the graph turns vertical and scrolls inside its frame).
+            await page.SetViewportSizeAsync(390, 844);
+            await page.GotoAsync("/#/runs/gated-1");
+            await Expect(page.Locator("svg[data-orientation='vertical'] g[data-node='pusher']")).ToHaveAttributeAsync("data-state", "Complete");
+            Assert.True(await page.EvaluateAsync<int>("() => document.documentElement.scrollWidth - document.documentElement.clientWidth") <= 0, "the run page is wider than 390 px");
+            await page.ScreenshotAsync(new() { Path = Path.Combine(DashboardHost.ScreenshotFolder, "narrow-run.png"), FullPage = true });
         }
         catch (Exception e) when (e is PlaywrightException or Xunit.Sdk.XunitException or TimeoutException)
         {
             await page.ScreenshotAsync(new() { Path = Path.Combine(DashboardHost.ScreenshotFolder, "failure-gated-run.png"), FullPage = true });
+            throw new InvalidOperationException($"{e.Message}\n--- host output ---\n{Tail(host.Output)}", e);
+        }
+        finally
+        {
+            await page.Context.CloseAsync();
+        }
+    }
+
+    [Fact]
+    public async Task FailedRun_NodeFailsAfterRetry_ErrorRetriesStackAndSkippedDownstreamShown()
+    {
+        var started = await host.Http.PostAsJsonAsync("api/pipelines/penguins_bad/runs", new { runId = "bad-1" });
+        Assert.Equal(HttpStatusCode.Accepted, started.StatusCode);
+        var page = await host.NewPageAsync();
+        try
+        {
+            await page.GotoAsync($"/?code={DashboardHost.Key}#/runs/bad-1");
+            await Expect(page.Locator("svg g[data-node='example_gen']")).ToHaveAttributeAsync("data-state", "Failed", Slow);
+            await Expect(page.Locator("svg g[data-node='statistics_gen']")).ToHaveAttributeAsync("data-state", "Skipped");
+            await Expect(page.Locator("dl.summary [data-state]").First).ToHaveAttributeAsync("data-state", "Failed");
+
+            // Space on the focused node opens its details: the error, one retry, the last attempt's stack.
+            await page.Locator("svg g[data-node='example_gen']").FocusAsync();
+            await page.Keyboard.PressAsync(" ");
+            var detail = page.Locator("#node-detail");
+            await Expect(detail.Locator("[data-node-state]")).ToContainTextAsync("Failed");
+            await Expect(detail.Locator("p.alert")).ToContainTextAsync("line 3");
+            await Expect(detail.Locator("[data-retries]")).ToHaveTextAsync("1");
+            await Expect(detail.Locator("details summary")).ToContainTextAsync("Stack trace");
+            await page.ScreenshotAsync(new() { Path = Path.Combine(DashboardHost.ScreenshotFolder, "run-failed.png"), FullPage = true });
+        }
+        catch (Exception e) when (e is PlaywrightException or Xunit.Sdk.XunitException or TimeoutException)
+        {
+            await page.ScreenshotAsync(new() { Path = Path.Combine(DashboardHost.ScreenshotFolder, "failure-failed-run.png"), FullPage = true });
             throw new InvalidOperationException($"{e.Message}\n--- host output ---\n{Tail(host.Output)}", e);
         }
         finally

@@ -63,6 +63,20 @@ public sealed class DashboardHost : IAsyncLifetime
             .Replace("    # approval:\n    #   event: approve-push\n    #   timeout: 24h", "    approval:\n      event: approve-push\n      timeout: 1h", StringComparison.Ordinal);
         Assert.Contains("      event: approve-push", gated, StringComparison.Ordinal);
         await File.WriteAllTextAsync(Path.Combine(pipelines, "penguins_gated.yaml"), gated);
+        // A run that fails: a CSV row with a missing field fails ExampleGen (retried once), so StatisticsGen is skipped.
+        Directory.CreateDirectory(Path.Combine(pipelines, "bad"));
+        await File.WriteAllTextAsync(Path.Combine(pipelines, "bad", "bad.csv"), "x,y\n1,2\n3\n");
+        await File.WriteAllTextAsync(Path.Combine(pipelines, "penguins_bad.yaml"), """
+            name: penguins_bad
+            nodes:
+              - id: example_gen
+                component: CsvExampleGen
+                parameters: { input_base: bad, input_pattern: bad.csv }
+                retry: { max_attempts: 2, first_retry_interval: 1s }
+              - id: statistics_gen
+                component: StatisticsGen
+                inputs: { examples: example_gen.examples }
+            """);
         // This process also serves the gpu pool (the Trainer's), so the run needs no trainer app.
         var hostJson = Path.Combine(Home, "host.json");
         await File.WriteAllTextAsync(hostJson, """

@@ -470,7 +470,7 @@
         h('dt', {}, 'Component'), h('dd', {}, g(st, 'component') || g(def, 'component') || ''),
         h('dt', {}, 'Started'), h('dd', {}, fmtTime(g(st, 'startedAt')) || '—'),
         h('dt', {}, 'Duration'), h('dd', {}, fmtDuration(g(st, 'durationSeconds')) || '—'),
-        h('dt', {}, 'Retries'), h('dd', {}, retries(st || {}, failure)),
+        h('dt', {}, 'Retries'), h('dd', { 'data-retries': '' }, retries(st || {}, failure)),
         g(def, 'pool') && g(def, 'pool') !== 'default' ? [h('dt', {}, 'Pool'), h('dd', {}, g(def, 'pool'))] : null,
         approval ? [h('dt', {}, 'Approval'), h('dd', {}, `event `, h('code', {}, g(approval, 'eventName')), `, timeout ${g(approval, 'timeout')}`)] : null,
         ex ? [h('dt', {}, 'Execution'), h('dd', { class: 'mono' }, `#${g(ex, 'id')} ${words(g(ex, 'state'))}`)] : null,
@@ -533,7 +533,9 @@
     const widest = Math.max(1, ...levels.map(l => l.length));
     const W = 178, H = 52, GX = 56, GY = 22, PAD = 16;
     const available = Math.max(320, Math.min(window.innerWidth, document.documentElement.clientWidth || window.innerWidth) - 40);
-    const vertical = levels.length * (W + GX) + PAD * 2 > available && widest * (W + GX) <= available * 1.2;
+    // Top to bottom when left to right does not fit the window and top to bottom is narrower (long chains, small screens).
+    const across = PAD * 2 + levels.length * (W + GX), down = PAD * 2 + widest * (W + GX / 2) + 90;
+    const vertical = across > available && down < across;
     const xy = new Map();
     levels.forEach((ks, l) => ks.forEach((k, i) => {
       const offset = (widest - ks.length) / 2;
