@@ -351,6 +351,17 @@
           if (from && byIdOrDef(from)) edges.push({ from, to: g(def, 'id') });
         }
       }
+      // Without the definition (a host whose management API does not show inputs), the recorded inputs still give the
+      // edges of every node that ran: an artifact's URI is {pipeline}/{node}/{output}/{execution}.
+      if (defNodes.length === 0) {
+        for (const x of nodes || []) {
+          for (const c of g(x, 'inputs') || []) {
+            const from = String(g(g(c, 'artifact'), 'uri') || '').split('/').slice(-3)[0];
+            const to = g(g(x, 'execution'), 'node');
+            if (from && to && from !== to && byId.has(from)) edges.push({ from, to });
+          }
+        }
+      }
       function byIdOrDef(x) { return byId.has(x) || defById.has(x); }
       const uniqueEdges = [...new Map(edges.map(e => [e.from + '>' + e.to, e])).values()];
       const waiting = states.filter(n => g(n, 'state') === 'WaitingForApproval');
