@@ -98,6 +98,13 @@ public sealed class DashboardBrowserTests(DashboardHost host) : IClassFixture<Da
             await model.GetByRole(AriaRole.Link, new() { Name = "metrics and slices" }).ClickAsync();
             await Expect(page.FrameLocator("iframe[data-report='report.html']").Locator("body")).ToContainTextAsync("accuracy");
 
+            // The trainer's model_run: its training curves (SVG) are shown as an image that loaded.
+            var modelRun = run["run"]!["Nodes"]!.AsArray().Single(n => n!["Node"]!.GetValue<string>() == "trainer")!["ArtifactIds"]!["model_run"]!.GetValue<long>();
+            await page.GotoAsync($"/#/artifacts/{modelRun}");
+            var curves = page.Locator("img[data-report='curves.svg']");
+            await Expect(curves).ToBeVisibleAsync();
+            await page.WaitForFunctionAsync("() => { const i = document.querySelector(\"img[data-report='curves.svg']\"); return i && i.complete && i.naturalWidth > 0; }");
+
             // The run list shows the run, finished.
             await page.GotoAsync("/#/runs");
             await Expect(page.Locator("tr", new() { Has = page.Locator("a[data-run='gated-1']") }).Locator("[data-state]")).ToHaveAttributeAsync("data-state", "Succeeded");
