@@ -43,7 +43,7 @@ public sealed class DashboardBrowserTests(DashboardHost host) : IClassFixture<Da
             // The graph shows every node of the run with its final state, and every edge of the definition.
             var run = (await host.Http.GetFromJsonAsync<JsonObject>("api/runs/gated-1"))!;
             var expected = run["run"]!["Nodes"]!.AsArray().ToDictionary(n => n!["Node"]!.GetValue<string>(), n => n!["State"]!.GetValue<string>());
-            Assert.Equal(8, expected.Count);
+            Assert.Equal(9, expected.Count);
             // Cached when another test's run of the same pipeline executed the same nodes first.
             Assert.All(expected.Values, s => Assert.Contains(s, new[] { "Complete", "Cached" }));
             Assert.Equal("Complete", expected["pusher"]);
@@ -104,6 +104,14 @@ public sealed class DashboardBrowserTests(DashboardHost host) : IClassFixture<Da
             var curves = page.Locator("img[data-report='curves.svg']");
             await Expect(curves).ToBeVisibleAsync();
             await page.WaitForFunctionAsync("() => { const i = document.querySelector(\"img[data-report='curves.svg']\"); return i && i.complete && i.naturalWidth > 0; }");
+
+            // Schema and anomalies read as tables.
+            long Output(string node, string channel) => run["run"]!["Nodes"]!.AsArray().Single(n => n!["Node"]!.GetValue<string>() == node)!["ArtifactIds"]![channel]!.GetValue<long>();
+            await page.GotoAsync($"/#/artifacts/{Output("schema_gen", "schema")}");
+            await Expect(page.Locator("table.schema")).ToContainTextAsync("bill_length_mm");
+            await Expect(page.Locator("table.schema")).ToContainTextAsync("Adelie");
+            await page.GotoAsync($"/#/artifacts/{Output("example_validator", "anomalies")}");
+            await Expect(page.Locator("[data-anomalies='0']")).ToHaveCountAsync(2); // train and eval
 
             // The run list shows the run, finished.
             await page.GotoAsync("/#/runs");

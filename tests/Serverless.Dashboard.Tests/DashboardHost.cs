@@ -57,11 +57,13 @@ public sealed class DashboardHost : IAsyncLifetime
         var pipelines = Directory.CreateDirectory(Path.Combine(Home, "pipelines")).FullName;
         Directory.CreateDirectory(Path.Combine(pipelines, "data"));
         File.Copy(Path.Combine(AppContext.BaseDirectory, "samples", "data", "penguins.csv"), Path.Combine(pipelines, "data", "penguins.csv"));
-        // The whole TFX sample with a human approval before the push: the run waits on the page's Approve button.
+        // The whole TFX sample with a human approval before the push (the run waits on the page's Approve button) and an
+        // ExampleValidator (its anomalies report).
         var full = await File.ReadAllTextAsync(Path.Combine(AppContext.BaseDirectory, "samples", "penguins_full.yaml"));
         var gated = full.Replace("name: penguins_full", "name: penguins_gated", StringComparison.Ordinal)
             .Replace("    # approval:\n    #   event: approve-push\n    #   timeout: 24h", "    approval:\n      event: approve-push\n      timeout: 1h", StringComparison.Ordinal);
         Assert.Contains("      event: approve-push", gated, StringComparison.Ordinal);
+        gated = gated.TrimEnd() + "\n  - id: example_validator\n    component: ExampleValidator\n    inputs: { statistics: statistics_gen.statistics, schema: schema_gen.schema }\n";
         await File.WriteAllTextAsync(Path.Combine(pipelines, "penguins_gated.yaml"), gated);
         // A run that fails: a CSV row with a missing field fails ExampleGen (retried once), so StatisticsGen is skipped.
         Directory.CreateDirectory(Path.Combine(pipelines, "bad"));

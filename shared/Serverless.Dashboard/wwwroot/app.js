@@ -663,13 +663,45 @@
           h('img', { class: 'report-img', src: url, alt: `${path} of artifact ${g(a, 'id')} (training curves)`, 'data-report': path })));
       } else if (/\.json$/i.test(path) && g(f, 'length') <= 200000 && files.length <= 40) {
         const pre = h('pre', { tabindex: 0, 'aria-label': path }, 'loading…');
-        reports.append(h('section', {}, h('details', { open: /schema|anomal|diff|metrics|hyperparameters|infra/i.test(path) && files.length <= 12 },
-          h('summary', {}, path), pre)));
+        const section = h('section', { 'data-report': path }, h('details', { open: /schema|anomal|diff|metrics|hyperparameters|infra/i.test(path) && files.length <= 12 },
+          h('summary', {}, path), pre));
+        reports.append(section);
         fetch(url, { cache: 'no-store' }).then(r => r.text()).then(t => {
-          try { pre.textContent = JSON.stringify(JSON.parse(t), null, 2); } catch { pre.textContent = t; }
+          let data = null;
+          try { data = JSON.parse(t); pre.textContent = JSON.stringify(data, null, 2); } catch { pre.textContent = t; }
+          // A schema or an anomalies file reads better as a table; the JSON stays one click away.
+          const readable = data && renderJsonReport(path, data);
+          if (readable) section.replaceChildren(h('h4', {}, path), readable, h('details', {}, h('summary', {}, `${path} as JSON`), pre));
         }).catch(e => { pre.textContent = String(e); });
       }
     }
+  }
+
+  // TFMD's schema (feature list) and our anomalies (TFDV's AnomalyInfo, reduced) as tables; null for anything else.
+  function renderJsonReport(path, data) {
+    const pick = (o, ...names) => { for (const n of names) { const v = g(o, n); if (v !== undefined) return v; } return undefined; };
+    const features = g(data, 'feature');
+    if (Array.isArray(features) && features.length && features.every(f => g(f, 'name'))) {
+      const domain = f => {
+        const strings = g(pick(f, 'string_domain', 'stringDomain'), 'value');
+        if (Array.isArray(strings)) return strings.length > 8 ? `${strings.slice(0, 8).join(', ')} … (${strings.length})` : strings.join(', ');
+        const range = pick(f, 'float_domain', 'floatDomain', 'int_domain', 'intDomain');
+        if (range) return `${g(range, 'min') ?? '−∞'} … ${g(range, 'max') ?? '∞'}`;
+        return '';
+      };
+      const presence = f => { const p = g(f, 'presence'); const m = p && pick(p, 'min_fraction', 'minFraction'); return m === undefined || m === null ? '' : `≥ ${Math.round(m * 1000) / 10} %`; };
+      return table(['Feature', 'Type', 'Present in', 'Domain'], features.map(f => [h('span', { class: 'mono' }, g(f, 'name')), g(f, 'type') || '', presence(f), domain(f)]), 'stack schema');
+    }
+    const items = pick(data, 'items', 'anomalies');
+    if (Array.isArray(items) && /diff|anomal/i.test(path)) {
+      return items.length === 0
+        ? h('p', { class: 'ok', 'data-anomalies': 0 }, 'No anomalies.')
+        : table(['Feature', 'Anomaly', 'Description'], items.map(a => [
+          h('span', { class: 'mono' }, g(a, 'feature') || '(dataset)'),
+          h('span', {}, pick(a, 'short_description', 'shortDescription') || '', h('br'), h('span', { class: 'mono muted' }, g(a, 'type') || '')),
+          g(a, 'description') || '']), 'stack anomalies');
+    }
+    return null;
   }
 
   function lineageNodes(lineage) {
