@@ -60,6 +60,7 @@ public sealed class DashboardBrowserTests(DashboardHost host) : IClassFixture<Da
             }
 
             await page.ScreenshotAsync(new() { Path = Path.Combine(DashboardHost.ScreenshotFolder, "run-complete.png") });
+            Assert.True(await page.EvaluateAsync<int>("() => document.documentElement.scrollWidth - document.documentElement.clientWidth") <= 0, "the run page is wider than 1280 px");
 
             // Keyboard: a graph node is selected with Enter; focus moves to its details.
             await page.Locator("svg g[data-node='statistics_gen']").FocusAsync();
@@ -184,6 +185,28 @@ public sealed class DashboardBrowserTests(DashboardHost host) : IClassFixture<Da
             await Expect(page.GetByRole(AriaRole.Button, new() { Name = "Approve" })).ToHaveCountAsync(0);
             var run = (await host.Http.GetFromJsonAsync<JsonObject>("api/runs/cancel-1"))!;
             Assert.Equal("Terminated", run["runtimeStatus"]!.GetValue<string>());
+        }
+        finally
+        {
+            await page.Context.CloseAsync();
+        }
+    }
+
+    [Fact]
+    public async Task GatedRun_RejectFromThePage_RunRejectedAndPusherNotRun()
+    {
+        var started = await host.Http.PostAsJsonAsync("api/pipelines/penguins_gated/runs", new { runId = "reject-1" });
+        Assert.Equal(HttpStatusCode.Accepted, started.StatusCode);
+        var page = await host.NewPageAsync();
+        try
+        {
+            await page.GotoAsync($"/?code={DashboardHost.Key}#/runs/reject-1");
+            await Expect(page.Locator("svg g[data-node='pusher']")).ToHaveAttributeAsync("data-state", "WaitingForApproval", Slow);
+            await page.FillAsync("#approval-comment", "not this one");
+            await page.GetByRole(AriaRole.Button, new() { Name = "Reject" }).ClickAsync();
+            await Expect(page.Locator("dl.summary [data-state]").First).ToHaveAttributeAsync("data-state", "Rejected", Slow);
+            await Expect(page.Locator("svg g[data-node='pusher']")).ToHaveAttributeAsync("data-state", "Rejected");
+            await Expect(page.GetByRole(AriaRole.Button, new() { Name = "Approve" })).ToHaveCountAsync(0);
         }
         finally
         {
