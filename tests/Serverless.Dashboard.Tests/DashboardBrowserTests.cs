@@ -117,6 +117,13 @@ public sealed class DashboardBrowserTests(DashboardHost host) : IClassFixture<Da
             // The run list shows the run, finished.
             await page.GotoAsync("/#/runs");
             await Expect(page.Locator("tr", new() { Has = page.Locator("a[data-run='gated-1']") }).Locator("[data-state]")).ToHaveAttributeAsync("data-state", "Succeeded");
+            await page.SelectOptionAsync("#f-state", "Failed");
+            await Expect(page).ToHaveURLAsync(new Regex("#/runs\\?state=Failed$"));
+            await Expect(page.Locator("a[data-run='gated-1']")).ToHaveCountAsync(0);
+            await page.SelectOptionAsync("#f-pipeline", "penguins_gated");
+            await page.SelectOptionAsync("#f-state", "Succeeded");
+            await Expect(page.Locator("a[data-run='gated-1']")).ToHaveCountAsync(1);
+            Assert.True(await page.EvaluateAsync<bool>("() => [...document.querySelectorAll('table.runs tbody tr [data-state]')].every(e => e.dataset.state === 'Succeeded')"));
 
             // A phone-sized window: the run page fits (the graph turns vertical and scrolls inside its frame).
             await page.SetViewportSizeAsync(390, 844);
