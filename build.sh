@@ -8,12 +8,13 @@ cd "$(dirname "$0")"
 export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1 DOTNET_SKIP_FIRST_TIME_EXPERIENCE=1
 
 apt_tools() {
-  # Debian packages the tests use as peers and data (ONNX checker cross-check, Fashion-MNIST); benchmarks add
+  # Debian packages the tests use as peers and data (ONNX checker cross-check, Fashion-MNIST, chromium); benchmarks add
   # PyTorch (train peer) and wrk (the serve suite's load generator).
   local missing=()
   /usr/bin/python3 -c 'import onnx' 2>/dev/null || missing+=(python3-onnx)
   /usr/bin/python3 -c 'import pandas' 2>/dev/null || missing+=(python3-pandas)
   [ -d /usr/share/datasets/fashion-mnist ] || missing+=(dataset-fashion-mnist)
+  [ -x /usr/bin/chromium ] || missing+=(chromium)   # the dashboard's browser tests (Playwright drives Debian's chromium)
   if [ "${1:-}" = bench ]; then
     /usr/bin/python3 -c 'import torch' 2>/dev/null || missing+=(python3-torch)
     [ -x /usr/bin/wrk ] || missing+=(wrk)

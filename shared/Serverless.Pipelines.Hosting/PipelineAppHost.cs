@@ -7,6 +7,7 @@ using Microsoft.DurableTask.Worker;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
+using Serverless.Dashboard;
 using Serverless.Hosting;
 using Serverless.Hosting.Configuration;
 using Serverless.Hosting.Http;
@@ -57,6 +58,7 @@ public static class PipelineAppHost
         management.InternalOrchestrators.Add(TunerTrials.OrchestratorName);
         app.MapDurableTaskManagementApi(management);
         app.MapPipelineApi(runtime, app.Services.GetRequiredService<TimerTriggerService>(), accessKey.Key);
+        app.MapPipelineDashboard(new DashboardOptions { AccessKey = accessKey.Key, Metadata = runtime.Metadata, Artifacts = runtime.Blobs, ServingRepository = pipelineOptions.ServingRepository });
         if (accessKey.Generated)
         {
             // Printed once, on the start that generated it; later starts only say where it lives.
