@@ -32,8 +32,6 @@ internal sealed class SqliteStore
     private bool _appliedFullSync;
     private volatile bool _closed;
 
-    static SqliteStore() => SQLitePCL.Batteries_V2.Init();
-
     private SqliteStore(string path, bool fullSync, TimeSpan pollingInterval)
     {
         Path = path;

@@ -25,12 +25,6 @@ public sealed class SqliteMetadataStore : IMetadataStore, IDisposable
     private const int SqliteNotADatabase = 26;
     private const int SqliteConstraint = 19;
 
-    private static readonly Lazy<bool> Initialized = new(() =>
-    {
-        SQLitePCL.Batteries_V2.Init();
-        return true;
-    });
-
     private readonly string connectionString;
     private readonly TimeProvider time;
     private readonly ConcurrentDictionary<(TypeKind, string), MetadataType> typeCache = new();
@@ -63,7 +57,6 @@ public sealed class SqliteMetadataStore : IMetadataStore, IDisposable
     public static SqliteMetadataStore Open(string path, TimeProvider? timeProvider = null)
     {
         ArgumentException.ThrowIfNullOrEmpty(path);
-        _ = Initialized.Value;
         var fullPath = Path.GetFullPath(path);
         var existing = File.Exists(fullPath) && new FileInfo(fullPath).Length > 0;
         if (existing)

@@ -47,7 +47,6 @@ public sealed class SqliteMetadataStoreTests : IDisposable
     [Fact]
     public void Open_SqliteDatabaseOfSomethingElse_ThrowsAndLeavesFileUntouched()
     {
-        SQLitePCL.Batteries_V2.Init();
         using (var connection = new SqliteConnection($"Data Source={temp.FilePath};Pooling=False"))
         {
             connection.Open();
