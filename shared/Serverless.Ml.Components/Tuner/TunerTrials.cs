@@ -88,7 +88,20 @@ public sealed class DurableTrialRunner : ITrialRunner
             await client.ScheduleNewOrchestrationInstanceAsync(TunerTrials.OrchestratorName, new TrialBatch(trials, Math.Max(1, parallel)), new StartOrchestrationOptions(batchId), cancellation).ConfigureAwait(false);
         }
 
-        var done = await client.WaitForInstanceCompletionAsync(batchId, getInputsAndOutputs: true, cancellation).ConfigureAwait(false);
+        OrchestrationMetadata done;
+        try
+        {
+            done = await client.WaitForInstanceCompletionAsync(batchId, getInputsAndOutputs: true, cancellation).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException) when (cancellation.IsCancellationRequested)
+        {
+            // The run was canceled (or the Tuner's activity is stopping): its trials must not keep starting on other
+            // workers, nor resume after a restart. Terminating the batch schedules no further trial; one already
+            // training finishes and its result is dropped.
+            await client.TerminateInstanceAsync(batchId, "the tuner that started these trials was canceled", CancellationToken.None).ConfigureAwait(false);
+            throw;
+        }
+
         if (done.RuntimeStatus != OrchestrationRuntimeStatus.Completed)
         {
             throw new InvalidOperationException($"tuner trials '{batchId}' ended {done.RuntimeStatus}: {done.FailureDetails?.ErrorMessage}");
