@@ -79,10 +79,9 @@ public sealed class DashboardHost : IAsyncLifetime
                 component: StatisticsGen
                 inputs: { examples: example_gen.examples }
             """);
-        // This process also serves the gpu pool (the Trainer's), so the run needs no trainer app.
         var hostJson = Path.Combine(Home, "host.json");
         await File.WriteAllTextAsync(hostJson, """
-            { "version": "2.0", "extensions": { "durableTask": { "hubName": "DashboardTests", "workerPools": ["default", "gpu"] },
+            { "version": "2.0", "extensions": { "durableTask": { "hubName": "DashboardTests" },
               "pipelines": { "blobTrigger": { "enabled": false } } } }
             """);
 
