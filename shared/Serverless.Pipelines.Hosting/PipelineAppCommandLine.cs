@@ -18,7 +18,7 @@ public static class PipelineAppCommandLine
         ArgumentNullException.ThrowIfNull(stdout);
         ArgumentNullException.ThrowIfNull(stderr);
         ArgumentNullException.ThrowIfNull(run);
-        var urls = new Option<string?>("--urls") { Description = "Where Kestrel listens (default http://localhost:5000 or $ASPNETCORE_URLS); port 0 picks a free one.", HelpName = "URL" };
+        var urls = new Option<string?>("--urls") { Description = "Where to listen, ;-separated (default http://127.0.0.1:7071); port 0 picks a free one.", HelpName = "URL" };
         var hostJson = HostJsonOption();
         var accessKey = AccessKeyOption();
         var home = HomeOption();

@@ -25,11 +25,11 @@ public sealed class CommandLineTests
     }
 
     [Theory]
-    [InlineData("run", new[] { "PIPELINE_FILE", "--param", "--from", "--run-id", "--home" })]
-    [InlineData("runs", new[] { "--home" })]
-    [InlineData("status", new[] { "RUN", "--home" })]
-    [InlineData("lineage", new[] { "ARTIFACT_OR_MODEL", "--home" })]
-    [InlineData("sample", new[] { "--cities", "--home" })]
+    [InlineData("run", new[] { "PIPELINE_FILE", "--param", "--from", "--run-id", "--home", "--host-json" })]
+    [InlineData("runs", new[] { "--home", "--host-json" })]
+    [InlineData("status", new[] { "RUN", "--home", "--host-json" })]
+    [InlineData("lineage", new[] { "ARTIFACT_OR_MODEL", "--home", "--host-json" })]
+    [InlineData("sample", new[] { "--cities", "--urls", "--access-key", "--home", "--host-json" })]
     [InlineData("serve", new[] { "--urls", "--host-json", "--access-key", "--home" })]
     public async Task CliHelp_Command_Exit0NamesOptionsWithDescriptions(string command, string[] names)
     {

@@ -93,24 +93,19 @@ public static class CliApp
         var sample = new Command("sample", "Run the sample durable workflow, then the sample pipeline (cold, then cached) end to end.");
         var cities = new Option<string?>("--cities") { Description = "The cities the sample workflow greets, comma-separated (default Tokyo,Seattle,London,Lagos,Lima).", HelpName = "A,B,C" };
         sample.Options.Add(cities);
+        var sampleHttp = HttpOptions(sample, "http://127.0.0.1:0");
         Action(sample, (r, o) =>
         {
             Put(o, "cities", r.GetValue(cities));
+            sampleHttp(r, o);
             return SampleAsync(o, stdout);
         });
 
         var serve = new Command("serve", "Start the function app (HTTP API, dashboard, blob and timer triggers) until stopped.");
-        var urls = new Option<string?>("--urls") { Description = "Where to listen (default http://127.0.0.1:7071); port 0 picks a free one.", HelpName = "URL" };
-        var hostJson = PipelineAppCommandLine.HostJsonOption();
-        var accessKey = PipelineAppCommandLine.AccessKeyOption();
-        serve.Options.Add(urls);
-        serve.Options.Add(hostJson);
-        serve.Options.Add(accessKey);
+        var serveHttp = HttpOptions(serve, "http://127.0.0.1:7071");
         Action(serve, (r, o) =>
         {
-            Put(o, "urls", r.GetValue(urls));
-            Put(o, "host-json", r.GetValue(hostJson));
-            Put(o, "access-key", r.GetValue(accessKey));
+            serveHttp(r, o);
             return ServeAsync(o);
         });
 
@@ -121,15 +116,19 @@ public static class CliApp
 
         return root;
 
-        // Every command takes --home; a failure the command reports (bad file, bad host.json) is exit code 1 with its message.
+        // Every command takes --home and --host-json (the provider and extensions.pipelines come from it); a failure the
+        // command reports (bad file, bad host.json) is exit code 1 with its message.
         void Action(Command command, Func<ParseResult, Dictionary<string, string>, Task<int>> body)
         {
             var home = PipelineAppCommandLine.HomeOption();
+            var hostJson = PipelineAppCommandLine.HostJsonOption();
             command.Options.Add(home);
+            command.Options.Add(hostJson);
             command.SetAction(async (r, _) =>
             {
                 var o = new Dictionary<string, string>(StringComparer.Ordinal);
                 Put(o, "home", r.GetValue(home));
+                Put(o, "host-json", r.GetValue(hostJson));
                 try
                 {
                     return await body(r, o);
@@ -141,6 +140,20 @@ public static class CliApp
                 }
             });
         }
+    }
+
+    // The commands that start the HTTP app: where it listens and its key.
+    private static Action<ParseResult, Dictionary<string, string>> HttpOptions(Command command, string defaultUrls)
+    {
+        var urls = new Option<string?>("--urls") { Description = $"Where to listen, ;-separated (default {defaultUrls}); port 0 picks a free one.", HelpName = "URL" };
+        var accessKey = PipelineAppCommandLine.AccessKeyOption();
+        command.Options.Add(urls);
+        command.Options.Add(accessKey);
+        return (r, o) =>
+        {
+            Put(o, "urls", r.GetValue(urls));
+            Put(o, "access-key", r.GetValue(accessKey));
+        };
     }
 
     private static void Put(Dictionary<string, string> o, string key, string? value)
