@@ -1,20 +1,10 @@
 using Serverless.Pipelines.Hosting;
 
-// The function app process: `dotnet run --project functions/Serverless.FunctionApp -- [--urls URL] [--host-json PATH] [--access-key KEY]`.
-var options = new PipelineAppOptions { HostJsonPath = File.Exists("host.json") ? Path.GetFullPath("host.json") : null };
-for (var i = 0; i + 1 < args.Length; i += 2)
+// The function app process: `dotnet run --project functions/Serverless.FunctionApp -- --help` lists the options
+// (--urls, --host-json, --access-key, --home); the command line lives in PipelineAppCommandLine so tests parse it in-process.
+return await PipelineAppCommandLine.RunFunctionAppAsync(args, Console.Out, Console.Error, async (options, cancellation) =>
 {
-    switch (args[i])
-    {
-        case "--urls": options.Urls = args[i + 1]; break;
-        case "--host-json": options.HostJsonPath = args[i + 1]; break;
-        case "--access-key": options.AccessKey = args[i + 1]; break;
-        case "--home": options.HomeDirectory = args[i + 1]; break;
-        default:
-            Console.Error.WriteLine($"unknown option '{args[i]}'; options: --urls, --host-json, --access-key, --home");
-            return 2;
-    }
-}
-var app = PipelineAppHost.Build(options);
-await app.RunAsync();
-return 0;
+    var app = PipelineAppHost.Build(options);
+    await app.RunAsync(cancellation);
+    return 0;
+});

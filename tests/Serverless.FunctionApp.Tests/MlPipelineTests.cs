@@ -113,6 +113,20 @@ public sealed class MlPipelineTests(AzuriteFixture azurite) : IClassFixture<Azur
     }
 
     [Fact]
+    public void Load_BadTimerSchedule_HostJsonErrorNamingSettingAndField()
+    {
+        var bad = Path.Combine(home, "timer.json");
+        File.WriteAllText(bad, """{ "extensions": { "pipelines": { "timers": [ { "pipeline": "p", "schedule": "0 1,,2 * * * *" } ] } } }""");
+
+        var error = Assert.Throws<Serverless.Hosting.Configuration.HostJsonException>(() => PipelineHostOptions.Load(bad, home));
+
+        Assert.EndsWith(".schedule", error.Setting, StringComparison.Ordinal);
+        Assert.Contains("timers", error.Setting, StringComparison.Ordinal);
+        Assert.Contains(bad, error.Message, StringComparison.Ordinal);
+        Assert.Contains("minute field '1,,2'", error.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public void Load_ArtifactStoreSettings_ParsedAndValidated()
     {
         var good = Path.Combine(home, "good.json");

@@ -1,3 +1,4 @@
+using System.CommandLine;
 using System.Diagnostics;
 using System.Net.Http.Json;
 using System.Text.Json;
@@ -13,114 +14,151 @@ namespace Serverless.Pipelines.Hosting.Cli;
 /// <summary>
 /// The <c>pipelines</c> command line. <c>sample</c> runs the sample workflow end to end through the real
 /// stack: the SQLite provider under DTFx, the worker, Kestrel on a loopback port, Durable Functions' HTTP API.
-/// <c>serve</c> starts the function app and runs until stopped.
+/// <c>serve</c> starts the function app and runs until stopped. The command line is System.CommandLine's: every command
+/// answers <c>--help</c>, and a mistake names the option or argument.
 /// </summary>
 public static class CliApp
 {
-    private const string Usage = """
-        usage: pipelines <command> [options]
-          run PIPELINE_FILE [--param K=V]... [--from NODE] [--run-id ID]
-                                                run a pipeline; progress per node, artifacts table at the end
-          runs                                  list pipeline runs
-          status RUN                            a run's state, nodes, durations and artifacts
-          lineage ARTIFACT_OR_MODEL             upstream lineage of an artifact: its id, its URI, RUN/NODE[.OUTPUT],
-                                                or an artifact type (e.g. Model: the newest of that type)
-          sample [--cities A,B,C]               run the sample durable workflow and the sample pipeline end to end
-          serve  [--urls URL] [--host-json FILE] [--access-key KEY]
-                                                start the function app (HTTP API, blob and timer triggers)
-        Every command takes --home DIR (default $SERVERLESS_HOME or ~/.serverless-ml: SQLite files, blobs, pipelines/).
-        The HTTP API needs a key: $SERVERLESS_ACCESS_KEY, else {home}/access-key (generated on first start, mode 0600);
-        --access-key KEY also works but shows the key in the process list.
-        --param: node.param=value, or param=value for every node that has it.
-        """;
-
-    /// <summary>Runs a command; returns the process exit code.</summary>
+    /// <summary>Runs a command; returns the process exit code (0 done, 1 failed, 2 a usage mistake, named on stderr).</summary>
     public static async Task<int> RunAsync(string[] args, TextWriter stdout, TextWriter stderr)
     {
         ArgumentNullException.ThrowIfNull(args);
         ArgumentNullException.ThrowIfNull(stdout);
         ArgumentNullException.ThrowIfNull(stderr);
-        if (args.Length == 0 || args[0] is "-h" or "--help" or "help")
+        var root = Create(stdout, stderr);
+        if (args.Length == 0)
         {
-            await stdout.WriteLineAsync(Usage);
-            return args.Length == 0 ? 2 : 0;
+            // No command: the overview, as a usage mistake (a script that forgot its command must not look successful).
+            await root.Parse(["--help"]).InvokeAsync(new InvocationConfiguration { Output = stdout, Error = stderr });
+            return CommandLineInvoker.UsageError;
         }
-        Dictionary<string, string> options;
-        var positional = new List<string>();
-        var parameters = new Dictionary<string, string>(StringComparer.Ordinal);
-        try
+
+        return await CommandLineInvoker.InvokeAsync(root, args[0] == "help" ? ["--help", .. args[1..]] : args, stdout, stderr);
+    }
+
+    private static RootCommand Create(TextWriter stdout, TextWriter stderr)
+    {
+        var root = new RootCommand(
+            "The pipeline host's command line: run pipelines on the local durable runtime, inspect runs and lineage, serve the function app. "
+            + "State lives in --home (default $SERVERLESS_HOME, else ~/.serverless-ml).");
+
+        var run = new Command("run", "Run a pipeline: progress per node, the artifacts table at the end; exit 0 when it succeeded.");
+        var file = new Argument<string>("PIPELINE_FILE") { Description = "The pipeline YAML file; its folder is an input root." };
+        var param = new Option<string[]>("--param")
         {
-            options = ParseOptions(args.Skip(1).ToArray(), positional, parameters);
-        }
-        catch (ArgumentException ex)
+            Description = "A run parameter: node.param=value, or param=value for every node that has it (repeat for several).",
+            HelpName = "K=V",
+            AllowMultipleArgumentsPerToken = false,
+        };
+        param.Validators.Add(r =>
         {
-            await stderr.WriteLineAsync($"error: {ex.Message}\n{Usage}");
-            return 2;
-        }
-        try
-        {
-            return args[0] switch
+            foreach (var value in r.GetValueOrDefault<string[]>() ?? [])
             {
-                "sample" => await SampleAsync(options, stdout),
-                "serve" => await ServeAsync(options),
-                "run" => await PipelineCommands.RunAsync(Positional(positional, "PIPELINE_FILE"), parameters, options, stdout, stderr),
-                "runs" => await PipelineCommands.RunsAsync(options, stdout),
-                "status" => await PipelineCommands.StatusAsync(Positional(positional, "RUN"), options, stdout),
-                "lineage" => await PipelineCommands.LineageAsync(Positional(positional, "ARTIFACT_OR_MODEL"), options, stdout, stderr),
-                _ => await UnknownAsync(args[0], stderr),
-            };
-        }
-        catch (ArgumentException ex) when (ex.ParamName == "positional")
+                if (value.IndexOf('=', StringComparison.Ordinal) <= 0) r.AddError($"--param '{value}': expected KEY=VALUE");
+            }
+        });
+        var from = new Option<string?>("--from") { Description = "Start at this node: its upstream comes from the cache (the newest successful outputs).", HelpName = "NODE" };
+        var runId = new Option<string?>("--run-id") { Description = "The run id (default PIPELINE-TIMESTAMP). The id of a run whose process died resumes that run.", HelpName = "ID" };
+        run.Arguments.Add(file);
+        run.Options.Add(param);
+        run.Options.Add(from);
+        run.Options.Add(runId);
+        Action(run, async (r, o) =>
         {
-            await stderr.WriteLineAsync($"error: {ex.Message}\n{Usage}");
-            return 2;
-        }
-        catch (Exception ex) when (ex is InvalidDataException or IOException or UnauthorizedAccessException or Serverless.Hosting.Configuration.HostJsonException)
+            var parameters = new Dictionary<string, string>(StringComparer.Ordinal);
+            foreach (var p in r.GetValue(param) ?? [])
+            {
+                var eq = p.IndexOf('=', StringComparison.Ordinal);
+                parameters[p[..eq]] = p[(eq + 1)..];
+            }
+
+            Put(o, "from", r.GetValue(from));
+            Put(o, "run-id", r.GetValue(runId));
+            return await PipelineCommands.RunAsync(r.GetRequiredValue(file), parameters, o, stdout, stderr);
+        });
+
+        var runs = new Command("runs", "List the pipeline runs, oldest first.");
+        Action(runs, (_, o) => PipelineCommands.RunsAsync(o, stdout));
+
+        var status = new Command("status", "A run's state, nodes, durations and artifacts.");
+        var statusRun = new Argument<string>("RUN") { Description = "The run id." };
+        status.Arguments.Add(statusRun);
+        Action(status, (r, o) => PipelineCommands.StatusAsync(r.GetRequiredValue(statusRun), o, stdout));
+
+        var lineage = new Command("lineage", "The upstream lineage of an artifact: the artifacts and executions it came from.");
+        var what = new Argument<string>("ARTIFACT_OR_MODEL") { Description = "An artifact id, its URI, RUN/NODE[.OUTPUT], or an artifact type (e.g. Model: the newest of that type)." };
+        lineage.Arguments.Add(what);
+        Action(lineage, (r, o) => PipelineCommands.LineageAsync(r.GetRequiredValue(what), o, stdout, stderr));
+
+        var sample = new Command("sample", "Run the sample durable workflow, then the sample pipeline (cold, then cached) end to end.");
+        var cities = new Option<string?>("--cities") { Description = "The cities the sample workflow greets, comma-separated (default Tokyo,Seattle,London,Lagos,Lima).", HelpName = "A,B,C" };
+        sample.Options.Add(cities);
+        var sampleHttp = HttpOptions(sample, "http://127.0.0.1:0");
+        Action(sample, (r, o) =>
         {
-            await stderr.WriteLineAsync($"error: {ex.Message}");
-            return 1;
+            Put(o, "cities", r.GetValue(cities));
+            sampleHttp(r, o);
+            return SampleAsync(o, stdout);
+        });
+
+        var serve = new Command("serve", "Start the function app (HTTP API, dashboard, blob and timer triggers) until stopped.");
+        var serveHttp = HttpOptions(serve, "http://127.0.0.1:7071");
+        Action(serve, (r, o) =>
+        {
+            serveHttp(r, o);
+            return ServeAsync(o);
+        });
+
+        foreach (var command in new[] { run, runs, status, lineage, sample, serve })
+        {
+            root.Subcommands.Add(command);
+        }
+
+        return root;
+
+        // Every command takes --home and --host-json (the provider and extensions.pipelines come from it); a failure the
+        // command reports (bad file, bad host.json) is exit code 1 with its message.
+        void Action(Command command, Func<ParseResult, Dictionary<string, string>, Task<int>> body)
+        {
+            var home = PipelineAppCommandLine.HomeOption();
+            var hostJson = PipelineAppCommandLine.HostJsonOption();
+            command.Options.Add(home);
+            command.Options.Add(hostJson);
+            command.SetAction(async (r, _) =>
+            {
+                var o = new Dictionary<string, string>(StringComparer.Ordinal);
+                Put(o, "home", r.GetValue(home));
+                Put(o, "host-json", r.GetValue(hostJson));
+                try
+                {
+                    return await body(r, o);
+                }
+                catch (Exception ex) when (ex is InvalidDataException or IOException or UnauthorizedAccessException or Serverless.Hosting.Configuration.HostJsonException)
+                {
+                    await stderr.WriteLineAsync($"error: {ex.Message}");
+                    return 1;
+                }
+            });
         }
     }
 
-    private static async Task<int> UnknownAsync(string command, TextWriter stderr)
+    // The commands that start the HTTP app: where it listens and its key.
+    private static Action<ParseResult, Dictionary<string, string>> HttpOptions(Command command, string defaultUrls)
     {
-        await stderr.WriteLineAsync($"error: unknown command '{command}'\n{Usage}");
-        return 2;
+        var urls = new Option<string?>("--urls") { Description = $"Where to listen, ;-separated (default {defaultUrls}); port 0 picks a free one.", HelpName = "URL" };
+        var accessKey = PipelineAppCommandLine.AccessKeyOption();
+        command.Options.Add(urls);
+        command.Options.Add(accessKey);
+        return (r, o) =>
+        {
+            Put(o, "urls", r.GetValue(urls));
+            Put(o, "access-key", r.GetValue(accessKey));
+        };
     }
 
-    private static string Positional(List<string> positional, string name) => positional.Count switch
+    private static void Put(Dictionary<string, string> o, string key, string? value)
     {
-        1 => positional[0],
-        0 => throw new ArgumentException($"missing {name}", nameof(positional)),
-        _ => throw new ArgumentException($"unexpected argument '{positional[1]}'", nameof(positional)),
-    };
-
-    private static Dictionary<string, string> ParseOptions(string[] args, List<string> positional, Dictionary<string, string> parameters)
-    {
-        var known = new HashSet<string> { "home", "urls", "host-json", "access-key", "cities", "from", "run-id", "param" };
-        var result = new Dictionary<string, string>();
-        for (var i = 0; i < args.Length; i++)
-        {
-            var a = args[i];
-            if (!a.StartsWith("--", StringComparison.Ordinal))
-            {
-                positional.Add(a);
-                continue;
-            }
-            if (!known.Contains(a[2..]))
-                throw new ArgumentException($"unknown option '{a}'");
-            if (i + 1 >= args.Length) throw new ArgumentException($"option '{a}' needs a value");
-            var value = args[++i];
-            if (a == "--param")
-            {
-                var eq = value.IndexOf('=', StringComparison.Ordinal);
-                if (eq <= 0) throw new ArgumentException($"--param '{value}': expected KEY=VALUE");
-                parameters[value[..eq]] = value[(eq + 1)..];
-                continue;
-            }
-            result[a[2..]] = value;
-        }
-        return result;
+        if (value is not null) o[key] = value;
     }
 
     internal static PipelineAppOptions AppOptions(Dictionary<string, string> o, string urls)

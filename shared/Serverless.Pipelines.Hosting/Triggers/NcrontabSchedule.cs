@@ -1,56 +1,63 @@
 using System.Globalization;
+using NCrontab;
 
 namespace Serverless.Pipelines.Hosting.Triggers;
 
 /// <summary>
 /// A six-field NCRONTAB expression as Azure Functions' timer trigger uses it:
 /// <c>{second} {minute} {hour} {day} {month} {day-of-week}</c>, e.g. <c>0 0 3 * * *</c> (03:00:00 daily) or
-/// <c>0 */5 * * * MON-FRI</c>. Each field takes <c>*</c>, a value, a range <c>a-b</c>, a step <c>*/n</c> or
-/// <c>a-b/n</c> or <c>a/n</c>, and comma lists of these; months take <c>JAN</c>-<c>DEC</c>, days of week
-/// <c>SUN</c>-<c>SAT</c> (0 = Sunday; 7 is accepted as Sunday too). As in NCrontab, an occurrence must match every
-/// field, day of month and day of week included. Times are UTC.
+/// <c>0 */5 * * * MON-FRI</c>. Parsing and occurrences come from the NCrontab package (the library the Functions host
+/// uses), so a schedule means here what it means in Azure; this type only pins the six-field form, UTC, and an error
+/// that says which expression failed. As in NCrontab, an occurrence must match every field, day of month and day of
+/// week included, and day of week is 0-6 (0 = Sunday). Two mistakes NCrontab accepts silently are refused here, since a
+/// schedule that runs at unexpected times is worse than an error: a step of 0 (<c>*/0</c>) and a reversed numeric range
+/// (<c>5-1</c>).
 /// </summary>
 public sealed class NcrontabSchedule
 {
-    private static readonly string[] MonthNames = ["JAN", "FEB", "MAR", "APR", "MAY", "JUN", "JUL", "AUG", "SEP", "OCT", "NOV", "DEC"];
-    private static readonly string[] DayNames = ["SUN", "MON", "TUE", "WED", "THU", "FRI", "SAT"];
-    private readonly bool[] seconds, minutes, hours, days, months, daysOfWeek;
+    private static readonly CrontabSchedule.ParseOptions SixFields = new() { IncludingSeconds = true };
+    private static readonly (string Name, CrontabFieldKind Kind)[] Fields =
+    [
+        ("second", CrontabFieldKind.Second), ("minute", CrontabFieldKind.Minute), ("hour", CrontabFieldKind.Hour),
+        ("day", CrontabFieldKind.Day), ("month", CrontabFieldKind.Month), ("day-of-week", CrontabFieldKind.DayOfWeek),
+    ];
 
-    private NcrontabSchedule(string expression, bool[][] fields)
+    private readonly CrontabSchedule schedule;
+
+    private NcrontabSchedule(string expression, CrontabSchedule schedule)
     {
         Expression = expression;
-        (seconds, minutes, hours, days, months, daysOfWeek) = (fields[0], fields[1], fields[2], fields[3], fields[4], fields[5]);
+        this.schedule = schedule;
     }
 
     /// <summary>The expression as given.</summary>
     public string Expression { get; }
 
     /// <summary>Parses an expression.</summary>
-    /// <exception cref="FormatException">Not six fields, or a field out of range or malformed (the message names the field).</exception>
+    /// <exception cref="FormatException">Not six fields, or a field NCrontab rejects (its message names the field).</exception>
     public static NcrontabSchedule Parse(string expression)
     {
         ArgumentNullException.ThrowIfNull(expression);
+        var count = expression.Split([' ', '\t'], StringSplitOptions.RemoveEmptyEntries).Length;
+        if (count != Fields.Length)
+        {
+            throw new FormatException($"NCRONTAB '{expression}': expected 6 fields ({{second}} {{minute}} {{hour}} {{day}} {{month}} {{day-of-week}}), found {count}");
+        }
+
         var parts = expression.Split([' ', '\t'], StringSplitOptions.RemoveEmptyEntries);
-        if (parts.Length != 6)
+        for (var i = 0; i < parts.Length; i++)
         {
-            throw new FormatException($"NCRONTAB '{expression}': expected 6 fields ({{second}} {{minute}} {{hour}} {{day}} {{month}} {{day-of-week}}), found {parts.Length}");
+            CheckField(expression, Fields[i].Name, Fields[i].Kind, parts[i]);
         }
 
-        var fields = new[]
+        try
         {
-            ParseField(expression, "second", parts[0], 0, 59, null),
-            ParseField(expression, "minute", parts[1], 0, 59, null),
-            ParseField(expression, "hour", parts[2], 0, 23, null),
-            ParseField(expression, "day", parts[3], 1, 31, null),
-            ParseField(expression, "month", parts[4], 1, 12, MonthNames),
-            ParseField(expression, "day-of-week", parts[5], 0, 7, DayNames),
-        };
-        if (fields[5][7])
-        {
-            fields[5][0] = true;
+            return new NcrontabSchedule(expression, CrontabSchedule.Parse(expression, SixFields));
         }
-
-        return new NcrontabSchedule(expression, fields);
+        catch (CrontabException e)
+        {
+            throw new FormatException($"NCRONTAB '{expression}': {e.Message}", e);
+        }
     }
 
     /// <summary>True when <paramref name="expression"/> parses.</summary>
@@ -71,37 +78,10 @@ public sealed class NcrontabSchedule
     /// <summary>The first occurrence strictly after <paramref name="after"/> (UTC, whole seconds), or null if none within 10 years.</summary>
     public DateTime? GetNextOccurrence(DateTime after)
     {
-        var t = new DateTime(after.Ticks - (after.Ticks % TimeSpan.TicksPerSecond), DateTimeKind.Utc).AddSeconds(1);
-        var limit = t.AddYears(10);
-        while (t < limit)
-        {
-            if (!months[t.Month])
-            {
-                t = new DateTime(t.Year, t.Month, 1, 0, 0, 0, DateTimeKind.Utc).AddMonths(1);
-            }
-            else if (!days[t.Day] || !daysOfWeek[(int)t.DayOfWeek])
-            {
-                t = t.Date.AddDays(1);
-            }
-            else if (!hours[t.Hour])
-            {
-                t = t.Date.AddHours(t.Hour + 1);
-            }
-            else if (!minutes[t.Minute])
-            {
-                t = t.Date.AddHours(t.Hour).AddMinutes(t.Minute + 1);
-            }
-            else if (!seconds[t.Second])
-            {
-                t = t.AddSeconds(1);
-            }
-            else
-            {
-                return t;
-            }
-        }
-
-        return null;
+        var start = new DateTime(after.Ticks - (after.Ticks % TimeSpan.TicksPerSecond), DateTimeKind.Utc);
+        var limit = start.AddYears(10);
+        var next = schedule.GetNextOccurrence(start, limit);
+        return next >= limit ? null : DateTime.SpecifyKind(next, DateTimeKind.Utc);
     }
 
     /// <summary>The occurrences in (<paramref name="after"/>, <paramref name="until"/>], in order.</summary>
@@ -116,69 +96,35 @@ public sealed class NcrontabSchedule
     /// <inheritdoc/>
     public override string ToString() => Expression;
 
-    private static bool[] ParseField(string expression, string name, string text, int min, int max, string[]? names)
+    // NCrontab's own field parser gives the reason; this names the field and refuses what NCrontab would misread.
+    private static void CheckField(string expression, string name, CrontabFieldKind kind, string text)
     {
-        var set = new bool[max + 1];
-        FormatException Bad(string why) => new($"NCRONTAB '{expression}': {name} field '{text}': {why}");
-        int Value(string s)
+        FormatException Bad(string why, Exception? inner = null) => new($"NCRONTAB '{expression}': {name} field '{text}': {why}", inner);
+        try
         {
-            if (names is not null)
-            {
-                var index = Array.FindIndex(names, n => n.Equals(s, StringComparison.OrdinalIgnoreCase));
-                if (index >= 0)
-                {
-                    return names == MonthNames ? index + 1 : index;
-                }
-            }
-
-            if (!int.TryParse(s, NumberStyles.None, CultureInfo.InvariantCulture, out var v))
-            {
-                throw Bad($"'{s}' is not a number{(names is null ? string.Empty : " or a name (" + string.Join(",", names) + ")")}");
-            }
-
-            return v < min || v > max ? throw Bad($"{v} is out of range {min}-{max}") : v;
+            _ = CrontabField.Parse(kind, text);
+        }
+        catch (CrontabException e)
+        {
+            throw Bad(e.Message, e);
         }
 
         foreach (var item in text.Split(','))
         {
-            if (item.Length == 0)
-            {
-                throw Bad("empty list item");
-            }
-
             var slash = item.IndexOf('/', StringComparison.Ordinal);
-            var range = slash < 0 ? item : item[..slash];
-            var step = 1;
-            if (slash >= 0 && (!int.TryParse(item[(slash + 1)..], NumberStyles.None, CultureInfo.InvariantCulture, out step) || step <= 0))
+            if (slash >= 0 && int.TryParse(item[(slash + 1)..], NumberStyles.None, CultureInfo.InvariantCulture, out var step) && step == 0)
             {
-                throw Bad($"step '{item[(slash + 1)..]}' must be a positive number");
+                throw Bad("step '0' must be a positive number");
             }
 
-            int from, to;
-            if (range == "*")
+            var range = (slash < 0 ? item : item[..slash]).Split('-');
+            if (range.Length == 2
+                && int.TryParse(range[0], NumberStyles.None, CultureInfo.InvariantCulture, out var from)
+                && int.TryParse(range[1], NumberStyles.None, CultureInfo.InvariantCulture, out var to)
+                && from > to)
             {
-                (from, to) = (min, names == DayNames ? 6 : max);
-            }
-            else if (range.IndexOf('-', StringComparison.Ordinal) is var dash and > 0)
-            {
-                (from, to) = (Value(range[..dash]), Value(range[(dash + 1)..]));
-                if (from > to)
-                {
-                    throw Bad($"range {from}-{to} is reversed");
-                }
-            }
-            else
-            {
-                from = Value(range);
-                to = slash >= 0 ? (names == DayNames ? 6 : max) : from;
-            }
-
-            for (var v = from; v <= to; v += step)
-            {
-                set[v] = true;
+                throw Bad($"range {from}-{to} is reversed");
             }
         }
-
-        return set;
     }
 }
