@@ -38,7 +38,9 @@ tools() {
 case "${1:-}" in
   run)
     shift
-    tools
+    # The main job runs on the embedded SQLite provider and needs no Node.js; Azurite is installed when npm is present so
+    # that storageProvider.type AzureStorage with UseDevelopmentStorage=true is one setting away.
+    if command -v npm >/dev/null 2>&1; then tools; fi
     dotnet run --project functions/Serverless.Cli -c Release -- sample "$@"
     ;;
   test)
