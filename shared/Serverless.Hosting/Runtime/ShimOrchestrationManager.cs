@@ -23,11 +23,31 @@ internal sealed class ShimOrchestrationManager(IDurableTaskFactory factory, Dura
     public TaskOrchestration GetObject(string name, string? version)
     {
         var taskName = new TaskName(name);
-        ITaskOrchestrator orchestrator = factory.TryCreateOrchestrator(taskName, services, out var found) && found is not null
-            ? found
-            : new UnknownOrchestrator(name);
+        ITaskOrchestrator orchestrator;
+        try
+        {
+            orchestrator = factory.TryCreateOrchestrator(taskName, services, out var found) && found is not null
+                ? found
+                : new UnknownOrchestrator(name);
+        }
+        catch (Exception e) when (e is InvalidOperationException or MissingMethodException or ArgumentException or System.Reflection.TargetInvocationException)
+        {
+            // A constructor that throws, or needs a service nobody registered: DTFx would abandon the work item and retry
+            // it forever with the instance Pending and nothing said; the instance fails with the reason instead.
+            orchestrator = new FailingOrchestrator(new InvalidOperationException($"Could not create orchestrator '{name}': {e.Message}", e));
+        }
         // The parent instance is not known here (DTFx asks by name only), so TaskOrchestrationContext.Parent is null.
         return shims.CreateOrchestration(taskName, orchestrator, parent: null);
+    }
+
+    /// <summary>Fails the instance with the error met while creating its orchestrator.</summary>
+    private sealed class FailingOrchestrator(Exception error) : ITaskOrchestrator
+    {
+        public Type InputType => typeof(object);
+
+        public Type OutputType => typeof(object);
+
+        public Task<object?> RunAsync(TaskOrchestrationContext context, object? input) => Task.FromException<object?>(error);
     }
 
     /// <summary>Fails the instance with a message naming the orchestrator nobody registered.</summary>
