@@ -11,7 +11,7 @@ using Microsoft.Extensions.Logging;
 using Serverless.Hosting.Azurite;
 using Serverless.Hosting.Configuration;
 
-namespace Serverless.Hosting.Tests.Faults;
+namespace Serverless.Hosting.OutageTests;
 
 /// <summary>Azurite stopped for 10 s in the middle of a run and restarted on the same ports and data: the run completes.</summary>
 public sealed class StorageOutageTests : IAsyncDisposable
