@@ -52,6 +52,14 @@ case "${1:-}" in
     set +e
     dotnet test Serverless.sln -c Debug --no-build "$@" 2>&1 | tee "$log"
     rc=${PIPESTATUS[0]}
+    # The Azurite outage test stops and restarts the emulator mid-run: it runs alone, after the others (with other test
+    # assemblies running beside it, the restarted Azurite lost queue messages it had acknowledged; see
+    # shared/Serverless.Hosting/README.md). It is outside Serverless.sln for that reason.
+    outage=tests/Serverless.Hosting.OutageTests/Serverless.Hosting.OutageTests.csproj
+    dotnet build "$outage" -c Debug -warnaserror 2>&1 | tail -3
+    dotnet test "$outage" -c Debug --no-build "$@" 2>&1 | tee -a "$log"
+    orc=${PIPESTATUS[0]}
+    [ "$rc" -ne 0 ] || rc=$orc
     set -e
     # One closing line over all test assemblies ("Failed: F, Passed: P, Skipped: S" per assembly).
     grep -Eo 'Failed: +[0-9]+, Passed: +[0-9]+, Skipped: +[0-9]+' "$log" | tr -d ' ' | tr ':,' '  ' |
