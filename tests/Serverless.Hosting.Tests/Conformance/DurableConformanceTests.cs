@@ -43,7 +43,16 @@ public abstract class DurableConformanceTests(DurableHostFixture fixture)
         }
     }
 
-    private Task<IList<HistoryEvent>> HistoryAsync(string id) => Client.GetOrchestrationHistoryAsync(id);
+    /// <summary>
+    /// The history through the client, after checking on the provider's own text that the streaming parse gives what the
+    /// token-tree parse gives (<see cref="HistoryJsonTests"/>): every event type the suite makes the provider write.
+    /// </summary>
+    private async Task<IList<HistoryEvent>> HistoryAsync(string id)
+    {
+        var json = await fixture.Provider.Client.GetOrchestrationHistoryAsync(id, null!);
+        HistoryJsonTests.AssertSameAsTreeParse(json);
+        return await Client.GetOrchestrationHistoryAsync(id);
+    }
 
     [Fact]
     public async Task HelloSequence_ThreeActivities_CompletesWithOutputsInOrder()
