@@ -18,6 +18,9 @@ internal static class DtfxJson
     private static readonly JsonSerializer Serializer = JsonSerializer.Create(new JsonSerializerSettings
     {
         TypeNameHandling = TypeNameHandling.Objects,
+        // The binder hands out the short ("Simple") names itself, computed once per type: with "Simple" here, Newtonsoft
+        // would re-derive them from the full name by parsing it for every object it writes.
+        TypeNameAssemblyFormatHandling = TypeNameAssemblyFormatHandling.Full,
         DateParseHandling = DateParseHandling.None,
         DateTimeZoneHandling = DateTimeZoneHandling.Utc,
         SerializationBinder = new RestrictedBinder(),
@@ -58,7 +61,7 @@ internal static class DtfxJson
 
         private readonly DefaultSerializationBinder _default = new();
         private readonly System.Collections.Concurrent.ConcurrentDictionary<(string?, string), Type> _types = new();
-        private readonly System.Collections.Concurrent.ConcurrentDictionary<Type, (string?, string?)> _names = new();
+        private readonly System.Collections.Concurrent.ConcurrentDictionary<Type, string> _names = new();
 
         public Type BindToType(string? assemblyName, string typeName) =>
             _types.TryGetValue((assemblyName, typeName), out var type) ? type : _types.GetOrAdd((assemblyName, typeName), Resolve(assemblyName, typeName));
@@ -81,14 +84,64 @@ internal static class DtfxJson
                 .All(a => PlainArguments.Any(p => a.StartsWith(p, StringComparison.Ordinal)));
         }
 
+        /// <summary>
+        /// The name Newtonsoft writes with its default ("Simple") assembly format, e.g.
+        /// <c>DurableTask.Core.History.TaskScheduledEvent, DurableTask.Core</c>, as one string (no assembly name apart).
+        /// </summary>
         public void BindToName(Type serializedType, out string? assemblyName, out string? typeName)
         {
-            if (!_names.TryGetValue(serializedType, out var names))
+            if (!_names.TryGetValue(serializedType, out var name))
             {
                 _default.BindToName(serializedType, out var a, out var t);
-                names = _names.GetOrAdd(serializedType, (a, t));
+                name = _names.GetOrAdd(serializedType, SimpleName(a == null ? t! : t + ", " + a));
             }
-            (assemblyName, typeName) = names;
+            assemblyName = null;
+            typeName = name;
+        }
+
+        /// <summary>
+        /// An assembly-qualified type name without assembly versions, cultures and key tokens, also inside generic
+        /// arguments: what Newtonsoft's "Simple" assembly format writes.
+        /// </summary>
+        internal static string SimpleName(string fullyQualified)
+        {
+            var sb = new StringBuilder(fullyQualified.Length);
+            var writingAssemblyName = false;
+            var skippingDetails = false;
+            var afterBracket = false;
+            foreach (var c in fullyQualified)
+            {
+                switch (c)
+                {
+                    case '[':
+                    case ']':
+                        writingAssemblyName = false;
+                        skippingDetails = false;
+                        afterBracket = c == '[';
+                        sb.Append(c);
+                        break;
+                    case ',':
+                        if (afterBracket)
+                        {
+                            sb.Append(c);
+                        }
+                        else if (!writingAssemblyName)
+                        {
+                            writingAssemblyName = true;
+                            sb.Append(c);
+                        }
+                        else
+                        {
+                            skippingDetails = true;
+                        }
+                        break;
+                    default:
+                        afterBracket = false;
+                        if (!skippingDetails) sb.Append(c);
+                        break;
+                }
+            }
+            return sb.ToString();
         }
     }
 }
