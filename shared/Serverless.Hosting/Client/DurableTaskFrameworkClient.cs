@@ -172,16 +172,30 @@ public sealed class DurableTaskFrameworkClient : DurableTaskClient
 
     /// <inheritdoc/>
     public override Task<OrchestrationMetadata> WaitForInstanceCompletionAsync(string instanceId, bool getInputsAndOutputs = false, CancellationToken cancellation = default) =>
-        WaitAsync(instanceId, getInputsAndOutputs, s => Finished.Contains(s), cancellation);
+        WaitAsync(instanceId, getInputsAndOutputs, s => Finished.Contains(s), cancellation, untilFinished: true);
 
-    private async Task<OrchestrationMetadata> WaitAsync(string instanceId, bool getInputsAndOutputs, Func<Core.OrchestrationStatus, bool> done, CancellationToken cancellation)
+    /// <summary>
+    /// Polls the instance's status with a doubling interval until <paramref name="done"/>. A wait for the end on the
+    /// SQLite provider sleeps in the provider's own wait instead, which a status change committed in this process ends at
+    /// once (another process's within its polling interval): polling noticed the end of a run up to
+    /// <see cref="DurableTaskFrameworkClientOptions.MaxWaitPollingInterval"/> late (a quarter of a second on average for a
+    /// 2-second orchestration). Each provider wait is bounded by that interval, so a purged instance is still noticed.
+    /// </summary>
+    private async Task<OrchestrationMetadata> WaitAsync(string instanceId, bool getInputsAndOutputs, Func<Core.OrchestrationStatus, bool> done, CancellationToken cancellation,
+        bool untilFinished = false)
     {
         ArgumentException.ThrowIfNullOrWhiteSpace(instanceId);
         var delay = _options.MinWaitPollingInterval;
+        var signalled = untilFinished ? _client as global::Serverless.DurableTask.Sqlite.SqliteOrchestrationService : null;
         while (true)
         {
             var state = await GetStateAsync(instanceId, cancellation).ConfigureAwait(false) ?? throw new InstanceNotFoundException(instanceId);
             if (done(state.OrchestrationStatus)) return ToMetadata(await WithFailureDetailsAsync(state, cancellation).ConfigureAwait(false), getInputsAndOutputs)!;
+            if (signalled is not null)
+            {
+                await signalled.WaitForOrchestrationAsync(instanceId, null!, _options.MaxWaitPollingInterval, cancellation).ConfigureAwait(false);
+                continue;
+            }
             await Task.Delay(delay, cancellation).ConfigureAwait(false);
             delay = TimeSpan.FromTicks(Math.Min(delay.Ticks * 2, _options.MaxWaitPollingInterval.Ticks));
         }
