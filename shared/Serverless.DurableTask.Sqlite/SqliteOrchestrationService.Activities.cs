@@ -13,6 +13,26 @@ public sealed partial class SqliteOrchestrationService
     private readonly ConcurrentDictionary<long, SqliteActivityWorkItem> _heldTasks = new(); // locked by us: renewed
     private int _activitySlotsTaken; // tasks fetched ahead plus tasks handed to DTFx and not yet finished
 
+    /// <summary>
+    /// The messages of tasks this service inserted unlocked (beyond its free slots), by row id, so that locking them later
+    /// in this process needs no deserialization (it was 5-7% of the CPU of a 10,000-activity fan-out). Filled after the
+    /// commit (an id rolled back may be handed out again), emptied as the tasks are locked here. Tasks another process
+    /// takes leave their entry behind, so the map is bounded.
+    /// </summary>
+    private readonly ConcurrentDictionary<long, TaskMessage> _storedTaskMessages = new();
+
+    private const int StoredTaskMessagesLimit = 20_000;
+
+    /// <summary>After a commit: remembers the messages of the tasks it inserted unlocked.</summary>
+    private void RememberTaskMessages(List<(long Id, TaskMessage Message)> stored)
+    {
+        foreach (var (id, message) in stored)
+        {
+            if (_storedTaskMessages.Count >= StoredTaskMessagesLimit) return;
+            _storedTaskMessages[id] = message;
+        }
+    }
+
     private const string LockTasksSql = """
         UPDATE tasks SET lock_owner = @p2, lock_token = @p3, lock_expires = @p4, dequeue_count = dequeue_count + 1
         WHERE id IN (SELECT id FROM tasks WHERE hub = @p0 AND lock_expires <= @p1 ORDER BY lock_expires, id LIMIT @p5)
@@ -37,7 +57,8 @@ public sealed partial class SqliteOrchestrationService
     /// Inserts a turn's activity tasks; as many as this service has free slots for are inserted already locked by it
     /// and handed to its dispatcher after the commit, saving a locking transaction per activity.
     /// </summary>
-    private void InsertTasks(Connection c, string instanceId, List<string> tasks, IList<TaskMessage> messages, long now, List<SqliteActivityWorkItem> fetchedAhead)
+    private void InsertTasks(Connection c, string instanceId, List<string> tasks, IList<TaskMessage> messages, long now, List<SqliteActivityWorkItem> fetchedAhead,
+        List<(long Id, TaskMessage Message)> stored)
     {
         var local = _renewalLoop != null ? ReserveActivitySlots(tasks.Count) : 0;
         var until = now + _settings.WorkItemLockTimeout.Ticks;
@@ -63,12 +84,17 @@ public sealed partial class SqliteOrchestrationService
                         TaskMessage = messages[i],
                     });
                 }
+                else
+                {
+                    stored.Add((id, messages[i]));
+                }
             }
         }
         catch
         {
             FreeActivitySlots(local); // the savepoint rolls the rows back
             fetchedAhead.Clear();
+            stored.Clear();
             throw;
         }
     }
@@ -165,7 +191,7 @@ public sealed partial class SqliteOrchestrationService
                 LockToken = token,
                 DequeueCount = (int)row.DequeueCount - 1,
                 LockedUntilUtc = LockedByService,
-                TaskMessage = DtfxJson.DeserializeMessage(row.Json),
+                TaskMessage = _storedTaskMessages.TryRemove(row.Id, out var known) ? known : DtfxJson.DeserializeMessage(row.Json),
             };
             _heldTasks[row.Id] = item;
             items.Add(item);

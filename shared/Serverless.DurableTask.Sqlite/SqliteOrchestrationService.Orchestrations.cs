@@ -266,6 +266,7 @@ public sealed partial class SqliteOrchestrationService
 
         var delivered = new List<Delivery>();
         var fetchedAhead = new List<SqliteActivityWorkItem>();
+        var storedTasks = new List<(long Id, TaskMessage Message)>();
         var wroteTasks = false;
         try
         {
@@ -273,6 +274,7 @@ public sealed partial class SqliteOrchestrationService
             {
                 delivered.Clear();
                 fetchedAhead.Clear();
+                storedTasks.Clear();
                 if (c.Scalar("SELECT lock_token FROM instances WHERE hub = @p0 AND instance_id = @p1", _hub, instanceId) as long? != item.LockToken)
                     throw new SessionAbortedException($"The lock on orchestration instance '{instanceId}' was lost before its turn was committed; the turn is discarded and will run again.");
                 DeleteMessages(c, item.MessageIds);
@@ -287,7 +289,7 @@ public sealed partial class SqliteOrchestrationService
                 if (tasks!.Count > 0)
                 {
                     wroteTasks = true;
-                    InsertTasks(c, instanceId, tasks, outboundMessages, now, fetchedAhead);
+                    InsertTasks(c, instanceId, tasks, outboundMessages, now, fetchedAhead, storedTasks);
                 }
                 foreach (var m in messages!) Route(c, m, now, delivered);
                 var s = orchestrationState!;
@@ -320,6 +322,7 @@ public sealed partial class SqliteOrchestrationService
                     item.LockHeld = false;
                     Unregister(item);
                 }
+                if (storedTasks.Count > 0) RememberTaskMessages(storedTasks); // before the wake-up that may lock them
                 AfterTurnCommitted(instanceId, delivered, fetchedAhead, wroteTasks, released: !keepLock, statusChanged: status != item.RowStatus);
                 item.RowStatus = status;
             }).ConfigureAwait(false);
