@@ -87,6 +87,43 @@ public sealed class TrainerEngineTests : IDisposable
     }
 
     [Fact]
+    public void LoadAndValidate_ModuleFile_ResolvedAgainstThePipelineFileAndMustExist()
+    {
+        var yaml = $$"""
+            name: user_model
+            nodes:
+              - id: gen
+                component: CsvExampleGen
+                parameters: { input_base: "{{TestData.DatasetsFolder}}", input_pattern: penguins.csv }
+              - id: stats
+                component: StatisticsGen
+                inputs: { examples: gen.examples }
+              - id: schema
+                component: SchemaGen
+                inputs: { statistics: stats.statistics }
+              - id: transform
+                component: Transform
+                inputs: { examples: gen.examples, schema: schema.schema }
+                parameters: { module_file: "{{LearningNodes.PenguinsSpec}}" }
+              - id: trainer
+                component: Trainer
+                inputs: { examples: transform.transformed_examples, transform_graph: transform.transform_graph }
+                parameters: { engine: torchsharp, module_file: models/My.Models.dll, model_type: My.Models.Net }
+            """;
+        var pipeline = harness.Temp.Write("pipelines/user_model.yaml", yaml);
+
+        var missing = PipelineLoader.LoadAndValidate(pipeline, harness.Registry);
+        var error = Assert.Single(missing.Errors);
+        Assert.Equal("parameters.module_file", error.Field);
+        Assert.Contains($"'{harness.Temp.Combine("pipelines/models/My.Models.dll")}' does not exist", error.Message, StringComparison.Ordinal);
+
+        harness.Temp.Write("pipelines/models/My.Models.dll", "any bytes: the validator checks the path, the trainer app loads it");
+        var valid = PipelineLoader.LoadAndValidate(pipeline, harness.Registry);
+        Assert.True(valid.IsValid, string.Join("\n", valid.Errors));
+        Assert.Equal(harness.Temp.Combine("pipelines/models/My.Models.dll"), valid.Graph!.GetNode("trainer").Parameters["module_file"].StringValue);
+    }
+
+    [Fact]
     public void Get_UnknownName_SaysItIsNotRegisteredAnywhere()
     {
         var e = Assert.Throws<TrainerEngineUnavailableException>(() => new TrainerEngines().Get("jax"));
