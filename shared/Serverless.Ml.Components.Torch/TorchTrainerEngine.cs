@@ -36,6 +36,7 @@ public sealed class TorchTrainerEngine : ITrainerEngine
         ArgumentNullException.ThrowIfNull(request);
         var settings = request.Settings;
         var device = TorchDevices.Parse(settings.Device);
+        _ = TorchDevices.Resolve(device); // device: cuda without a GPU fails before the model is built
         var model = CreateModel(settings, request.Train.FeatureCount, request.Outputs, request.Task);
         try
         {

@@ -56,7 +56,7 @@ public sealed record TrainerEngineRequest
 /// <summary>A trained model as the executor needs it: the run's facts and an ONNX export fused with the transform graph.</summary>
 public interface ITrainedModel : IDisposable
 {
-    /// <summary>Steps, resume point, stop reason, curves and backend (e.g. <c>managed-cpu</c>, <c>torchsharp-cuda</c>).</summary>
+    /// <summary>Steps, resume point, stop reason, curves and backend (e.g. <c>cpu-avx2fma-x2</c>, <c>torchsharp-cuda</c>).</summary>
     TrainingResult Result { get; }
 
     /// <summary>Loss and metric on the eval split after training; null without one.</summary>

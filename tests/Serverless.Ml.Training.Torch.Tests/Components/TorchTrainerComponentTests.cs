@@ -175,6 +175,68 @@ public sealed class TorchTrainerComponentTests : IDisposable
         Assert.Equal(WeightsOnly(reference.Outputs["model"]), WeightsOnly(resumed.Outputs["model"]));
     }
 
+    [Fact]
+    public async Task Execute_BuiltInMlpOnBothEngines_SameStartSameBatchesCloseResults()
+    {
+        var managed = BuiltIn("managed", "mlp");
+        var torch = BuiltIn("torchsharp", "mlp");
+        var results = await harness.RunAsync("p", [.. Upstream(), Trainer(managed, "managed"), Trainer(torch, "torch")]);
+        Assert.True(results["managed"].Succeeded, results["managed"].Error);
+        Assert.True(results["torch"].Succeeded, results["torch"].Error);
+        var a = results["managed"].Outputs["model"].Properties;
+        var b = results["torch"].Outputs["model"].Properties;
+        Assert.Equal("torchsharp-cpu", b["backend"].StringValue);
+        Assert.NotEqual("torchsharp-cpu", a["backend"].StringValue);
+        Assert.Equal(a["steps"].IntValue, b["steps"].IntValue);
+
+        // The same network, initial weights and batch order: the curves agree closely (float32 kernels differ in rounding).
+        var relative = Math.Abs(a["eval_loss"].DoubleValue - b["eval_loss"].DoubleValue) / a["eval_loss"].DoubleValue;
+        Assert.True(relative < 1e-3, $"eval loss managed {a["eval_loss"].DoubleValue} vs torchsharp {b["eval_loss"].DoubleValue}");
+        using var info = JsonDocument.Parse(harness.ReadText(results["torch"].Outputs["model"], TrainerExecutor.ModelInfoPath));
+        Assert.StartsWith("torch:", info.RootElement.GetProperty("architecture").GetString(), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Execute_BuiltInCnnOnTorchSharp_TrainsAndExports()
+    {
+        var results = await harness.RunAsync("p", [.. Upstream(), Trainer(BuiltIn("torchsharp", "cnn"))]);
+        var trainer = results["trainer"];
+        Assert.True(trainer.Succeeded, trainer.Error);
+        Assert.Equal("torchsharp-cpu", trainer.Outputs["model"].Properties["backend"].StringValue);
+        Assert.True(trainer.Outputs["model"].Properties["eval_accuracy"].DoubleValue > 0.3);
+    }
+
+    [Fact]
+    public async Task Execute_DeviceCuda_TrainsOnTheGpuOrFailsSayingThereIsNone()
+    {
+        var parameters = BuiltIn("torchsharp", "mlp");
+        parameters["device"] = "cuda";
+        var trainer = (await harness.RunAsync("p", [.. Upstream(), Trainer(parameters)]))["trainer"];
+        if (TorchRuntime.CudaAvailable)
+        {
+            Assert.True(trainer.Succeeded, trainer.Error);
+            Assert.Equal("torchsharp-cuda", trainer.Outputs["model"].Properties["backend"].StringValue);
+        }
+        else
+        {
+            Assert.Equal(NodeRunStatus.Failed, trainer.Status);
+            Assert.Contains("setting 'device': cuda was requested but libtorch finds no CUDA device", trainer.Error, StringComparison.Ordinal);
+            Assert.Empty(Directory.GetFiles(harness.Temp.Combine("ckpt-builtin"), "*", SearchOption.AllDirectories)); // no checkpoint: nothing trained
+        }
+    }
+
+    private Dictionary<string, MetadataValue> BuiltIn(string engine, string model) => new()
+    {
+        ["engine"] = engine,
+        ["model"] = model,
+        ["hidden_sizes"] = "32",
+        ["epochs"] = 1L,
+        ["batch_size"] = 32L,
+        ["learning_rate"] = 0.003,
+        ["seed"] = 5L,
+        ["checkpoint_dir"] = harness.Temp.Combine("ckpt-builtin"),
+    };
+
     /// <summary>The exported model without its metadata (which names the execution): the graph and trained weights.</summary>
     private byte[] WeightsOnly(ArtifactRef model)
     {
@@ -218,8 +280,8 @@ public sealed class TorchTrainerComponentTests : IDisposable
         Nodes.Node("transform", "Transform", new() { ["spec"] = TransformSpec }, ("examples", "gen.examples"), ("schema", "schema.schema")),
     ];
 
-    private static NodeDefinition Trainer(Dictionary<string, MetadataValue> parameters) =>
-        Nodes.Node("trainer", "Trainer", parameters, ("examples", "transform.transformed_examples"), ("transform_graph", "transform.transform_graph"), ("schema", "schema.schema"));
+    private static NodeDefinition Trainer(Dictionary<string, MetadataValue> parameters, string id = "trainer") =>
+        Nodes.Node(id, "Trainer", parameters, ("examples", "transform.transformed_examples"), ("transform_graph", "transform.transform_graph"), ("schema", "schema.schema"));
 
     /// <summary>The first <see cref="SubsetRows"/> images and labels of Fashion-MNIST t10k as IDX files (raw pixels 0..255).</summary>
     private string FashionSubset()
