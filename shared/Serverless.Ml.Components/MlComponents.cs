@@ -30,8 +30,10 @@ public static class MlComponents
     /// span's statistics for drift. Null: drift only through the <c>previous_statistics</c> input.</param>
     /// <param name="trialRunner">How Tuner trials run: a <see cref="DurableTrialRunner"/> makes each trial an activity in
     /// the <c>gpu</c> pool (the function app); null runs them in parallel inside the Tuner's activity.</param>
+    /// <param name="trainerEngines">The Trainer's engines; null: <see cref="TrainerEngines.Default"/> (where the trainer app
+    /// registers TorchSharp).</param>
     /// <returns>The same registry.</returns>
-    public static ComponentRegistry Register(ComponentRegistry registry, IMetadataStore? metadata = null, ITrialRunner? trialRunner = null)
+    public static ComponentRegistry Register(ComponentRegistry registry, IMetadataStore? metadata = null, ITrialRunner? trialRunner = null, TrainerEngines? trainerEngines = null)
     {
         ArgumentNullException.ThrowIfNull(registry);
         return registry
@@ -44,6 +46,6 @@ public static class MlComponents
             .Register(new ExampleValidatorComponent(metadata))
             .Register(new TransformComponent())
             .Register(new TunerComponent(trialRunner))
-            .Register(new TrainerComponent());
+            .Register(new TrainerComponent(trainerEngines));
     }
 }

@@ -58,89 +58,13 @@ public sealed class TorchTrainer
     /// <exception cref="OperationCanceledException">Cancelled; resume from the last checkpoint.</exception>
     public TrainingResult Train(TrainingData train, TrainingData? eval = null, CancellationToken cancellation = default)
     {
-        ArgumentNullException.ThrowIfNull(train);
-        RequireShape(train, nameof(train));
-        if (eval != null) RequireShape(eval, nameof(eval));
-        if (_options.EarlyStoppingPatience != null && eval is null)
-            throw new ArgumentException("Early stopping needs an eval split.", nameof(eval));
+        TrainingLoop.RequireData(train, eval, _options, _model.InputSize, _model.OutputSize, _model.Task, "model");
         RequireLogits();
 
         _model.MoveTo(Device);
         _model.Module.train();
-        var parameters = _model.Module.named_parameters().ToList();
-        using var optimizer = CreateOptimizer(parameters.Select(p => p.parameter));
-        var state = new State(IsClassifier ? "cross_entropy" : "mse", IsClassifier ? "accuracy" : "rmse");
-        long? resumedFrom = null;
-        string? lastCheckpoint = null;
-        long? lastCheckpointStep = null;
-        if (_options.CheckpointPath is { } cp && File.Exists(cp))
-        {
-            Restore(cp, optimizer, state);
-            resumedFrom = lastCheckpointStep = state.Step;
-            lastCheckpoint = cp;
-            if (state.Completed) return Result(state, resumedFrom);
-        }
-
-        var bs = _options.BatchSize;
-        var batches = (train.Rows + bs - 1) / bs;
-        using var x = Features(train);
-        using var y = Targets(train);
-        var stopped = false;
-        while (state.Epoch < _options.Epochs && !stopped)
-        {
-            using var order = tensor(EpochOrder(train.Rows, state.Epoch), device: Device);
-            for (var b = state.BatchInEpoch; b < batches; b++)
-            {
-                cancellation.ThrowIfCancellationRequested();
-                if (_options.MaxSteps is { } max && state.Step >= max)
-                {
-                    stopped = true;
-                    state.Reason = StopReason.MaxSteps;
-                    break;
-                }
-                var n = Math.Min(bs, train.Rows - b * bs);
-                double loss, metricSum;
-                using (NewDisposeScope())
-                {
-                    var rows = order.narrow(0, (long)b * bs, n);
-                    var xb = x.index_select(0, rows);
-                    var yb = y.index_select(0, rows);
-                    optimizer.zero_grad();
-                    Tensor output;
-                    lock (TorchRuntime.RandomGate)
-                    {
-                        random.manual_seed(StepSeed(state.Step));
-                        output = _model.Forward(xb);
-                    }
-                    var lossTensor = IsClassifier ? nn.functional.cross_entropy(output, yb) : nn.functional.mse_loss(output, yb);
-                    loss = lossTensor.item<float>();
-                    if (!double.IsFinite(loss))
-                        throw new TrainingDivergedException(state.Step + 1, state.Epoch, loss, lastCheckpoint, lastCheckpointStep);
-                    lossTensor.backward();
-                    optimizer.step();
-                    metricSum = IsClassifier ? output.argmax(1).eq(yb).sum().item<long>() : loss * n * _model.OutputSize;
-                }
-                state.Step++;
-                state.BatchInEpoch = b + 1;
-                state.EpochLossSum += IsClassifier ? loss * n : loss * n * _model.OutputSize;
-                state.EpochMetricSum += metricSum;
-                state.EpochSamples += n;
-                _options.OnStep?.Invoke(new TrainingProgress(state.Step, state.Epoch, loss));
-                if (_options.CheckpointPath is { } path && _options.CheckpointEverySteps > 0 && state.Step % _options.CheckpointEverySteps == 0)
-                {
-                    Save(path, optimizer, state);
-                    lastCheckpoint = path;
-                    lastCheckpointStep = state.Step;
-                }
-            }
-            if (stopped) break;
-            EndEpoch(state, eval);
-            if (state.Reason == StopReason.EarlyStopped) stopped = true;
-        }
-
-        if (state.Reason != StopReason.MaxSteps) state.Completed = true;
-        if (_options.CheckpointPath is { } final) Save(final, optimizer, state);
-        return Result(state, resumedFrom);
+        using var session = new Session(this, train);
+        return new TrainingLoop(session, _options, _model.Task, _model.OutputSize, BackendName).Run(train, eval, cancellation);
     }
 
     /// <summary>Mean loss and metric (accuracy or RMSE) of <paramref name="model"/> on <paramref name="data"/>, in eval mode.</summary>
@@ -192,36 +116,6 @@ public sealed class TorchTrainer
             : new Evaluation(lossSum / ((double)data.Rows * outputs), Math.Sqrt(metricSum / ((double)data.Rows * outputs)));
     }
 
-    private void EndEpoch(State state, TrainingData? eval)
-    {
-        var samples = Math.Max(1, state.EpochSamples);
-        var outputs = _model.OutputSize;
-        var trainLoss = state.EpochLossSum / (IsClassifier ? samples : (double)samples * outputs);
-        var trainMetric = IsClassifier ? state.EpochMetricSum / samples : Math.Sqrt(state.EpochMetricSum / ((double)samples * outputs));
-        Evaluation? ev = eval is null ? null : Evaluate(_model, eval);
-        state.History.Add(new EpochRecord(state.Epoch + 1, state.Step, trainLoss, trainMetric, ev?.Loss, ev?.Metric));
-        state.Epoch++;
-        state.BatchInEpoch = 0;
-        state.EpochLossSum = state.EpochMetricSum = 0;
-        state.EpochSamples = 0;
-
-        if (_options.EarlyStoppingPatience is not { } patience || ev is not { } e) return;
-        if (state.BestEvalLoss is null || e.Loss < state.BestEvalLoss.Value - _options.EarlyStoppingMinDelta)
-        {
-            state.BestEvalLoss = e.Loss;
-            state.BadEpochs = 0;
-            state.BestWeights = ModelTensors().Select(t => ToArray(t.Tensor)).ToArray();
-            return;
-        }
-        if (++state.BadEpochs < patience) return;
-        if (state.BestWeights is { } best)
-        {
-            var tensors = ModelTensors();
-            for (var i = 0; i < best.Length; i++) CopyInto(tensors[i].Tensor, best[i]);
-        }
-        state.Reason = StopReason.EarlyStopped;
-    }
-
     /// <summary>Parameters then buffers (batch-norm statistics), each with its checkpoint name.</summary>
     private List<(string Name, Tensor Tensor)> ModelTensors() =>
         [
@@ -267,83 +161,6 @@ public sealed class TorchTrainer
         return result;
     }
 
-    private static long OptimizerStep(optim.Optimizer optimizer) =>
-        ((OptimizerHelper)optimizer).state_dict().State.OfType<Adam.State>().Select(s => s.step).FirstOrDefault();
-
-    private void Save(string path, optim.Optimizer optimizer, State state)
-    {
-        var names = new List<TrainingCheckpoint.Tensor>();
-        var tensors = new List<float[]>();
-        void Add(string name, float[] values)
-        {
-            names.Add(new TrainingCheckpoint.Tensor(name, values.Length));
-            tensors.Add(values);
-        }
-        var model = ModelTensors();
-        foreach (var (name, t) in model) Add(name, ToArray(t));
-        foreach (var (name, get, _) in OptimizerTensors(optimizer))
-            if (get() is { } t) Add(name, ToArray(t));
-        if (state.BestWeights is { } best)
-            for (var i = 0; i < best.Length; i++) Add("best/" + model[i].Name, best[i]);
-        var header = new TrainingCheckpoint.Header(TrainingCheckpoint.FormatVersionNumber, _model.Architecture, OptimizerKind, _options.Seed,
-            _options.BatchSize, state.Step, OptimizerStep(optimizer), state.Epoch, state.BatchInEpoch, state.EpochLossSum, state.EpochMetricSum,
-            state.EpochSamples, state.BestEvalLoss, state.BadEpochs, state.Completed, state.Reason, state.History.LossName,
-            state.History.MetricName, state.History.Epochs, names);
-        TrainingCheckpoint.Write(path, header, tensors);
-    }
-
-    private void Restore(string path, optim.Optimizer optimizer, State state)
-    {
-        var (h, tensors) = TrainingCheckpoint.Read(path);
-        void Require(bool ok, string what)
-        {
-            if (!ok) throw new InvalidOperationException($"Checkpoint '{path}' belongs to another run: {what}. Delete it or use another path.");
-        }
-        Require(h.Architecture == _model.Architecture, $"architecture '{h.Architecture}', this model is '{_model.Architecture}'");
-        Require(h.Optimizer == OptimizerKind, $"optimizer {h.Optimizer}, this run uses {OptimizerKind}");
-        Require(h.Seed == _options.Seed, $"seed {h.Seed}, this run uses {_options.Seed}");
-        Require(h.BatchSize == _options.BatchSize, $"batch size {h.BatchSize}, this run uses {_options.BatchSize}");
-        var byName = new Dictionary<string, float[]>(StringComparer.Ordinal);
-        for (var i = 0; i < tensors.Length; i++) byName[h.Tensors[i].Name] = tensors[i];
-        float[] Take(string name, long length)
-        {
-            if (!byName.TryGetValue(name, out var t) || t.Length != length)
-                throw new InvalidDataException($"Checkpoint '{path}' lacks tensor '{name}' of length {length}.");
-            return t;
-        }
-        var model = ModelTensors();
-        foreach (var (name, t) in model) CopyInto(t, Take(name, t.numel()));
-        foreach (var (name, get, set) in OptimizerTensors(optimizer))
-        {
-            if (!byName.TryGetValue(name, out var values)) continue; // SGD's velocity before the first step
-            var like = get() ?? model.First(m => name.EndsWith("/" + m.Name, StringComparison.Ordinal)).Tensor;
-            if (values.Length != like.numel()) throw new InvalidDataException($"Checkpoint '{path}' has tensor '{name}' of length {values.Length}, expected {like.numel()}.");
-            using var source = tensor(values, like.shape).to(like.device);
-            using (no_grad()) set(source);
-        }
-        foreach (var s in ((OptimizerHelper)optimizer).state_dict().State.OfType<Adam.State>()) s.step = h.OptimizerStep;
-        if (byName.ContainsKey("best/" + model[0].Name))
-            state.BestWeights = model.Select(m => Take("best/" + m.Name, m.Tensor.numel())).ToArray();
-        state.Step = h.Step;
-        state.Epoch = h.Epoch;
-        state.BatchInEpoch = h.BatchInEpoch;
-        state.EpochLossSum = h.EpochLossSum;
-        state.EpochMetricSum = h.EpochMetricSum;
-        state.EpochSamples = h.EpochSamples;
-        state.BestEvalLoss = h.BestEvalLoss;
-        state.BadEpochs = h.BadEpochs;
-        state.Completed = h.Completed;
-        state.Reason = h.Completed ? h.Reason : StopReason.Completed; // a MaxSteps stop is what a resume continues from
-        state.History = new TrainingHistory(h.LossName, h.MetricName, h.History);
-    }
-
-    private TrainingResult Result(State state, long? resumedFrom) => new(state.Reason, state.Step, resumedFrom, state.History, BackendName);
-
-    private long[] EpochOrder(int rows, int epoch) =>
-        _options.Shuffle
-            ? Trainer.EpochOrder(rows, _options.Seed, epoch).Select(i => (long)i).ToArray()
-            : Enumerable.Range(0, rows).Select(i => (long)i).ToArray();
-
     private long StepSeed(long step)
     {
         var rng = DeterministicRandom.Derive(_options.Seed, DropoutStream, (ulong)step);
@@ -367,15 +184,6 @@ public sealed class TorchTrainer
             labels[r] = label;
         }
         return labels;
-    }
-
-    private void RequireShape(TrainingData data, string name)
-    {
-        if (data.FeatureCount != _model.InputSize)
-            throw new ArgumentException($"The data has {data.FeatureCount} features per row, the model takes {_model.InputSize}.", name);
-        var width = IsClassifier ? 1 : _model.OutputSize;
-        if (data.TargetWidth != width)
-            throw new ArgumentException($"The data has {data.TargetWidth} targets per row, the model needs {width}.", name);
     }
 
     private void RequireLogits()
@@ -406,19 +214,103 @@ public sealed class TorchTrainer
     /// <summary>The decimal value a float setting was written as (0.9f -> 0.9), so hyper-parameters equal PyTorch's doubles.</summary>
     private static double Exact(float value) => double.Parse(value.ToString("R", CultureInfo.InvariantCulture), CultureInfo.InvariantCulture);
 
-    private sealed class State(string lossName, string metricName)
+    /// <summary>The libtorch math of a run: the data and optimizer on the device, batches by index, seeded forward passes.</summary>
+    private sealed class Session : ITrainingSession
     {
-        public long Step;
-        public int Epoch;
-        public int BatchInEpoch;
-        public double EpochLossSum;
-        public double EpochMetricSum;
-        public long EpochSamples;
-        public double? BestEvalLoss;
-        public int BadEpochs;
-        public float[][]? BestWeights;
-        public bool Completed;
-        public StopReason Reason = StopReason.Completed;
-        public TrainingHistory History = new(lossName, metricName);
+        private readonly TorchTrainer _owner;
+        private readonly optim.Optimizer _optimizer;
+        private readonly Tensor _x;
+        private readonly Tensor _y;
+        private Tensor? _order;
+
+        public Session(TorchTrainer owner, TrainingData train)
+        {
+            _owner = owner;
+            _optimizer = owner.CreateOptimizer(owner._model.Module.named_parameters().Select(p => p.parameter).ToList());
+            _x = owner.Features(train);
+            _y = owner.Targets(train);
+        }
+
+        private TorchModel Model => _owner._model;
+
+        public string Architecture => Model.Architecture;
+
+        public string OptimizerKind => _owner.OptimizerKind;
+
+        public long OptimizerStep => ((OptimizerHelper)_optimizer).state_dict().State.OfType<Adam.State>().Select(s => s.step).FirstOrDefault();
+
+        public IReadOnlyList<(string Name, long Length)> Weights => _owner.ModelTensors().Select(t => (t.Name, t.Tensor.numel())).ToList();
+
+        public void BeginEpoch(int[] order)
+        {
+            _order?.Dispose();
+            _order = tensor(order.Select(i => (long)i).ToArray(), device: _owner.Device);
+        }
+
+        public BatchLoss Step(int start, int n, long step, Action<double> requireFinite)
+        {
+            double loss, metricSum;
+            using (NewDisposeScope())
+            {
+                var rows = _order!.narrow(0, start, n);
+                var xb = _x.index_select(0, rows);
+                var yb = _y.index_select(0, rows);
+                _optimizer.zero_grad();
+                Tensor output;
+                lock (TorchRuntime.RandomGate)
+                {
+                    random.manual_seed(_owner.StepSeed(step));
+                    output = Model.Forward(xb);
+                }
+                var lossTensor = _owner.IsClassifier ? nn.functional.cross_entropy(output, yb) : nn.functional.mse_loss(output, yb);
+                loss = lossTensor.item<float>();
+                requireFinite(loss);
+                lossTensor.backward();
+                _optimizer.step();
+                metricSum = _owner.IsClassifier ? output.argmax(1).eq(yb).sum().item<long>() : loss * n * Model.OutputSize;
+            }
+            return new BatchLoss(loss, _owner.IsClassifier ? loss * n : loss * n * Model.OutputSize, metricSum);
+        }
+
+        public Evaluation Evaluate(TrainingData data) => TorchTrainer.Evaluate(Model, data);
+
+        public float[][] SnapshotWeights() => _owner.ModelTensors().Select(t => ToArray(t.Tensor)).ToArray();
+
+        public void LoadWeights(float[][] weights)
+        {
+            var tensors = _owner.ModelTensors();
+            for (var i = 0; i < weights.Length; i++) CopyInto(tensors[i].Tensor, weights[i]);
+        }
+
+        public IEnumerable<(string Name, float[] Values)> CheckpointTensors()
+        {
+            var result = _owner.ModelTensors().Select(t => (t.Name, ToArray(t.Tensor))).ToList();
+            foreach (var (name, get, _) in _owner.OptimizerTensors(_optimizer))
+                if (get() is { } t) result.Add((name, ToArray(t)));
+            return result;
+        }
+
+        public void Restore(string path, IReadOnlyDictionary<string, float[]> tensors, long optimizerStep)
+        {
+            var model = _owner.ModelTensors();
+            foreach (var (name, t) in model) CopyInto(t, TrainingLoop.Take(path, tensors, name, t.numel()));
+            foreach (var (name, get, set) in _owner.OptimizerTensors(_optimizer))
+            {
+                if (!tensors.TryGetValue(name, out var values)) continue; // SGD's velocity before the first step
+                var like = get() ?? model.First(m => name.EndsWith("/" + m.Name, StringComparison.Ordinal)).Tensor;
+                if (values.Length != like.numel()) throw new InvalidDataException($"Checkpoint '{path}' has tensor '{name}' of length {values.Length}, expected {like.numel()}.");
+                using var source = tensor(values, like.shape).to(like.device);
+                using (no_grad()) set(source);
+            }
+            foreach (var s in ((OptimizerHelper)_optimizer).state_dict().State.OfType<Adam.State>()) s.step = optimizerStep;
+        }
+
+        public void Dispose()
+        {
+            _order?.Dispose();
+            _x.Dispose();
+            _y.Dispose();
+            _optimizer.Dispose();
+        }
     }
 }

@@ -1,4 +1,5 @@
 using System.Globalization;
+using System.Text.Json;
 using System.Text.Json.Serialization;
 using Serverless.Ml.Training.Compute;
 using Serverless.Ml.Training.Models;
@@ -55,6 +56,34 @@ public sealed record ModelSettings
     /// <summary>CNN: image shape channels, height, width. Default [1, 28, 28].</summary>
     public IReadOnlyList<int> ImageShape { get; init; } = [1, 28, 28];
 
+    /// <summary>
+    /// The training engine, by name (<see cref="TrainerEngines"/>): <c>managed</c> (built in, every process) or
+    /// <c>torchsharp</c> (libtorch; registered only in the trainer app). Default <c>managed</c>.
+    /// </summary>
+    public string Engine { get; init; } = TrainerEngines.Managed;
+
+    /// <summary>torchsharp: <c>auto</c> (CUDA when libtorch finds a GPU), <c>cpu</c> or <c>cuda</c>. Default <c>auto</c>.</summary>
+    public string Device { get; init; } = "auto";
+
+    /// <summary>
+    /// A user model's assembly (TFX's <c>module_file</c>; absolute once the pipeline is validated); empty for the
+    /// built-in <see cref="Model"/>. Its content fingerprint is in the cache key (a path parameter).
+    /// </summary>
+    public string ModuleFile { get; init; } = string.Empty;
+
+    /// <summary>The user model's factory type (full name) inside <see cref="ModuleFile"/>.</summary>
+    public string ModelType { get; init; } = string.Empty;
+
+    /// <summary>User model: the shape of one example as the module receives it; empty: flat <c>[features]</c>.</summary>
+    public IReadOnlyList<int> InputShape { get; init; } = [];
+
+    /// <summary>User model: its own settings (TFX's <c>custom_config</c>), handed to the factory as text.</summary>
+    public IReadOnlyDictionary<string, string> CustomConfig { get; init; } = new SortedDictionary<string, string>(StringComparer.Ordinal);
+
+    /// <summary>True when a user model (<see cref="ModuleFile"/>) replaces the built-in configurations.</summary>
+    [JsonIgnore]
+    public bool IsUserModel => ModuleFile.Length > 0;
+
     /// <summary>Reads the Trainer's parameters (see <see cref="TrainerComponent"/>).</summary>
     /// <exception cref="ArgumentException">A value is out of range or not one of the known names.</exception>
     public static ModelSettings FromParameters(ComponentParameters parameters)
@@ -76,6 +105,12 @@ public sealed record ModelSettings
             CheckpointEverySteps = (int)Math.Clamp(parameters.GetInt64("checkpoint_every_steps"), 0, int.MaxValue),
             ConvChannels = ParseInts(parameters.GetString("conv_channels"), "conv_channels"),
             ImageShape = ParseInts(parameters.GetString("image_shape"), "image_shape"),
+            Engine = Optional(parameters, "engine", TrainerEngines.Managed).ToLowerInvariant(),
+            Device = Optional(parameters, "device", "auto").ToLowerInvariant(),
+            ModuleFile = Optional(parameters, "module_file", string.Empty),
+            ModelType = Optional(parameters, "model_type", string.Empty).Trim(),
+            InputShape = ParseInts(Optional(parameters, "input_shape", string.Empty), "input_shape"),
+            CustomConfig = ParseCustomConfig(Optional(parameters, "custom_config", string.Empty)),
         };
         settings.Validate();
         return settings;
@@ -100,6 +135,42 @@ public sealed record ModelSettings
         if (Dropout is < 0 or >= 1) throw new ArgumentException(string.Create(CultureInfo.InvariantCulture, $"parameter 'dropout': {Dropout} is not in [0, 1)"));
         if (!(LearningRate > 0) || double.IsInfinity(LearningRate)) throw new ArgumentException(string.Create(CultureInfo.InvariantCulture, $"parameter 'learning_rate': {LearningRate} is not positive"));
         if (Model == "cnn" && ImageShape.Count != 3) throw new ArgumentException("parameter 'image_shape': give channels,height,width");
+        if (!TrainerEngines.KnownNames.Contains(Engine, StringComparer.Ordinal))
+        {
+            throw new ArgumentException($"parameter 'engine': '{Engine}' is not {string.Join(" or ", TrainerEngines.KnownNames)}");
+        }
+
+        if (Device is not ("auto" or "cpu" or "cuda")) throw new ArgumentException($"parameter 'device': '{Device}' is not auto, cpu or cuda");
+        if (Device == "cuda" && Engine == TrainerEngines.Managed)
+        {
+            throw new ArgumentException("parameter 'device': cuda needs engine: torchsharp (the managed engine trains on the CPU)");
+        }
+
+        if (IsUserModel && Engine != TrainerEngines.TorchSharp)
+        {
+            throw new ArgumentException($"parameter 'module_file': a user model needs engine: {TrainerEngines.TorchSharp} (this node says engine: {Engine})");
+        }
+
+        if (IsUserModel && ModelType.Length == 0) throw new ArgumentException("parameter 'model_type': name the model factory type in 'module_file' (e.g. MyModels.FashionNet)");
+        if (!IsUserModel && ModelType.Length > 0) throw new ArgumentException("parameter 'model_type' needs 'module_file', the assembly that holds the type");
+    }
+
+    /// <summary>
+    /// The shape of one example for a model over <paramref name="features"/> transformed features: <see cref="InputShape"/>
+    /// (user models), <see cref="ImageShape"/> (cnn) or flat.
+    /// </summary>
+    /// <exception cref="ArgumentException">The shape does not hold exactly <paramref name="features"/> values.</exception>
+    public IReadOnlyList<int> ExampleShape(int features)
+    {
+        IReadOnlyList<int> shape = IsUserModel ? InputShape : Model == "cnn" ? ImageShape : [];
+        var parameter = IsUserModel ? "input_shape" : "image_shape";
+        if (shape.Count == 0) return [features];
+        if (shape.Aggregate(1L, (a, b) => a * b) != features)
+        {
+            throw new ArgumentException($"parameter '{parameter}': {string.Join('x', shape)} does not match the {features} transformed features");
+        }
+
+        return shape;
     }
 
     /// <summary>A new network for <paramref name="inputs"/> features and <paramref name="outputs"/> classes or values.</summary>
@@ -109,10 +180,7 @@ public sealed record ModelSettings
         if (Model == "cnn")
         {
             if (task != PredictionTask.Classification) throw new ArgumentException("parameter 'model': cnn is a classifier; use mlp for regression");
-            if (ImageShape[0] * ImageShape[1] * ImageShape[2] != inputs)
-            {
-                throw new ArgumentException($"parameter 'image_shape': {string.Join('x', ImageShape)} does not match the {inputs} transformed features");
-            }
+            _ = ExampleShape(inputs);
 
             return NeuralNetwork.CreateConvNet(new ConvNetOptions
             {
@@ -150,6 +218,41 @@ public sealed record ModelSettings
         "sigmoid" => Ml.Training.Compute.Activation.Sigmoid,
         _ => throw new ArgumentException($"parameter 'activation': '{name}' is not relu, tanh or sigmoid"),
     };
+
+    private static string Optional(ComponentParameters parameters, string name, string fallback) =>
+        parameters.Contains(name) ? parameters.GetString(name) : fallback;
+
+    /// <summary>Parses <c>custom_config</c>: a JSON object of scalar values (TFX's dict), each handed on as text.</summary>
+    internal static SortedDictionary<string, string> ParseCustomConfig(string text)
+    {
+        var values = new SortedDictionary<string, string>(StringComparer.Ordinal);
+        if (string.IsNullOrWhiteSpace(text)) return values;
+        JsonDocument document;
+        try
+        {
+            document = JsonDocument.Parse(text);
+        }
+        catch (JsonException e)
+        {
+            throw new ArgumentException($"parameter 'custom_config': not a JSON object (line {e.LineNumber + 1}, byte {e.BytePositionInLine + 1}): {e.Message}", e);
+        }
+
+        using (document)
+        {
+            if (document.RootElement.ValueKind != JsonValueKind.Object) throw new ArgumentException("parameter 'custom_config': give a JSON object, e.g. {\"hidden\": 128}");
+            foreach (var property in document.RootElement.EnumerateObject())
+            {
+                values[property.Name] = property.Value.ValueKind switch
+                {
+                    JsonValueKind.String => property.Value.GetString()!,
+                    JsonValueKind.Number or JsonValueKind.True or JsonValueKind.False => property.Value.GetRawText(),
+                    _ => throw new ArgumentException($"parameter 'custom_config': '{property.Name}' is {property.Value.ValueKind}; values are strings, numbers or booleans"),
+                };
+            }
+        }
+
+        return values;
+    }
 
     internal static int[] ParseInts(string text, string parameter)
     {

@@ -3,12 +3,14 @@ using Serverless.Pipelines;
 namespace Serverless.Ml.Components.Trainer;
 
 /// <summary>
-/// TFX's <c>Trainer</c>: trains an MLP (tabular) or a small CNN (images) on Transform's output and exports one ONNX
-/// model = transform graph + network (raw features in, class probabilities or values out), plus a ModelRun with the
-/// loss/metric curves. Runs in the worker that takes the node's activity (Durable Functions has no worker pools; a GPU
-/// job queue is to route it to accelerators). Tuned values of a bound HyperParameters artifact replace the matching parameters.
+/// TFX's <c>Trainer</c>: trains an MLP (tabular), a small CNN (images) or a user model (TFX's <c>module_file</c>: a C#
+/// factory type in an assembly, engine torchsharp) on Transform's output and exports one ONNX model = transform graph +
+/// network (raw features in, class probabilities or values out), plus a ModelRun with the loss/metric curves. The
+/// <c>engine</c> parameter picks the trainer (<see cref="TrainerEngines"/>): <c>managed</c> everywhere, <c>torchsharp</c>
+/// where registered (the trainer app). Tuned values of a bound HyperParameters artifact replace the matching parameters.
 /// </summary>
-public sealed class TrainerComponent : Component
+/// <param name="engines">The engines its executors may use; null: <see cref="TrainerEngines.Default"/>.</param>
+public sealed class TrainerComponent(TrainerEngines? engines = null) : Component
 {
     /// <summary>The component type name.</summary>
     public const string TypeName = "Trainer";
@@ -42,6 +44,12 @@ public sealed class TrainerComponent : Component
             new ParameterSpec("checkpoint_every_steps", ParameterType.Int, Default: 50L, Description: "Checkpoint interval in optimizer steps (also at the end)."),
             new ParameterSpec("conv_channels", ParameterType.String, Default: "8,16", Description: "CNN: output channels per conv block.") { Use = ParameterUse.Value },
             new ParameterSpec("image_shape", ParameterType.String, Default: "1,28,28", Description: "CNN: channels,height,width of the transformed features.") { Use = ParameterUse.Value },
+            new ParameterSpec("engine", ParameterType.String, Default: TrainerEngines.Managed, Description: "managed (built in) or torchsharp (libtorch; only the trainer app has it).") { Use = ParameterUse.Value },
+            new ParameterSpec("device", ParameterType.String, Default: "auto", Description: "torchsharp: auto (CUDA when libtorch finds a GPU), cpu or cuda.") { Use = ParameterUse.Value },
+            new ParameterSpec("module_file", ParameterType.Path, Optional: true, Description: "User model (engine torchsharp): the .NET assembly holding model_type (TFX's module_file); its content is in the cache key."),
+            new ParameterSpec("model_type", ParameterType.String, Default: "", Description: "User model: the full name of its ITorchModelFactory type in module_file."),
+            new ParameterSpec("input_shape", ParameterType.String, Default: "", Description: "User model: one example's shape as the module receives it, e.g. 1,28,28; empty: flat [features].") { Use = ParameterUse.Value },
+            new ParameterSpec("custom_config", ParameterType.String, Default: "", Description: "User model: its own settings as a JSON object of scalars (TFX's custom_config), e.g. {\"hidden\": 128}."),
             new ParameterSpec("train_split", ParameterType.String, Default: "train", Description: "The split trained on.") { Use = ParameterUse.Value },
             new ParameterSpec("eval_split", ParameterType.String, Default: "eval", Description: "The split evaluated after every epoch (early stopping, eval metrics).") { Use = ParameterUse.Value },
             new ParameterSpec("checkpoint_dir", ParameterType.String, Default: "", Description: "Checkpoint root, inside the host's scratch root; empty: $SERVERLESS_CHECKPOINTS, else {scratch}/checkpoints.") { Use = ParameterUse.ScratchPath },
@@ -49,7 +57,7 @@ public sealed class TrainerComponent : Component
         Outputs =
         [
             new ChannelSpec("model", ArtifactTypes.Model, Description: "model.onnx (raw features in) + model_info.json; eval_accuracy/eval_loss, classes, worker_pid."),
-            new ChannelSpec("model_run", ArtifactTypes.ModelRun, Description: "history.json + curves.svg + training.json (steps, resume, worker)."),
+            new ChannelSpec("model_run", ArtifactTypes.ModelRun, Description: "history.json + curves.svg + training.json (steps, resume, engine, backend, worker)."),
         ],
     };
 
@@ -57,5 +65,5 @@ public sealed class TrainerComponent : Component
     public override ComponentSpec Spec => Declaration;
 
     /// <inheritdoc />
-    public override IComponentExecutor CreateExecutor() => new TrainerExecutor();
+    public override IComponentExecutor CreateExecutor() => new TrainerExecutor(engines);
 }

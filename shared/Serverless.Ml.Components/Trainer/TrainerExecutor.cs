@@ -1,12 +1,8 @@
-using System.Diagnostics;
 using System.Text.Json;
 using Serverless.Ml.Onnx.Graph;
 using Serverless.Ml.Onnx.Proto;
 using Serverless.Ml.Onnx.Runtime;
-using Serverless.Ml.Training.Compute;
-using Serverless.Ml.Training.Export;
 using Serverless.Ml.Training.Models;
-using Serverless.Ml.Training.Training;
 using Serverless.Pipelines;
 
 namespace Serverless.Ml.Components.Trainer;
@@ -25,6 +21,11 @@ namespace Serverless.Ml.Components.Trainer;
 /// </remarks>
 public sealed class TrainerExecutor : IComponentExecutor
 {
+    private readonly TrainerEngines _engines;
+
+    /// <summary>An executor that trains with the engines of <paramref name="engines"/> (default: <see cref="TrainerEngines.Default"/>).</summary>
+    public TrainerExecutor(TrainerEngines? engines = null) => _engines = engines ?? TrainerEngines.Default;
+
     /// <summary>The model file inside a Model artifact.</summary>
     public const string ModelPath = "model.onnx";
 
@@ -82,6 +83,9 @@ public sealed class TrainerExecutor : IComponentExecutor
             settings.Validate();
         }
 
+        // Before any input is read: this process must have the engine (torchsharp lives in the trainer app only).
+        var engine = _engines.Get(settings.Engine);
+
         var examples = inputs["examples"];
         var graph = inputs["transform_graph"];
         var scratch = ArtifactFiles.NewScratch(context);
@@ -100,12 +104,17 @@ public sealed class TrainerExecutor : IComponentExecutor
 
             var checkpoint = CheckpointPath(parameters.GetString("checkpoint_dir"), context);
             Directory.CreateDirectory(Path.GetDirectoryName(checkpoint)!);
-            var run = await Task.Run(() => ModelTraining.Train(settings, train, eval, label, checkpoint, null, cancellation), cancellation).ConfigureAwait(false);
+            using var trained = await Task.Run(() => engine.Train(new TrainerEngineRequest
+            {
+                Settings = settings, Train = train, Eval = eval, Task = label.Task, Outputs = label.Outputs, CheckpointPath = checkpoint,
+            }, cancellation), cancellation).ConfigureAwait(false);
+            var result = trained.Result;
 
-            var model = OnnxExporter.ExportWithTransform(OnnxModelFile.Load(transformFile), run.Network);
+            var model = trained.ExportWithTransform(OnnxModelFile.Load(transformFile));
             if (label.Classes.Count > 0) ModelClassLabels.Write(model, label.Classes); // :classify and the Evaluator read them here
             AddMetadata(model, "task", label.Task.ToString().ToLowerInvariant());
             AddMetadata(model, "execution_id", context.ExecutionId);
+            AddMetadata(model, "engine", engine.Name);
             var modelFile = Path.Combine(scratch, ModelPath);
             OnnxModelFile.Save(model, modelFile);
             CheckLoads(modelFile, ModelPath);
@@ -116,26 +125,29 @@ public sealed class TrainerExecutor : IComponentExecutor
                 task = label.Task.ToString().ToLowerInvariant(),
                 classes = label.Classes,
                 inputs = fitted.RawInputs.Select(c => new { name = c.Name, kind = c.Kind.ToString() }),
-                output = OnnxExporter.OutputName(run.Network),
-                architecture = run.Network.Architecture,
+                output = trained.OutputName,
+                architecture = trained.Architecture,
+                engine = engine.Name,
+                backend = result.Backend,
                 settings,
                 tuned,
-                eval_loss = run.Eval?.Loss,
-                eval_metric = run.Eval?.Metric,
+                eval_loss = trained.Eval?.Loss,
+                eval_metric = trained.Eval?.Metric,
             };
             var modelOut = outputs["model"];
             await modelOut.WriteFileAsync(ModelPath, modelFile, cancellation).ConfigureAwait(false);
             await modelOut.WriteTextAsync(ModelInfoPath, JsonSerializer.Serialize(info, JsonOptions), cancellation).ConfigureAwait(false);
             var runOut = outputs["model_run"];
-            await runOut.WriteTextAsync(HistoryPath, run.Result.History.ToJson(), cancellation).ConfigureAwait(false);
-            await runOut.WriteTextAsync(CurvesPath, run.Result.History.ToSvg(), cancellation).ConfigureAwait(false);
+            await runOut.WriteTextAsync(HistoryPath, result.History.ToJson(), cancellation).ConfigureAwait(false);
+            await runOut.WriteTextAsync(CurvesPath, result.History.ToSvg(), cancellation).ConfigureAwait(false);
             await runOut.WriteTextAsync(TrainingInfoPath, JsonSerializer.Serialize(new
             {
-                steps = run.Result.Steps,
-                resumed_from_step = run.Result.ResumedFromStep,
-                stop_reason = run.Result.Reason.ToString(),
-                epochs = run.Result.History.Epochs.Count,
-                backend = run.Result.Backend,
+                steps = result.Steps,
+                resumed_from_step = result.ResumedFromStep,
+                stop_reason = result.Reason.ToString(),
+                epochs = result.History.Epochs.Count,
+                engine = engine.Name,
+                backend = result.Backend,
                 checkpoint,
                 worker_pid = process,
                 worker_host = Environment.MachineName,
@@ -144,9 +156,11 @@ public sealed class TrainerExecutor : IComponentExecutor
             foreach (var output in new[] { modelOut, runOut })
             {
                 output.Properties["worker_pid"] = (long)process;
-                output.Properties["steps"] = run.Result.Steps;
-                output.Properties["resumed_from_step"] = run.Result.ResumedFromStep ?? -1L;
-                if (run.Eval is { } e)
+                output.Properties["steps"] = result.Steps;
+                output.Properties["resumed_from_step"] = result.ResumedFromStep ?? -1L;
+                output.Properties["engine"] = engine.Name;
+                output.Properties["backend"] = result.Backend;
+                if (trained.Eval is { } e)
                 {
                     output.Properties["eval_loss"] = e.Loss;
                     output.Properties[label.Task == PredictionTask.Classification ? "eval_accuracy" : "eval_rmse"] = e.Metric;
@@ -155,7 +169,7 @@ public sealed class TrainerExecutor : IComponentExecutor
 
             modelOut.Properties["classes"] = JsonSerializer.Serialize(label.Classes);
             modelOut.Properties["task"] = label.Task.ToString().ToLowerInvariant();
-            runOut.Properties["stop_reason"] = run.Result.Reason.ToString();
+            runOut.Properties["stop_reason"] = result.Reason.ToString();
         }
         finally
         {
@@ -187,24 +201,14 @@ public sealed class TrainerExecutor : IComponentExecutor
         }
     }
 
-    private static void AddMetadata(ModelProto model, string key, string value) =>
-        model.MetadataProps.Add(new StringStringEntryProto { Key = key, Value = value });
-}
-
-/// <summary>One training run as the Trainer and every Tuner trial do it.</summary>
-internal static class ModelTraining
-{
-    public sealed record Run(NeuralNetwork Network, TrainingResult Result, Evaluation? Eval);
-
-    /// <summary>Builds the network and trains it; <paramref name="epochs"/> overrides the settings' (a Hyperband budget).</summary>
-    public static Run Train(ModelSettings settings, TrainingData train, TrainingData? eval, LabelInfo label, string? checkpoint, int? epochs, CancellationToken cancellation, IComputeBackend? backend = null)
+    /// <summary>Sets a metadata entry, replacing one of the same key (onnx.checker refuses duplicate keys).</summary>
+    private static void AddMetadata(ModelProto model, string key, string value)
     {
-        var network = settings.CreateNetwork(train.FeatureCount, label.Outputs, label.Task);
-        var options = (settings with { Epochs = epochs ?? settings.Epochs }).CreateTrainerOptions(checkpoint, eval is not null);
-        var trainer = new Ml.Training.Training.Trainer(network, options, backend);
-        var result = trainer.Train(train, eval, cancellation);
-        Evaluation? evaluation = eval is null ? null : Ml.Training.Training.Trainer.Evaluate(network, eval, backend);
-        Debug.Assert(result.Steps >= 0, "steps are counted from zero");
-        return new Run(network, result, evaluation);
+        for (var i = model.MetadataProps.Count - 1; i >= 0; i--)
+        {
+            if (model.MetadataProps[i].Key == key) model.MetadataProps.RemoveAt(i);
+        }
+
+        model.MetadataProps.Add(new StringStringEntryProto { Key = key, Value = value });
     }
 }

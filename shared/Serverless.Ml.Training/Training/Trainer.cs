@@ -17,7 +17,6 @@ namespace Serverless.Ml.Training.Training;
 /// </remarks>
 public sealed class Trainer
 {
-    private const ulong ShuffleStream = 2;
     private readonly NeuralNetwork _network;
     private readonly TrainerOptions _options;
     private readonly IComputeBackend _backend;
@@ -33,8 +32,6 @@ public sealed class Trainer
         _backend = Backends.OrDefault(backend);
     }
 
-    private bool IsClassifier => _network.Task == PredictionTask.Classification;
-
     /// <summary>
     /// Trains on <paramref name="train"/>, evaluating on <paramref name="eval"/> after every epoch when given.
     /// Resumes from <see cref="TrainerOptions.CheckpointPath"/> when that file exists (a completed run returns at once).
@@ -43,96 +40,10 @@ public sealed class Trainer
     /// <exception cref="OperationCanceledException">Cancelled; resume from the last checkpoint.</exception>
     public TrainingResult Train(TrainingData train, TrainingData? eval = null, CancellationToken cancellation = default)
     {
-        ArgumentNullException.ThrowIfNull(train);
-        RequireShape(train, nameof(train));
-        if (eval != null) RequireShape(eval, nameof(eval));
-        if (_options.EarlyStoppingPatience != null && eval is null)
-            throw new ArgumentException("Early stopping needs an eval split.", nameof(eval));
+        TrainingLoop.RequireData(train, eval, _options, _network.InputSize, _network.OutputSize, _network.Task, "network");
 
-        var optimizer = new Optimizer(_options.Optimizer, _network.Parameters);
-        var state = new State(IsClassifier ? "cross_entropy" : "mse", IsClassifier ? "accuracy" : "rmse");
-        long? resumedFrom = null;
-        string? lastCheckpoint = null;
-        long? lastCheckpointStep = null;
-        if (_options.CheckpointPath is { } cp && File.Exists(cp))
-        {
-            Restore(cp, optimizer, state);
-            resumedFrom = state.Step;
-            lastCheckpoint = cp;
-            lastCheckpointStep = state.Step;
-            if (state.Completed) return Result(state, resumedFrom);
-        }
-
-        var bs = _options.BatchSize;
-        var inputs = _network.InputSize;
-        var outputs = _network.OutputSize;
-        var targetWidth = train.TargetWidth;
-        var batches = (train.Rows + bs - 1) / bs;
-        var order = new int[train.Rows];
-        var x = new float[bs * inputs];
-        var y = new float[bs * targetWidth];
-        var probabilities = new float[bs * outputs];
-        var gradient = new float[bs * outputs];
-        var stopped = false;
-
-        while (state.Epoch < _options.Epochs && !stopped)
-        {
-            FillOrder(order, state.Epoch);
-            for (var b = state.BatchInEpoch; b < batches; b++)
-            {
-                cancellation.ThrowIfCancellationRequested();
-                if (_options.MaxSteps is { } max && state.Step >= max)
-                {
-                    stopped = true;
-                    state.Reason = StopReason.MaxSteps;
-                    break;
-                }
-                var n = Math.Min(bs, train.Rows - b * bs);
-                for (var r = 0; r < n; r++)
-                {
-                    var row = order[b * bs + r];
-                    train.Features.AsSpan(row * inputs, inputs).CopyTo(x.AsSpan(r * inputs));
-                    train.Targets.AsSpan(row * targetWidth, targetWidth).CopyTo(y.AsSpan(r * targetWidth));
-                }
-                var ctx = new PassContext(_backend, true, _options.Seed, state.Step);
-                var output = _network.Forward(ctx, x.AsSpan(0, n * inputs), n);
-                double lossSum, metricSum;
-                if (IsClassifier)
-                {
-                    lossSum = Losses.SoftmaxCrossEntropy(_backend, output, y, n, outputs, probabilities, gradient, out var correct);
-                    metricSum = correct;
-                }
-                else
-                {
-                    lossSum = Losses.SquaredError(output, y, n * outputs, gradient);
-                    metricSum = lossSum;
-                }
-                var loss = lossSum / (IsClassifier ? n : (double)n * outputs);
-                if (!double.IsFinite(loss))
-                    throw new TrainingDivergedException(state.Step + 1, state.Epoch, loss, lastCheckpoint, lastCheckpointStep);
-                _network.Backward(ctx, gradient.AsSpan(0, n * outputs), n);
-                optimizer.Update(_backend);
-                state.Step++;
-                state.BatchInEpoch = b + 1;
-                state.EpochLossSum += lossSum;
-                state.EpochMetricSum += metricSum;
-                state.EpochSamples += n;
-                _options.OnStep?.Invoke(new TrainingProgress(state.Step, state.Epoch, loss));
-                if (_options.CheckpointPath is { } path && _options.CheckpointEverySteps > 0 && state.Step % _options.CheckpointEverySteps == 0)
-                {
-                    Save(path, optimizer, state);
-                    lastCheckpoint = path;
-                    lastCheckpointStep = state.Step;
-                }
-            }
-            if (stopped) break;
-            EndEpoch(state, eval);
-            if (state.Reason == StopReason.EarlyStopped) stopped = true;
-        }
-
-        if (state.Reason != StopReason.MaxSteps) state.Completed = true;
-        if (_options.CheckpointPath is { } final) Save(final, optimizer, state);
-        return Result(state, resumedFrom);
+        using var session = new Session(_network, _options, _backend, train);
+        return new TrainingLoop(session, _options, _network.Task, _network.OutputSize, _backend.Name).Run(train, eval, cancellation);
     }
 
     /// <summary>Mean loss and metric of <paramref name="network"/> on <paramref name="data"/> (inference mode).</summary>
@@ -169,32 +80,6 @@ public sealed class Trainer
             : new Evaluation(lossSum / ((double)data.Rows * outputs), Math.Sqrt(metricSum / ((double)data.Rows * outputs)));
     }
 
-    private void EndEpoch(State state, TrainingData? eval)
-    {
-        var samples = Math.Max(1, state.EpochSamples);
-        var trainLoss = state.EpochLossSum / (IsClassifier ? samples : (double)samples * _network.OutputSize);
-        var trainMetric = IsClassifier ? state.EpochMetricSum / samples : Math.Sqrt(state.EpochMetricSum / ((double)samples * _network.OutputSize));
-        Evaluation? ev = eval is null ? null : Evaluate(_network, eval, _backend);
-        state.History.Add(new EpochRecord(state.Epoch + 1, state.Step, trainLoss, trainMetric, ev?.Loss, ev?.Metric));
-        state.Epoch++;
-        state.BatchInEpoch = 0;
-        state.EpochLossSum = state.EpochMetricSum = 0;
-        state.EpochSamples = 0;
-
-        if (_options.EarlyStoppingPatience is not { } patience || ev is not { } e) return;
-        if (state.BestEvalLoss is null || e.Loss < state.BestEvalLoss.Value - _options.EarlyStoppingMinDelta)
-        {
-            state.BestEvalLoss = e.Loss;
-            state.BadEpochs = 0;
-            state.BestWeights = _network.Parameters.Select(p => (float[])p.Value.Clone()).ToArray();
-            return;
-        }
-        if (++state.BadEpochs < patience) return;
-        if (state.BestWeights is { } best)
-            for (var i = 0; i < best.Length; i++) best[i].CopyTo(_network.Parameters[i].Value, 0);
-        state.Reason = StopReason.EarlyStopped;
-    }
-
     /// <summary>
     /// The row order of epoch <paramref name="epoch"/> (0-based) in a shuffled run with <paramref name="seed"/>: batch b
     /// holds rows [b * BatchSize, (b + 1) * BatchSize) of it. Public so another framework can replay exactly the batches
@@ -205,101 +90,83 @@ public sealed class Trainer
         ArgumentOutOfRangeException.ThrowIfNegative(rows);
         ArgumentOutOfRangeException.ThrowIfNegative(epoch);
         var order = new int[rows];
-        FillOrder(order, seed, epoch, shuffle: true);
+        TrainingLoop.FillOrder(order, seed, epoch, shuffle: true);
         return order;
     }
 
-    private void FillOrder(int[] order, int epoch) => FillOrder(order, _options.Seed, epoch, _options.Shuffle);
-
-    private static void FillOrder(int[] order, ulong seed, int epoch, bool shuffle)
+    /// <summary>The managed math of a run: batches copied in the epoch's order, forward, loss, backward, optimizer.</summary>
+    private sealed class Session(NeuralNetwork network, TrainerOptions options, IComputeBackend backend, TrainingData train) : ITrainingSession
     {
-        for (var i = 0; i < order.Length; i++) order[i] = i;
-        if (shuffle) DeterministicRandom.Derive(seed, ShuffleStream, (ulong)epoch).Shuffle(order);
-    }
+        private readonly Optimizer _optimizer = new(options.Optimizer, network.Parameters);
+        private readonly float[] _x = new float[options.BatchSize * network.InputSize];
+        private readonly float[] _y = new float[options.BatchSize * train.TargetWidth];
+        private readonly float[] _probabilities = new float[options.BatchSize * network.OutputSize];
+        private readonly float[] _gradient = new float[options.BatchSize * network.OutputSize];
+        private int[] _order = [];
 
-    private void Save(string path, Optimizer optimizer, State state)
-    {
-        var names = new List<TrainingCheckpoint.Tensor>();
-        var tensors = new List<float[]>();
-        foreach (var p in _network.Parameters) Add(p.Name, p.Value);
-        foreach (var (name, values) in optimizer.State) Add(name, values);
-        if (state.BestWeights is { } best)
-            for (var i = 0; i < best.Length; i++) Add("best/" + _network.Parameters[i].Name, best[i]);
-        var header = new TrainingCheckpoint.Header(TrainingCheckpoint.FormatVersionNumber, _network.Architecture, optimizer.Kind, _options.Seed,
-            _options.BatchSize, state.Step, optimizer.Step, state.Epoch, state.BatchInEpoch, state.EpochLossSum, state.EpochMetricSum,
-            state.EpochSamples, state.BestEvalLoss, state.BadEpochs, state.Completed, state.Reason, state.History.LossName,
-            state.History.MetricName, state.History.Epochs, names);
-        TrainingCheckpoint.Write(path, header, tensors);
+        public string Architecture => network.Architecture;
 
-        void Add(string name, float[] values)
+        public string OptimizerKind => _optimizer.Kind;
+
+        public long OptimizerStep => _optimizer.Step;
+
+        public IReadOnlyList<(string Name, long Length)> Weights => network.Parameters.Select(p => (p.Name, (long)p.Value.Length)).ToList();
+
+        public void BeginEpoch(int[] order) => _order = order;
+
+        public BatchLoss Step(int start, int n, long step, Action<double> requireFinite)
         {
-            names.Add(new TrainingCheckpoint.Tensor(name, values.Length));
-            tensors.Add(values);
+            var inputs = network.InputSize;
+            var outputs = network.OutputSize;
+            var targetWidth = train.TargetWidth;
+            for (var r = 0; r < n; r++)
+            {
+                var row = _order[start + r];
+                train.Features.AsSpan(row * inputs, inputs).CopyTo(_x.AsSpan(r * inputs));
+                train.Targets.AsSpan(row * targetWidth, targetWidth).CopyTo(_y.AsSpan(r * targetWidth));
+            }
+            var ctx = new PassContext(backend, true, options.Seed, step);
+            var output = network.Forward(ctx, _x.AsSpan(0, n * inputs), n);
+            double lossSum, metricSum;
+            var classifier = network.Task == PredictionTask.Classification;
+            if (classifier)
+            {
+                lossSum = Losses.SoftmaxCrossEntropy(backend, output, _y, n, outputs, _probabilities, _gradient, out var correct);
+                metricSum = correct;
+            }
+            else
+            {
+                lossSum = Losses.SquaredError(output, _y, n * outputs, _gradient);
+                metricSum = lossSum;
+            }
+            var loss = lossSum / (classifier ? n : (double)n * outputs);
+            requireFinite(loss);
+            network.Backward(ctx, _gradient.AsSpan(0, n * outputs), n);
+            _optimizer.Update(backend);
+            return new BatchLoss(loss, lossSum, metricSum);
         }
-    }
 
-    private void Restore(string path, Optimizer optimizer, State state)
-    {
-        var (h, tensors) = TrainingCheckpoint.Read(path);
-        void Require(bool ok, string what)
+        public Evaluation Evaluate(TrainingData data) => Trainer.Evaluate(network, data, backend);
+
+        public float[][] SnapshotWeights() => network.Parameters.Select(p => (float[])p.Value.Clone()).ToArray();
+
+        public void LoadWeights(float[][] weights)
         {
-            if (!ok) throw new InvalidOperationException($"Checkpoint '{path}' belongs to another run: {what}. Delete it or use another path.");
+            for (var i = 0; i < weights.Length; i++) weights[i].CopyTo(network.Parameters[i].Value, 0);
         }
-        Require(h.Architecture == _network.Architecture, $"architecture '{h.Architecture}', this network is '{_network.Architecture}'");
-        Require(h.Optimizer == optimizer.Kind, $"optimizer {h.Optimizer}, this run uses {optimizer.Kind}");
-        Require(h.Seed == _options.Seed, $"seed {h.Seed}, this run uses {_options.Seed}");
-        Require(h.BatchSize == _options.BatchSize, $"batch size {h.BatchSize}, this run uses {_options.BatchSize}");
-        var byName = new Dictionary<string, float[]>(StringComparer.Ordinal);
-        for (var i = 0; i < tensors.Length; i++) byName[h.Tensors[i].Name] = tensors[i];
-        float[] Take(string name, int length)
+
+        public IEnumerable<(string Name, float[] Values)> CheckpointTensors() =>
+            network.Parameters.Select(p => (p.Name, p.Value)).Concat(_optimizer.State);
+
+        public void Restore(string path, IReadOnlyDictionary<string, float[]> tensors, long optimizerStep)
         {
-            if (!byName.TryGetValue(name, out var t) || t.Length != length)
-                throw new InvalidDataException($"Checkpoint '{path}' lacks tensor '{name}' of length {length}.");
-            return t;
+            foreach (var p in network.Parameters) TrainingLoop.Take(path, tensors, p.Name, p.Value.Length).CopyTo(p.Value, 0);
+            foreach (var (name, values) in _optimizer.State) TrainingLoop.Take(path, tensors, name, values.Length).CopyTo(values, 0);
+            _optimizer.Step = optimizerStep;
         }
-        foreach (var p in _network.Parameters) Take(p.Name, p.Value.Length).CopyTo(p.Value, 0);
-        foreach (var (name, values) in optimizer.State) Take(name, values.Length).CopyTo(values, 0);
-        if (byName.ContainsKey("best/" + _network.Parameters[0].Name))
-            state.BestWeights = _network.Parameters.Select(p => Take("best/" + p.Name, p.Value.Length)).ToArray();
-        optimizer.Step = h.OptimizerStep;
-        state.Step = h.Step;
-        state.Epoch = h.Epoch;
-        state.BatchInEpoch = h.BatchInEpoch;
-        state.EpochLossSum = h.EpochLossSum;
-        state.EpochMetricSum = h.EpochMetricSum;
-        state.EpochSamples = h.EpochSamples;
-        state.BestEvalLoss = h.BestEvalLoss;
-        state.BadEpochs = h.BadEpochs;
-        state.Completed = h.Completed;
-        state.Reason = h.Completed ? h.Reason : StopReason.Completed; // a MaxSteps stop is what a resume continues from
-        state.History = new TrainingHistory(h.LossName, h.MetricName, h.History);
-    }
 
-    private TrainingResult Result(State state, long? resumedFrom) =>
-        new(state.Reason, state.Step, resumedFrom, state.History, _backend.Name);
-
-    private void RequireShape(TrainingData data, string name)
-    {
-        if (data.FeatureCount != _network.InputSize)
-            throw new ArgumentException($"The data has {data.FeatureCount} features per row, the network takes {_network.InputSize}.", name);
-        var width = IsClassifier ? 1 : _network.OutputSize;
-        if (data.TargetWidth != width)
-            throw new ArgumentException($"The data has {data.TargetWidth} targets per row, the network needs {width}.", name);
-    }
-
-    private sealed class State(string lossName, string metricName)
-    {
-        public long Step;
-        public int Epoch;
-        public int BatchInEpoch;
-        public double EpochLossSum;
-        public double EpochMetricSum;
-        public long EpochSamples;
-        public double? BestEvalLoss;
-        public int BadEpochs;
-        public float[][]? BestWeights;
-        public bool Completed;
-        public StopReason Reason = StopReason.Completed;
-        public TrainingHistory History = new(lossName, metricName);
+        public void Dispose()
+        {
+        }
     }
 }
