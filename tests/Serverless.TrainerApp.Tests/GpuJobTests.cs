@@ -1,0 +1,152 @@
+using System.Text.Json;
+using Azure.Storage.Queues;
+using Microsoft.DurableTask.Client;
+using Serverless.Pipelines.Orchestration;
+using Serverless.Testing.Azurite;
+
+namespace Serverless.TrainerApp.Tests;
+
+/// <summary>
+/// The GPU job path end to end on Azurite: the orchestrator queues a <c>pool: gpu</c> node and waits for the trainer app's
+/// events; the trainer app runs as a real process, is SIGKILLed mid-training and resumes from the checkpoint copy in the
+/// artifact store; timeouts resubmit; a worker's error fails the node with that error.
+/// </summary>
+public sealed class GpuJobTests(AzuriteFixture azurite) : IClassFixture<AzuriteFixture>
+{
+    private static string Pipeline(string name, string parameters, string retry = "") => $$"""
+        name: {{name}}
+        nodes:
+          - id: train
+            component: JobProbe
+            pool: gpu
+            parameters: { {{parameters}} }
+        {{retry}}
+        """;
+
+    [Fact]
+    public async Task GpuNode_WaitsForWorker_KilledMidTraining_ResumesFromCheckpointCopy_CompletesOnce()
+    {
+        await using var jobs = await JobHarness.StartAsync(azurite.ConnectionString);
+        var log = Path.Combine(jobs.Home, "probe.log");
+        var gate = Path.Combine(jobs.Home, "gate");
+        var runId = await jobs.StartRunAsync("resume", Pipeline("resume", $"steps: 6, pause_at_step: 3, gate: \"{gate}\", log: \"{log}\""), "resume-1");
+
+        // No trainer app runs: the job waits on the queue, and the status says so.
+        var waiting = await jobs.WaitForNodeAsync(runId, "train", n => n.State == NodeState.WaitingForGpuWorker, "waiting for a GPU worker");
+        Assert.Equal(1, waiting.QueueLength);
+        Assert.Contains("waiting for a GPU worker", waiting.Detail, StringComparison.Ordinal);
+        Assert.False(File.Exists(log), "nothing may run before a worker leases the job");
+
+        // A worker starts: the node turns Running and trains to the pause, its checkpoint copied to the artifact store.
+        var first = jobs.StartTrainer();
+        var running = await jobs.WaitForNodeAsync(runId, "train", n => n.State == NodeState.Running, "running on the trainer app");
+        Assert.Contains($"/{first.Id} ", running.Detail, StringComparison.Ordinal);
+        await jobs.WaitForFileAsync(log, t => t.Contains("paused 3", StringComparison.Ordinal), "the first worker reaching step 3");
+        var copies = Path.Combine(jobs.Home, "blobs", "_checkpoints", "resume", "train");
+        await WaitForCheckpointCopyAsync(copies, "3");
+
+        // SIGKILL mid-training; the local checkpoint goes too (as on another machine): only the artifact store's copy is left.
+        await JobHarness.KillAsync(first);
+        Directory.Delete(Path.Combine(jobs.Home, "scratch", "checkpoints", "resume", "train"), recursive: true);
+        await File.WriteAllTextAsync(gate, "go");
+        var second = jobs.StartTrainer();
+
+        var done = await jobs.WaitForRunAsync(runId);
+        Assert.True(done.RuntimeStatus == OrchestrationRuntimeStatus.Completed, $"{done.RuntimeStatus}: {done.SerializedOutput}\n{jobs.TrainerOutput}");
+        var status = done.ReadOutputAs<PipelineRunStatus>()!;
+        var node = status.Nodes.Single();
+        Assert.Equal(NodeState.Complete, node.State);
+        Assert.Contains($"/{second.Id} ", node.Detail, StringComparison.Ordinal);
+        Assert.Contains("delivery 2", node.Detail, StringComparison.Ordinal);
+
+        // Resumed at step 3 from the restored checkpoint, and finished exactly once.
+        var lines = await File.ReadAllLinesAsync(log);
+        Assert.Equal(["start 0", "step 1", "step 2", "step 3", "paused 3", "start 3", "step 4", "step 5", "step 6", "end"], lines);
+        await using (var info = await jobs.Runtime.Blobs.OpenReadAsync(node.Artifacts["model_run"] + "/training.json"))
+        {
+            var training = await JsonDocument.ParseAsync(info);
+            Assert.Equal(3, training.RootElement.GetProperty("resumed_from_step").GetInt32());
+            Assert.Equal(second.Id, training.RootElement.GetProperty("worker_pid").GetInt32());
+        }
+
+        // Done: the message is deleted and the checkpoint copies are removed.
+        var queue = new QueueClient(azurite.ConnectionString, jobs.QueueName);
+        Assert.Equal(0, (await queue.GetPropertiesAsync()).Value.ApproximateMessagesCount);
+        Assert.Empty(Directory.Exists(copies) ? Directory.GetFiles(copies, "*", SearchOption.AllDirectories) : []);
+    }
+
+    [Fact]
+    public async Task GpuNode_NoWorkerWithinTimeout_ResubmittedPerAttemptThenFailsNamingTheAttempts()
+    {
+        await using var jobs = await JobHarness.StartAsync(azurite.ConnectionString, ", \"timeout\": \"00:00:02\"");
+        var retry = "    retry: { max_attempts: 2, first_retry_interval: 1s }";
+        var runId = await jobs.StartRunAsync("timeout", Pipeline("timeout", "steps: 1", retry), "timeout-1");
+
+        await jobs.WaitForNodeAsync(runId, "train", n => n.Detail?.Contains("attempt 2 of 2", StringComparison.Ordinal) == true, "the second submission");
+        var done = await jobs.WaitForRunAsync(runId);
+        Assert.Equal(OrchestrationRuntimeStatus.Failed, done.RuntimeStatus);
+        var node = (await jobs.StatusAsync(runId))!.Nodes.Single();
+        Assert.Equal(NodeState.Failed, node.State);
+        Assert.Contains("no GPU worker finished training job", node.Error, StringComparison.Ordinal);
+        Assert.Contains("2 attempt(s)", node.Error, StringComparison.Ordinal);
+
+        // The first attempt's message was withdrawn when the second was queued: one job is left, attempt 2.
+        var queue = new QueueClient(azurite.ConnectionString, jobs.QueueName);
+        var left = (await queue.PeekMessagesAsync(32)).Value;
+        var message = Assert.Single(left);
+        Assert.Equal(2, JsonDocument.Parse(message.Body.ToString()).RootElement.GetProperty("attempt").GetInt32());
+    }
+
+    [Fact]
+    public async Task GpuNode_WorkerError_FailsNodeWithTheWorkersMessage()
+    {
+        await using var jobs = await JobHarness.StartAsync(azurite.ConnectionString);
+        var runId = await jobs.StartRunAsync("failing", Pipeline("failing", "fail_with: \"CUDA out of memory (probe)\""), "failing-1");
+        jobs.StartTrainer();
+
+        var done = await jobs.WaitForRunAsync(runId);
+        Assert.Equal(OrchestrationRuntimeStatus.Failed, done.RuntimeStatus);
+        var node = (await jobs.StatusAsync(runId))!.Nodes.Single();
+        Assert.Equal(NodeState.Failed, node.State);
+        Assert.Contains("CUDA out of memory (probe)", node.Error, StringComparison.Ordinal);
+        Assert.Contains("GPU job of node 'train'", node.Error, StringComparison.Ordinal);
+        var queue = new QueueClient(azurite.ConnectionString, jobs.QueueName);
+        Assert.Equal(0, (await queue.GetPropertiesAsync()).Value.ApproximateMessagesCount);
+    }
+
+    [Fact]
+    public async Task GpuNode_WorkerDiesMoreThanMaxDequeueCount_FailsNodeAsPoison()
+    {
+        await using var jobs = await JobHarness.StartAsync(azurite.ConnectionString, ", \"maxDequeueCount\": 1");
+        var log = Path.Combine(jobs.Home, "probe.log");
+        var gate = Path.Combine(jobs.Home, "never");
+        var runId = await jobs.StartRunAsync("poison", Pipeline("poison", $"steps: 3, pause_at_step: 1, gate: \"{gate}\", log: \"{log}\""), "poison-1");
+        var first = jobs.StartTrainer();
+        await jobs.WaitForFileAsync(log, t => t.Contains("paused 1", StringComparison.Ordinal), "the first worker reaching step 1");
+        await JobHarness.KillAsync(first);
+        jobs.StartTrainer();
+
+        var done = await jobs.WaitForRunAsync(runId);
+        Assert.Equal(OrchestrationRuntimeStatus.Failed, done.RuntimeStatus);
+        var node = (await jobs.StatusAsync(runId))!.Nodes.Single();
+        Assert.Contains("was handed out 2 times without finishing", node.Error, StringComparison.Ordinal);
+        Assert.Contains("maxDequeueCount = 1", node.Error, StringComparison.Ordinal);
+        Assert.Equal(1, (await File.ReadAllLinesAsync(log)).Count(l => l.StartsWith("start", StringComparison.Ordinal)));
+    }
+
+    private static async Task WaitForCheckpointCopyAsync(string folder, string step)
+    {
+        var deadline = DateTime.UtcNow + JobHarness.Patience;
+        while (DateTime.UtcNow < deadline)
+        {
+            if (Directory.Exists(folder) && Directory.GetFiles(folder, "checkpoint.bin", SearchOption.AllDirectories) is [var file] && await File.ReadAllTextAsync(file) == step)
+            {
+                return;
+            }
+
+            await Task.Delay(50);
+        }
+
+        throw new TimeoutException($"no checkpoint copy of step {step} under {folder}");
+    }
+}
