@@ -134,6 +134,36 @@ public sealed class GpuJobTests(AzuriteFixture azurite) : IClassFixture<AzuriteF
         Assert.Equal(1, (await File.ReadAllLinesAsync(log)).Count(l => l.StartsWith("start", StringComparison.Ordinal)));
     }
 
+    [Fact]
+    public async Task PenguinsTrainSample_TunerAndTrainerRunOnTheTrainerApp_ModelTrainedThere()
+    {
+        await using var jobs = await JobHarness.StartAsync(azurite.ConnectionString);
+        var samples = Path.Combine(AzuriteProcess.FindRepositoryRoot(), "samples");
+        var folder = Path.Combine(jobs.Home, "pipelines");
+        Directory.CreateDirectory(Path.Combine(folder, "data"));
+        File.Copy(Path.Combine(samples, "data", "penguins.csv"), Path.Combine(folder, "data", "penguins.csv"));
+        File.Copy(Path.Combine(samples, "penguins_transform.yaml"), Path.Combine(folder, "penguins_transform.yaml"));
+        // The sample as shipped (Tuner and Trainer in pool gpu), with small budgets.
+        var yaml = (await File.ReadAllTextAsync(Path.Combine(samples, "penguins_train.yaml")))
+            .Replace("max_epochs: 27", "max_epochs: 3", StringComparison.Ordinal)
+            .Replace("epochs: 60", "epochs: 5", StringComparison.Ordinal);
+        Assert.Equal(2, yaml.Split("\n    pool: gpu").Length - 1);
+        var trainer = jobs.StartTrainer();
+        var runId = await jobs.StartRunAsync("penguins_train", yaml, "penguins-1");
+
+        var done = await jobs.WaitForRunAsync(runId);
+        Assert.True(done.RuntimeStatus == OrchestrationRuntimeStatus.Completed, $"{done.RuntimeStatus}: {done.SerializedOutput}\n{jobs.TrainerOutput}");
+        var nodes = done.ReadOutputAs<PipelineRunStatus>()!.Nodes.ToDictionary(n => n.Node);
+        Assert.All(nodes.Values, n => Assert.Equal(NodeState.Complete, n.State));
+        Assert.Contains($"/{trainer.Id} ", nodes["tuner"].Detail, StringComparison.Ordinal);
+        Assert.Contains($"/{trainer.Id} ", nodes["trainer"].Detail, StringComparison.Ordinal);
+        Assert.Null(nodes["transform"].Detail); // not a GPU node: an ordinary activity here
+        await using var info = await jobs.Runtime.Blobs.OpenReadAsync(nodes["trainer"].Artifacts["model_run"] + "/training.json");
+        var training = await JsonDocument.ParseAsync(info);
+        Assert.Equal(trainer.Id, training.RootElement.GetProperty("worker_pid").GetInt32());
+        Assert.NotEqual(Environment.ProcessId, training.RootElement.GetProperty("worker_pid").GetInt32());
+    }
+
     private static async Task WaitForCheckpointCopyAsync(string folder, string step)
     {
         var deadline = DateTime.UtcNow + JobHarness.Patience;
