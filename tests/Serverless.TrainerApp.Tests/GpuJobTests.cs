@@ -1,3 +1,4 @@
+using System.Net.Http.Json;
 using System.Text.Json;
 using Azure.Storage.Queues;
 using Microsoft.DurableTask.Client;
@@ -112,6 +113,35 @@ public sealed class GpuJobTests(AzuriteFixture azurite) : IClassFixture<AzuriteF
         Assert.Contains("GPU job of node 'train'", node.Error, StringComparison.Ordinal);
         var queue = new QueueClient(azurite.ConnectionString, jobs.QueueName);
         Assert.Equal(0, (await queue.GetPropertiesAsync()).Value.ApproximateMessagesCount);
+    }
+
+    [Fact]
+    public async Task GpuNode_FailureEventForAnotherJobOrAttempt_IgnoredAndTheRealJobCompletes()
+    {
+        await using var jobs = await JobHarness.StartAsync(azurite.ConnectionString);
+        var runId = await jobs.StartRunAsync("stale", Pipeline("stale", "steps: 1"), "stale-1");
+        await jobs.WaitForNodeAsync(runId, "train", n => n.State == NodeState.WaitingForGpuWorker, "waiting for a GPU worker");
+
+        // The job's callback, as queued: Durable Functions' sendEventPostUri of the run.
+        var queue = new QueueClient(azurite.ConnectionString, jobs.QueueName);
+        var job = JsonDocument.Parse(Assert.Single((await queue.PeekMessagesAsync(32)).Value).Body.ToString()).RootElement;
+        var callback = job.GetProperty("callback").GetString()!;
+        Assert.Matches(@"^http://127\.0\.0\.1:\d+/runtime/webhooks/durabletask/instances/stale-1/raiseEvent/\{eventName\}\?taskHub=" + jobs.Hub + "&connection=AzureWebJobsStorage&code=job-test-key$", callback);
+        var jobId = job.GetProperty("jobId").GetString()!;
+        using var http = new HttpClient();
+        async Task RaiseAsync(object payload)
+        {
+            using var response = await http.PostAsync(callback.Replace("{eventName}", "TrainingFailed-train", StringComparison.Ordinal), JsonContent.Create(payload));
+            Assert.Equal(System.Net.HttpStatusCode.Accepted, response.StatusCode);
+        }
+
+        await RaiseAsync(new { jobId = "someone-else", attempt = 1, error = "not mine" });
+        await RaiseAsync(new { jobId, attempt = 0, error = "an older attempt" });
+        jobs.StartTrainer();
+
+        var done = await jobs.WaitForRunAsync(runId);
+        Assert.True(done.RuntimeStatus == OrchestrationRuntimeStatus.Completed, $"{done.RuntimeStatus}: {done.SerializedOutput}\n{jobs.TrainerOutput}");
+        Assert.Equal(NodeState.Complete, done.ReadOutputAs<PipelineRunStatus>()!.Nodes.Single().State);
     }
 
     [Fact]
