@@ -4,8 +4,8 @@ namespace Serverless.Pipelines.Orchestration;
 
 /// <summary>
 /// Registers the pipeline orchestrator and its node activity with the Durable Task SDK's registry. Durable Functions has
-/// no worker pools: every node runs in the worker that takes its activity (a node's <c>pool</c> is kept in the definition
-/// for the GPU job queue that is to route training).
+/// no worker pools: every node runs in the worker that takes its activity, except the nodes of the GPU job pool when a job
+/// queue is configured (<see cref="TrainingJobOrchestration"/>).
 /// </summary>
 public static class PipelineOrchestration
 {
