@@ -77,6 +77,31 @@ public sealed class GpuJobTests(AzuriteFixture azurite) : IClassFixture<AzuriteF
     }
 
     [Fact]
+    public async Task GpuNode_TrainerStoppedWithSigterm_HandsTheJobBackAtOnce_NextWorkerResumes()
+    {
+        // A 10-minute lease: only the stopping worker's release can hand the job to the next one within the test's patience.
+        await using var jobs = await JobHarness.StartAsync(azurite.ConnectionString, visibilityTimeout: "00:10:00");
+        var log = Path.Combine(jobs.Home, "probe.log");
+        var gate = Path.Combine(jobs.Home, "gate");
+        var runId = await jobs.StartRunAsync("sigterm", Pipeline("sigterm", $"steps: 4, pause_at_step: 2, gate: \"{gate}\", log: \"{log}\""), "sigterm-1");
+        var first = jobs.StartTrainer();
+        await jobs.WaitForFileAsync(log, t => t.Contains("paused 2", StringComparison.Ordinal), "the first worker reaching step 2");
+
+        using (var term = System.Diagnostics.Process.Start("kill", ["-TERM", first.Id.ToString(System.Globalization.CultureInfo.InvariantCulture)]))
+        {
+            await term.WaitForExitAsync();
+        }
+
+        await first.WaitForExitAsync();
+        await File.WriteAllTextAsync(gate, "go");
+        jobs.StartTrainer();
+
+        var done = await jobs.WaitForRunAsync(runId);
+        Assert.True(done.RuntimeStatus == OrchestrationRuntimeStatus.Completed, $"{done.RuntimeStatus}: {done.SerializedOutput}\n{jobs.TrainerOutput}");
+        Assert.Equal(["start 0", "step 1", "step 2", "paused 2", "start 2", "step 3", "step 4", "end"], await File.ReadAllLinesAsync(log));
+    }
+
+    [Fact]
     public async Task GpuNode_NoWorkerWithinTimeout_ResubmittedPerAttemptThenFailsNamingTheAttempts()
     {
         await using var jobs = await JobHarness.StartAsync(azurite.ConnectionString, ", \"timeout\": \"00:00:02\"");

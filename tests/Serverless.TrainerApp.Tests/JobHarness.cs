@@ -25,7 +25,7 @@ internal sealed class JobHarness : IAsyncDisposable
     private readonly StringBuilder trainerOutput = new();
     private WebApplication? app;
 
-    private JobHarness(string connectionString, string trainerJobs)
+    private JobHarness(string connectionString, string trainerJobs, string visibilityTimeout)
     {
         ConnectionString = connectionString;
         Home = Directory.CreateTempSubdirectory("jobs-").FullName;
@@ -45,7 +45,7 @@ internal sealed class JobHarness : IAsyncDisposable
                 "pipelines": {
                   "componentAssemblies": [ "{{typeof(JobProbeComponent).Assembly.Location}}" ],
                   "blobTrigger": { "enabled": false },
-                  "trainerJobs": { "queueName": "{{QueueName}}", "visibilityTimeout": "00:00:03", "pollInterval": "00:00:00.200"{{trainerJobs}} }
+                  "trainerJobs": { "queueName": "{{QueueName}}", "visibilityTimeout": "{{visibilityTimeout}}", "pollInterval": "00:00:00.200"{{trainerJobs}} }
                 }
               }
             }
@@ -70,9 +70,10 @@ internal sealed class JobHarness : IAsyncDisposable
     public string TrainerOutput { get { lock (trainerOutput) return trainerOutput.ToString(); } }
 
     /// <summary>Starts the function app's side. <paramref name="trainerJobs"/> adds settings to <c>trainerJobs</c> (e.g. <c>, "timeout": "00:00:02"</c>).</summary>
-    public static async Task<JobHarness> StartAsync(string connectionString, string trainerJobs = "")
+    /// <paramref name="visibilityTimeout"/> is the trainer's lease (3 s: a killed worker's job reappears quickly).
+    public static async Task<JobHarness> StartAsync(string connectionString, string trainerJobs = "", string visibilityTimeout = "00:00:03")
     {
-        var harness = new JobHarness(connectionString, trainerJobs);
+        var harness = new JobHarness(connectionString, trainerJobs, visibilityTimeout);
         harness.app = PipelineAppHost.Build(new PipelineAppOptions
         {
             HostJsonPath = harness.HostJson,
