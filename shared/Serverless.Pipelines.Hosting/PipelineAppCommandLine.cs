@@ -35,7 +35,8 @@ public static class PipelineAppCommandLine
         return CommandLineInvoker.InvokeAsync(root, args, stdout, stderr);
     }
 
-    /// <summary>The trainer app (a worker on the app's task hub, no HTTP, no triggers): <c>--host-json</c>, <c>--home</c>.</summary>
+    /// <summary>The trainer app (a worker on the GPU job queue of host.json's <c>extensions.pipelines.trainerJobs</c>; no task hub,
+    /// no HTTP, no triggers): <c>--host-json</c>, <c>--home</c>.</summary>
     public static Task<int> RunTrainerAppAsync(string[] args, TextWriter stdout, TextWriter stderr, Func<PipelineAppOptions, CancellationToken, Task<int>> run)
     {
         ArgumentNullException.ThrowIfNull(args);
@@ -44,7 +45,7 @@ public static class PipelineAppCommandLine
         ArgumentNullException.ThrowIfNull(run);
         var hostJson = HostJsonOption();
         var home = HomeOption();
-        var root = new RootCommand("The trainer app: a worker-only process on the function app's task hub that takes any pipeline work the provider hands it.") { hostJson, home };
+        var root = new RootCommand("The trainer app: works off the GPU job queue (host.json extensions.pipelines.trainerJobs): leases a job, runs the node with checkpoints, raises the job's event through its callback.") { hostJson, home };
         root.SetAction((result, cancellation) =>
         {
             var options = new PipelineAppOptions { HostJsonPath = Path.Exists("host.json") ? Path.GetFullPath("host.json") : null, EnableTriggers = false };

@@ -94,7 +94,7 @@ public static class PipelineAppHost
         builder.Logging.SetMinimumLevel(worker ? options.LogLevel : LogLevel.Warning);
         builder.Logging.AddFilter("DurableTask", LogLevel.Warning);
         var pipelineOptions = options.Pipelines ?? PipelineHostOptions.Load(options.HostJsonPath, options.HomeDirectory);
-        builder.Services.AddDurableRuntime(settings, options, worker);
+        builder.Services.AddDurableRuntime(settings, options, pipelineOptions, worker);
         builder.Services.AddPipelineRuntime(pipelineOptions, options.Time, options.ReadAppSetting);
         var host = builder.Build();
         host.Services.GetService<BuiltServices>()?.Set(host.Services);
@@ -185,7 +185,7 @@ public static class PipelineAppHost
 
     private static void AddPipelineHost(this IServiceCollection services, DurableTaskHostSettings settings, PipelineHostOptions pipelineOptions, PipelineAppOptions options, HostAccessKey accessKey)
     {
-        services.AddDurableRuntime(settings, options, options.RunWorker);
+        services.AddDurableRuntime(settings, options, pipelineOptions, options.RunWorker);
         services.AddPipelineRuntime(pipelineOptions, options.Time, options.ReadAppSetting);
         services.AddSingleton(accessKey);
         services.AddSingleton<BlobTriggerService>();
@@ -199,7 +199,7 @@ public static class PipelineAppHost
 
     // The provider and client, and with a worker the SDK registry: samples, the pipeline orchestrator and node activity,
     // the Tuner's trials and the app's own tasks.
-    private static void AddDurableRuntime(this IServiceCollection services, DurableTaskHostSettings settings, PipelineAppOptions options, bool worker)
+    private static void AddDurableRuntime(this IServiceCollection services, DurableTaskHostSettings settings, PipelineAppOptions options, PipelineHostOptions pipelineOptions, bool worker)
     {
         void Hosting(DurableHostingOptions o)
         {
@@ -220,9 +220,21 @@ public static class PipelineAppHost
         services.AddDurableTaskHosting(Hosting).AddTasks(r =>
         {
             Samples.SampleFunctions.Register(r);
-            r.AddPipelineOrchestration(() => built.Get<ComponentRegistry>(), () => built.Get<PipelineLimits>()).AddTunerTrials();
+            r.AddPipelineOrchestration(() => built.Get<ComponentRegistry>(), () => built.Get<PipelineLimits>(), () => pipelineOptions.TrainerJobs?.ToSettings()).AddTunerTrials();
+            if (pipelineOptions.TrainerJobs is not null) r.AddActivity<GpuJobs.SubmitTrainingJobActivity>(TrainingJobOrchestration.SubmitActivityName);
             options.Register?.Invoke(r);
         });
+        if (pipelineOptions.TrainerJobs is { } jobs)
+        {
+            // The GPU job queue (GpuJobs/): the submit activity writes jobs whose callback is this app's raiseEvent route.
+            services.AddSingleton(sp => new GpuJobs.TrainingJobQueue(jobs, options.ReadAppSetting));
+            services.AddSingleton(sp => new GpuJobs.TrainingJobCallbacks(
+                jobs,
+                settings.HubName,
+                settings.StorageProvider.ConnectionStringName ?? "Storage",
+                sp.GetService<HostAccessKey>()?.Key ?? HostAccessKey.Resolve(options).Key,
+                sp));
+        }
     }
 
     /// <summary>The app's services once built, for factories registered before the container exists.</summary>

@@ -63,6 +63,11 @@ public sealed class PipelineHostOptions
     /// default <see cref="PipelineLimits.Default"/>.</summary>
     public PipelineLimits Limits { get; set; } = PipelineLimits.Default;
 
+    /// <summary>The GPU job queue: host.json <c>trainerJobs</c> <c>{ "queueName", "connectionStringName", "pool", "timeout",
+    /// "callbackBaseUrl", "visibilityTimeout", "maxDequeueCount", "pollInterval", "checkpointPrefix" }</c>. Default null: no
+    /// queue, nodes of the <c>gpu</c> pool run as ordinary activities.</summary>
+    public GpuJobs.TrainerJobOptions? TrainerJobs { get; set; }
+
     /// <summary>The allowed roots every parameter location is checked against (see <see cref="PipelineRoots"/>).</summary>
     public PipelineRoots Roots => new()
     {
@@ -97,8 +102,7 @@ public sealed class PipelineHostOptions
         return options;
     }
 
-    /// <summary>The <c>extensions.pipelines</c> keys this host applies. <c>trainerJobs</c> (the trainer image's job queue)
-    /// is accepted for the GPU job queue and not used yet.</summary>
+    /// <summary>The <c>extensions.pipelines</c> keys this host applies.</summary>
     public static readonly IReadOnlyList<string> SupportedKeys =
     [
         "pipelinesFolder", "blobRoot", "metadataPath", "timerPollInterval", "componentAssemblies", "limits", "roots",
@@ -215,6 +219,11 @@ public sealed class PipelineHostOptions
             if (bt.String("prefix") is { } prefix) options.BlobTrigger.Prefix = prefix.EndsWith('/') ? prefix : prefix + "/";
             if (Span(bt, "pollInterval") is { } pi) options.BlobTrigger.PollInterval = pi;
             if (Span(bt, "settleInterval", allowZero: true) is { } settle) options.BlobTrigger.SettleInterval = settle;
+        }
+
+        if (p.Section("trainerJobs") is { } jobs)
+        {
+            options.TrainerJobs = GpuJobs.TrainerJobOptions.Load(jobs);
         }
 
         var i = 0;

@@ -11,7 +11,7 @@
   const forget = document.getElementById('forget-key');
   const KEY = 'pipelines-dashboard-key';
   const ACTIVE = new Set(['Running', 'Pending', 'ContinuedAsNew', 'Suspended']);
-  const NODE_STATES = ['Pending', 'WaitingForWorker', 'WaitingForApproval', 'Running', 'Cached', 'Complete', 'Failed', 'Skipped', 'Rejected', 'TimedOut'];
+  const NODE_STATES = ['Pending', 'WaitingForGpuWorker', 'WaitingForApproval', 'Running', 'Cached', 'Complete', 'Failed', 'Skipped', 'Rejected', 'TimedOut'];
   const RUN_STATES = ['Running', 'Succeeded', 'Failed', 'Rejected', 'ApprovalTimedOut', 'Canceled', 'Pending'];
   const PAGE_SIZE = 20;
   let key = sessionStorage.getItem(KEY);
@@ -92,7 +92,7 @@
   function badge(state, label) {
     return h('span', { class: `badge s-${state}`, 'data-state': state }, label || words(state));
   }
-  function words(state) { return String(state || '').replace(/([a-z])([A-Z])/g, '$1 $2').toLowerCase().replace(/^./, c => c.toUpperCase()); }
+  function words(state) { return String(state || '').replace(/([a-z])([A-Z])/g, '$1 $2').toLowerCase().replace(/\bgpu\b/g, 'GPU').replace(/^./, c => c.toUpperCase()); }
   function table(headers, rows, cls) {
     return h('div', { class: 'table-wrap' }, h('table', { class: cls || 'stack' },
       h('thead', {}, h('tr', {}, headers.map(x => h('th', { scope: 'col' }, x)))),
@@ -279,12 +279,8 @@
   }
 
   // ---------- run detail ----------
-  function nodeDisplayState(n) {
-    const state = g(n, 'state');
-    // A node whose pool has no live worker is Pending with a message saying so (the GPU trainer app is not running).
-    if (state === 'Pending' && /no worker serves/.test(g(n, 'error') || '')) return 'WaitingForWorker';
-    return state;
-  }
+  // A GPU job that no trainer app has leased yet is WaitingForGpuWorker (its detail gives the attempt and the queue length).
+  function nodeDisplayState(n) { return g(n, 'state'); }
   // Failed attempts per node, from the orchestration history (the engine retries the node activity by policy).
   function failuresByNode(history) {
     const map = new Map();
@@ -486,7 +482,8 @@
         approval ? [h('dt', {}, 'Approval'), h('dd', {}, `event `, h('code', {}, g(approval, 'eventName')), `, timeout ${g(approval, 'timeout')}`)] : null,
         ex ? [h('dt', {}, 'Execution'), h('dd', { class: 'mono' }, `#${g(ex, 'id')} ${words(g(ex, 'state'))}`)] : null,
         ex && g(ex, 'cachedFrom') ? [h('dt', {}, 'Cached from'), h('dd', { class: 'mono' }, `execution #${g(ex, 'cachedFrom')}`)] : null),
-      g(st, 'error') ? [h('h4', {}, state === 'WaitingForWorker' ? 'Waiting' : 'Error'), h('p', { class: state === 'WaitingForWorker' ? '' : 'alert' }, g(st, 'error'))] : null,
+      g(st, 'detail') ? [h('h4', {}, state === 'WaitingForGpuWorker' ? 'Waiting' : 'GPU job'), h('p', { 'data-node-detail': '' }, g(st, 'detail'))] : null,
+      g(st, 'error') ? [h('h4', {}, 'Error'), h('p', { class: 'alert' }, g(st, 'error'))] : null,
       failure && g(failure.last, 'stackTrace') ? h('details', {}, h('summary', {}, 'Stack trace of the last failed attempt'), h('pre', {}, g(failure.last, 'stackTrace'))) : null,
       h('h4', {}, 'Inputs'),
       inputs.length ? h('ul', {}, inputs.map(c => h('li', {}, h('span', { class: 'mono' }, g(c, 'channel')), ': ', artifactLink(g(c, 'artifact'))))) : h('p', { class: 'muted' }, 'none recorded'),

@@ -4,8 +4,8 @@ namespace Serverless.Pipelines.Orchestration;
 
 /// <summary>
 /// Registers the pipeline orchestrator and its node activity with the Durable Task SDK's registry. Durable Functions has
-/// no worker pools: every node runs in the worker that takes its activity (a node's <c>pool</c> is kept in the definition
-/// for the GPU job queue that is to route training).
+/// no worker pools: every node runs in the worker that takes its activity, except the nodes of the GPU job pool when a job
+/// queue is configured (<see cref="TrainingJobOrchestration"/>).
 /// </summary>
 public static class PipelineOrchestration
 {
@@ -20,12 +20,17 @@ public static class PipelineOrchestration
     /// its first turn (the instance stayed Pending, nothing logged), while the factory form runs. An Azure Functions app
     /// creates the class through DI itself.
     /// </remarks>
-    public static DurableTaskRegistry AddPipelineOrchestration(this DurableTaskRegistry registry, Func<ComponentRegistry> components, Func<PipelineLimits?>? limits = null)
+    /// <param name="registry">The SDK's registry.</param>
+    /// <param name="components">The components, asked once per orchestrator instance.</param>
+    /// <param name="limits">The host's limits; null: the defaults.</param>
+    /// <param name="trainingJobs">The GPU job queue's settings (<see cref="PipelineOrchestrator.TrainingJobs"/>); null, or a
+    /// function returning null: no job queue, every node is an activity. The host registers the submit activity itself.</param>
+    public static DurableTaskRegistry AddPipelineOrchestration(this DurableTaskRegistry registry, Func<ComponentRegistry> components, Func<PipelineLimits?>? limits = null, Func<TrainingJobSettings?>? trainingJobs = null)
     {
         ArgumentNullException.ThrowIfNull(registry);
         ArgumentNullException.ThrowIfNull(components);
         return registry
-            .AddOrchestrator(PipelineOrchestrator.Name, () => new PipelineOrchestrator(components(), limits?.Invoke()))
+            .AddOrchestrator(PipelineOrchestrator.Name, () => new PipelineOrchestrator(components(), limits?.Invoke()) { TrainingJobs = trainingJobs?.Invoke() })
             .AddActivity<RunPipelineNodeActivity>(RunPipelineNodeActivity.Name);
     }
 }

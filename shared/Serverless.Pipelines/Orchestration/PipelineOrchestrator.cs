@@ -42,6 +42,10 @@ public sealed class PipelineOrchestrator : TaskOrchestrator<PipelineRunInput, Pi
         this.limits = limits ?? PipelineLimits.Default;
     }
 
+    /// <summary>The GPU job queue's settings: with them, nodes of <see cref="TrainingJobSettings.Pool"/> run as queued jobs
+    /// (<see cref="TrainingJobOrchestration"/>); null (the embedded default): every node is an activity.</summary>
+    public TrainingJobSettings? TrainingJobs { get; init; }
+
     /// <inheritdoc/>
     public override async Task<PipelineRunStatus> RunAsync(TaskOrchestrationContext context, PipelineRunInput input)
     {
@@ -120,7 +124,21 @@ public sealed class PipelineOrchestrator : TaskOrchestrator<PipelineRunInput, Pi
                 : null;
             try
             {
-                var result = await context.CallActivityAsync<NodeRunResult>(RunPipelineNodeActivity.Name, request, retry);
+                NodeRunResult result;
+                if (TrainingJobs is { } jobs && jobs.IsJob(node))
+                {
+                    // A GPU job: queued for the trainer app, awaited as external events (TrainingJobs.cs).
+                    result = await TrainingJobOrchestration.RunAsync(context, jobs, node, request, (state, detail, queued) =>
+                    {
+                        states[node.Id] = states[node.Id] with { State = state, Detail = detail, QueueLength = queued };
+                        Publish();
+                    });
+                }
+                else
+                {
+                    result = await context.CallActivityAsync<NodeRunResult>(RunPipelineNodeActivity.Name, request, retry);
+                }
+
                 results[node.Id] = result;
                 return states[node.Id] with
                 {

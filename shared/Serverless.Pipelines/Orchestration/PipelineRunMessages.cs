@@ -36,7 +36,7 @@ public enum NodeState
     /// <summary>Waiting for its approval event.</summary>
     WaitingForApproval,
 
-    /// <summary>Its activity is scheduled or running.</summary>
+    /// <summary>Its activity is scheduled or running (a GPU job: a worker leased it).</summary>
     Running,
 
     /// <summary>An identical earlier execution's outputs were reused.</summary>
@@ -56,6 +56,10 @@ public enum NodeState
 
     /// <summary>Its approval did not arrive in time.</summary>
     TimedOut,
+
+    /// <summary>A GPU job (<see cref="TrainingJobOrchestration"/>) is in the job queue and no worker has leased it yet
+    /// (<see cref="NodeRunState.QueueLength"/> says how many jobs are queued). Added last: the enum is stored as text.</summary>
+    WaitingForGpuWorker,
 }
 
 /// <summary>How a run ended (or that it is still going).</summary>
@@ -107,6 +111,13 @@ public sealed record NodeRunState
 
     /// <summary>Why it failed or was skipped.</summary>
     public string? Error { get; init; }
+
+    /// <summary>What the node is doing beyond its state, e.g. "waiting for a GPU worker (attempt 1 of 3; 2 job(s) in the
+    /// queue)" or "training on host/pid"; null for plain activities.</summary>
+    public string? Detail { get; init; }
+
+    /// <summary>While <see cref="NodeState.WaitingForGpuWorker"/>: the job queue's approximate length at submission.</summary>
+    public int? QueueLength { get; init; }
 
     /// <summary>While <see cref="NodeState.WaitingForApproval"/>: the token of this wait, which an approval or rejection must
     /// carry (<see cref="ApprovalDecision.Token"/>) to count; null otherwise.</summary>
