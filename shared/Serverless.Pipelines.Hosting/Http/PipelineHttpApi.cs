@@ -1,13 +1,9 @@
-using System.Text.Json.Nodes;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
-using Microsoft.AspNetCore.Http.Features;
 using Microsoft.AspNetCore.Routing;
 using Microsoft.DurableTask;
 using Microsoft.DurableTask.Client;
-using DurableTask.Core.Exceptions;
 using Serverless.Pipelines.Hosting.Triggers;
-using Serverless.Pipelines;
 using Serverless.Pipelines.Orchestration;
 
 namespace Serverless.Pipelines.Hosting.Http;
