@@ -1,3 +1,4 @@
+using Microsoft.Azure.Functions.Worker.Builder;
 using Microsoft.Extensions.DependencyInjection;
 using Serverless.Dashboard;
 using Serverless.Hosting;
@@ -21,6 +22,20 @@ public static class PipelineFunctionsSetup
 
     /// <summary>The storage connection of the blob trigger (and, by default, of Durable Functions and the artifact store).</summary>
     public const string StorageConnection = "AzureWebJobsStorage";
+
+    /// <summary>
+    /// The worker as Program.cs builds it: the Functions application builder with ASP.NET Core integration and the pipeline
+    /// services (<see cref="AddPipelineFunctions"/>) over the app's host.json and app settings (the builder's configuration:
+    /// environment variables, command-line arguments). The tests build it too, to check every function class resolves.
+    /// </summary>
+    public static FunctionsApplicationBuilder CreateBuilder(string[] args)
+    {
+        var builder = FunctionsApplication.CreateBuilder(args);
+        builder.ConfigureFunctionsWebApplication();
+        string? Setting(string name) => builder.Configuration[name];
+        builder.Services.AddPipelineFunctions(LoadOptions(AppContext.BaseDirectory, Setting), Setting);
+        return builder;
+    }
 
     /// <summary>
     /// The pipeline settings: <c>extensions.pipelines</c> of the app's host.json (in <paramref name="appFolder"/>, the one the

@@ -160,3 +160,31 @@ public sealed class MetadataTests
         Assert.NotNull(schedule.GetNextOccurrence(new DateTime(2026, 1, 1, 0, 0, 0, DateTimeKind.Utc)));
     }
 }
+
+/// <summary>The worker's own composition (Program.cs): the Functions application builder builds, and its container creates
+/// every class that holds functions, as the worker does per invocation.</summary>
+public sealed class WorkerCompositionTests
+{
+    [Fact]
+    public void FunctionsWorker_CreatesEveryFunctionClass()
+    {
+        using var temp = new TempHome();
+        // App settings as the host passes them (command-line configuration here): local state in a temp folder, Azurite's
+        // connection string for the artifact store (nothing connects until a blob is used).
+        var builder = PipelineFunctionsSetup.CreateBuilder([$"--SERVERLESS_HOME={temp.Path}", "--AzureWebJobsStorage=UseDevelopmentStorage=true"]);
+        using var app = builder.Build();
+        var classes = typeof(OrchestrationFunctions).Assembly.GetTypes()
+            .Where(t => t.GetMethods().Any(m => m.GetCustomAttributes(typeof(Microsoft.Azure.Functions.Worker.FunctionAttribute), false).Length > 0))
+            .ToList();
+        Assert.Equal(["DashboardFunctions", "OrchestrationFunctions", "PipelineHttpFunctions", "TriggerFunctions"], classes.Select(t => t.Name).Order(StringComparer.Ordinal));
+        foreach (var type in classes)
+        {
+            Assert.NotNull(Microsoft.Extensions.DependencyInjection.ActivatorUtilities.CreateInstance(app.Services, type));
+        }
+
+        var runtime = Microsoft.Extensions.DependencyInjection.ServiceProviderServiceExtensions.GetRequiredService<Serverless.Pipelines.Hosting.PipelineRuntime>(app.Services);
+        Assert.Equal(Path.Combine(AppContext.BaseDirectory, "pipelines"), runtime.Options.PipelinesFolder);
+        Assert.StartsWith(temp.Path, runtime.Options.MetadataPath, StringComparison.Ordinal);
+        Assert.Contains(runtime.ListPipelines(), p => p.Name == "penguins_full");
+    }
+}

@@ -21,8 +21,7 @@ namespace Serverless.Pipelines.Orchestration;
 /// Determinism: the pipeline is validated without touching the file system (paths are checked by the starter),
 /// and all times are the orchestration's.
 /// A Microsoft.DurableTask class with nothing of ours in between: it runs unchanged on the local host (DTFx) and in an
-/// Azure Functions isolated app, which create it through DI (<see cref="ComponentRegistry"/> and, optionally,
-/// <see cref="PipelineLimits"/> as services).
+/// Azure Functions isolated app (functions/Serverless.Functions creates it in its <c>RunPipeline</c> orchestrator function).
 /// </remarks>
 [DurableTask(Name)]
 public sealed class PipelineOrchestrator : TaskOrchestrator<PipelineRunInput, PipelineRunStatus>
