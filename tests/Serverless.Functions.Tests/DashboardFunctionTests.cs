@@ -9,12 +9,15 @@ public sealed class DashboardFunctionTests : IDisposable
 
     public void Dispose() => temp.Dispose();
 
-    private static async Task<(int Status, string Body, string? Type)> GetTextAsync(FunctionsHost host, Func<Microsoft.AspNetCore.Http.HttpRequest, Microsoft.AspNetCore.Http.IResult> function)
+    private static Task<(int Status, string Body, string? Type)> GetTextAsync(FunctionsHost host, Func<Microsoft.AspNetCore.Http.HttpRequest, Microsoft.AspNetCore.Http.IResult> function) =>
+        GetTextAsync(host, r => Task.FromResult(function(r)));
+
+    private static async Task<(int Status, string Body, string? Type)> GetTextAsync(FunctionsHost host, Func<Microsoft.AspNetCore.Http.HttpRequest, Task<Microsoft.AspNetCore.Http.IResult>> function)
     {
         var context = new Microsoft.AspNetCore.Http.DefaultHttpContext { RequestServices = host.Services };
         var output = new MemoryStream();
         context.Response.Body = output;
-        await function(context.Request).ExecuteAsync(context);
+        await (await function(context.Request)).ExecuteAsync(context);
         return (context.Response.StatusCode, System.Text.Encoding.UTF8.GetString(output.ToArray()), context.Response.ContentType);
     }
 
@@ -52,6 +55,10 @@ public sealed class DashboardFunctionTests : IDisposable
         var artifactId = nodes.Body.AsArray()[0]!["outputs"]![0]!["artifact"]!["id"]!.ToString();
         var artifact = await HttpFunctionTests.CallAsync(host, "GET", $"/api/dashboard/api/artifacts/{artifactId}", null, r => dashboard.DashboardApi(r, $"artifacts/{artifactId}"));
         Assert.Equal(200, artifact.Status);
+        var file = artifact.Body!["files"]!.AsArray()[0]!["path"]!.ToString();
+        var content = await GetTextAsync(host, r => dashboard.DashboardApi(r, $"artifacts/{artifactId}/files/{file}"));
+        Assert.Equal(200, content.Status);
+        Assert.NotEmpty(content.Body);
 
         var models = await HttpFunctionTests.CallAsync(host, "GET", "/api/dashboard/api/models", null, r => dashboard.DashboardApi(r, "models"));
         Assert.Equal(200, models.Status);
