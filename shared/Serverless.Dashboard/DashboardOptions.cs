@@ -32,6 +32,14 @@ public sealed class DashboardOptions
     /// Default <c>/runtime/webhooks/durabletask</c>.</summary>
     public string DurableApiBase { get; init; } = "/runtime/webhooks/durabletask";
 
+    /// <summary>The route prefix of the dashboard's own JSON routes the page calls. Default <c>/dashboard/api</c>
+    /// (<see cref="DashboardEndpoints.ApiPrefix"/>, where the local host maps them); the Functions app serves them under
+    /// <c>/api/dashboard/api</c>.</summary>
+    public string DashboardApiBase { get; init; } = DashboardEndpoints.ApiPrefix;
+
+    /// <summary>The route prefix the page loads <c>app.js</c> and <c>app.css</c> from. Default <c>/dashboard</c>.</summary>
+    public string AssetBase { get; init; } = "/dashboard";
+
     /// <summary>Largest artifact file the dashboard serves (reports, JSON). Default 16 MiB; bigger files are listed, not served.</summary>
     public long MaxFileBytes { get; init; } = 16L << 20;
 }

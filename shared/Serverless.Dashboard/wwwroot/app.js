@@ -285,7 +285,8 @@
   function failuresByNode(history) {
     const map = new Map();
     for (const e of history || []) {
-      if (g(e, 'eventType') !== 'TaskFailed' || !String(g(e, 'functionName') || '').startsWith('RunPipelineNode')) continue;
+      // Node activities are named after their component type (or RunPipelineNode): the message names the node.
+      if (g(e, 'eventType') !== 'TaskFailed') continue;
       const details = g(e, 'failureDetails') || {};
       const message = g(details, 'errorMessage') || g(e, 'reason') || '';
       const m = /^Node '(.+?)' execution/.exec(message);

@@ -58,6 +58,52 @@ public sealed class BlobTriggerService(PipelineRuntime runtime, ILogger<BlobTrig
     /// <summary>The receipt of one blob version: fixed length, so any valid blob name has a valid receipt name.</summary>
     public static string ReceiptName(string blobName, string etag) => $"{ReceiptPrefix}{PipelineRuntime.ShortHash(blobName)}-{PipelineRuntime.ShortHash(etag)}";
 
+    /// <summary>
+    /// The run id of one blob version, <c>{pipeline}-blob-{hash of name@ETag}</c>: the same version always gives the same
+    /// id (a redelivered trigger finds its run), a new version a new one. The Functions app's blob trigger uses it too.
+    /// </summary>
+    public static string RunIdFor(string pipeline, string blobName, string etag)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(pipeline);
+        ArgumentNullException.ThrowIfNull(blobName);
+        ArgumentNullException.ThrowIfNull(etag);
+        return $"{pipeline}-blob-{PipelineRuntime.ShortHash(blobName + "@" + etag)}";
+    }
+
+    /// <summary>
+    /// Starts the run of one blob version (<see cref="RunIdFor"/>, the blob as its data) unless an instance with that id
+    /// exists; shared by this service and the Functions app's blob trigger.
+    /// </summary>
+    /// <param name="runtime">The pipeline services; the blob is read from its store.</param>
+    /// <param name="pipelineName">The pipeline to start (the blob's folder under the prefix).</param>
+    /// <param name="blobName">The blob's name in <see cref="PipelineRuntime.Blobs"/>.</param>
+    /// <param name="etag">The blob version's ETag.</param>
+    /// <param name="cancellation">Cancels the start.</param>
+    /// <returns>The run id when this call started the run; null when its run already existed.</returns>
+    /// <exception cref="PipelineValidationException">The blob's own fault: not a pipeline name, no such pipeline, bad data.</exception>
+    /// <exception cref="ArgumentException">The blob's name is not one the store can address.</exception>
+    public static async Task<string?> StartRunAsync(PipelineRuntime runtime, string pipelineName, string blobName, string etag, CancellationToken cancellation = default)
+    {
+        ArgumentNullException.ThrowIfNull(runtime);
+        ArgumentNullException.ThrowIfNull(pipelineName);
+        BlobNames.Validate(blobName);
+        if (!Names.IsValid(pipelineName))
+        {
+            throw new PipelineValidationException([new PipelineError($"{ErrorText.Quote(pipelineName)} is not a pipeline name ({Names.Rule})", Field: "pipeline")]);
+        }
+
+        var runId = RunIdFor(pipelineName, blobName, etag);
+        if (await runtime.Client.GetInstanceAsync(runId, cancellation: cancellation).ConfigureAwait(false) is not null)
+        {
+            return null;
+        }
+
+        var pipeline = runtime.FindPipeline(pipelineName)
+            ?? throw new PipelineValidationException([new PipelineError($"no pipeline '{pipelineName}' in {runtime.Options.PipelinesFolder}")]);
+        await runtime.StartAsync(pipeline, new RunRequest { RunId = runId, DataBlob = blobName, Trigger = $"blob:{blobName}@{etag}", Source = ParameterSource.Request }, cancellation).ConfigureAwait(false);
+        return runId;
+    }
+
     /// <summary>Processes every new, settled blob version under the prefix once; returns the run ids started.</summary>
     public async Task<IReadOnlyList<string>> ScanOnceAsync(CancellationToken cancellation = default)
     {
@@ -128,24 +174,15 @@ public sealed class BlobTriggerService(PipelineRuntime runtime, ILogger<BlobTrig
             return null;
         }
 
-        var runId = Names.IsValid(pipelineName) ? $"{pipelineName}-blob-{PipelineRuntime.ShortHash(blob.Name + "@" + blob.ETag)}" : null;
+        var runId = Names.IsValid(pipelineName) ? RunIdFor(pipelineName, blob.Name, blob.ETag) : null;
         string? error = null;
         string? startedRun = null;
         try
         {
-            BlobNames.Validate(blob.Name);
-            if (runId is null)
+            startedRun = await StartRunAsync(runtime, pipelineName, blob.Name, blob.ETag, cancellation).ConfigureAwait(false);
+            if (startedRun is not null)
             {
-                throw new PipelineValidationException([new PipelineError($"{ErrorText.Quote(pipelineName)} is not a pipeline name ({Names.Rule})", Field: "pipeline")]);
-            }
-
-            if (await runtime.Client.GetInstanceAsync(runId, cancellation: cancellation).ConfigureAwait(false) is null)
-            {
-                var pipeline = runtime.FindPipeline(pipelineName)
-                    ?? throw new PipelineValidationException([new PipelineError($"no pipeline '{pipelineName}' in {runtime.Options.PipelinesFolder}")]);
-                await runtime.StartAsync(pipeline, new RunRequest { RunId = runId, DataBlob = blob.Name, Trigger = $"blob:{blob.Name}@{blob.ETag}", Source = ParameterSource.Request }, cancellation).ConfigureAwait(false);
-                startedRun = runId;
-                logger.LogInformation("blob {Blob} (ETag {ETag}) started run {RunId}", blob.Name, blob.ETag, runId);
+                logger.LogInformation("blob {Blob} (ETag {ETag}) started run {RunId}", blob.Name, blob.ETag, startedRun);
             }
         }
         catch (Exception e) when (e is PipelineValidationException or ArgumentException)

@@ -75,29 +75,18 @@ public sealed class TimerTriggerService(PipelineRuntime runtime, ILogger<TimerTr
             }
 
             var occurrence = status.Next;
-            var runId = string.Create(CultureInfo.InvariantCulture, $"{timer.Pipeline}-timer-{occurrence:yyyyMMdd-HHmmss}");
-            if (await runtime.Client.GetInstanceAsync(runId, cancellation: cancellation).ConfigureAwait(false) is null)
+            var runId = RunIdFor(timer.Pipeline, occurrence);
+            try
             {
-                try
+                if (await StartOccurrenceAsync(runtime, timer, occurrence, cancellation).ConfigureAwait(false) is not null)
                 {
-                    var pipeline = runtime.FindPipeline(timer.Pipeline)
-                        ?? throw new PipelineValidationException([new PipelineError($"no pipeline '{timer.Pipeline}' in {runtime.Options.PipelinesFolder}")]);
-                    var latest = timer.UseLatestData ? await LatestBlobAsync(timer.Pipeline, cancellation).ConfigureAwait(false) : null;
-                    await runtime.StartAsync(pipeline, new RunRequest
-                    {
-                        RunId = runId,
-                        Parameters = new Dictionary<string, string>(timer.Parameters),
-                        DataBlob = latest?.Name,
-                        Trigger = $"timer:{timer.Name}@{occurrence:o}",
-                        Source = ParameterSource.Operator,
-                    }, cancellation).ConfigureAwait(false);
                     started.Add(runId);
                     logger.LogInformation("timer {Timer} occurrence {Occurrence:o} started run {RunId}", timer.Name, occurrence, runId);
                 }
-                catch (PipelineValidationException e)
-                {
-                    logger.LogWarning("timer {Timer} occurrence {Occurrence:o} did not start a run: {Error}", timer.Name, occurrence, e.Message);
-                }
+            }
+            catch (PipelineValidationException e)
+            {
+                logger.LogWarning("timer {Timer} occurrence {Occurrence:o} did not start a run: {Error}", timer.Name, occurrence, e.Message);
             }
 
             // Past-due occurrences collapse into this one (as in Functions): the next is computed from now.
@@ -106,6 +95,45 @@ public sealed class TimerTriggerService(PipelineRuntime runtime, ILogger<TimerTr
         }
 
         return started;
+    }
+
+    /// <summary>The run id of one occurrence, <c>{pipeline}-timer-{yyyyMMdd-HHmmss}</c>: an occurrence fired twice (a restart,
+    /// a second instance, the Functions timer) finds its run. The Functions app's timer trigger uses it too.</summary>
+    public static string RunIdFor(string pipeline, DateTime occurrence)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(pipeline);
+        return string.Create(CultureInfo.InvariantCulture, $"{pipeline}-timer-{occurrence:yyyyMMdd-HHmmss}");
+    }
+
+    /// <summary>
+    /// Starts the run of one occurrence of <paramref name="timer"/> (<see cref="RunIdFor"/>; with
+    /// <see cref="TimerTriggerOptions.UseLatestData"/> the newest blob under <c>{blob trigger prefix}{pipeline}/</c> as its
+    /// data) unless an instance with that id exists; shared by this service and the Functions app's timer trigger.
+    /// </summary>
+    /// <returns>The run id when this call started the run; null when its run already existed.</returns>
+    /// <exception cref="PipelineValidationException">No such pipeline, or it does not validate with its parameters.</exception>
+    public static async Task<string?> StartOccurrenceAsync(PipelineRuntime runtime, TimerTriggerOptions timer, DateTime occurrence, CancellationToken cancellation = default)
+    {
+        ArgumentNullException.ThrowIfNull(runtime);
+        ArgumentNullException.ThrowIfNull(timer);
+        var runId = RunIdFor(timer.Pipeline, occurrence);
+        if (await runtime.Client.GetInstanceAsync(runId, cancellation: cancellation).ConfigureAwait(false) is not null)
+        {
+            return null;
+        }
+
+        var pipeline = runtime.FindPipeline(timer.Pipeline)
+            ?? throw new PipelineValidationException([new PipelineError($"no pipeline '{timer.Pipeline}' in {runtime.Options.PipelinesFolder}")]);
+        var latest = timer.UseLatestData ? await LatestBlobAsync(runtime, timer.Pipeline, cancellation).ConfigureAwait(false) : null;
+        await runtime.StartAsync(pipeline, new RunRequest
+        {
+            RunId = runId,
+            Parameters = new Dictionary<string, string>(timer.Parameters),
+            DataBlob = latest?.Name,
+            Trigger = $"timer:{timer.Name}@{occurrence:o}",
+            Source = ParameterSource.Operator,
+        }, cancellation).ConfigureAwait(false);
+        return runId;
     }
 
     /// <summary>Reads a timer's stored status, or null before its first check.</summary>
@@ -129,7 +157,7 @@ public sealed class TimerTriggerService(PipelineRuntime runtime, ILogger<TimerTr
         await runtime.Blobs.UploadAsync($"{StatusPrefix}{status.Name}.json", body, cancellation: cancellation).ConfigureAwait(false);
     }
 
-    private async Task<BlobItemProperties?> LatestBlobAsync(string pipeline, CancellationToken cancellation)
+    private static async Task<BlobItemProperties?> LatestBlobAsync(PipelineRuntime runtime, string pipeline, CancellationToken cancellation)
     {
         BlobItemProperties? latest = null;
         await foreach (var blob in runtime.Blobs.ListAsync($"{runtime.Options.BlobTrigger.Prefix}{pipeline}/", cancellation).ConfigureAwait(false))

@@ -3,8 +3,9 @@ using Microsoft.DurableTask;
 namespace Serverless.Pipelines.Orchestration;
 
 /// <summary>
-/// The one generic orchestrator that runs any pipeline: each node is one <see cref="RunPipelineNodeActivity"/> call
-/// (with the node's retry policy); a node starts as soon as every node it reads from
+/// The one generic orchestrator that runs any pipeline: each node is one activity call (with the node's retry policy),
+/// to the activity named after its component type when the host registered one (<see cref="ComponentActivities"/>), else
+/// to <see cref="RunPipelineNodeActivity"/>; a node starts as soon as every node it reads from
 /// has finished, so independent branches run in parallel. The custom status lists every node's state, duration
 /// and artifacts.
 /// </summary>
@@ -20,8 +21,7 @@ namespace Serverless.Pipelines.Orchestration;
 /// Determinism: the pipeline is validated without touching the file system (paths are checked by the starter),
 /// and all times are the orchestration's.
 /// A Microsoft.DurableTask class with nothing of ours in between: it runs unchanged on the local host (DTFx) and in an
-/// Azure Functions isolated app, which create it through DI (<see cref="ComponentRegistry"/> and, optionally,
-/// <see cref="PipelineLimits"/> as services).
+/// Azure Functions isolated app (functions/Serverless.Functions creates it in its <c>RunPipeline</c> orchestrator function).
 /// </remarks>
 [DurableTask(Name)]
 public sealed class PipelineOrchestrator : TaskOrchestrator<PipelineRunInput, PipelineRunStatus>
@@ -31,15 +31,19 @@ public sealed class PipelineOrchestrator : TaskOrchestrator<PipelineRunInput, Pi
 
     private readonly ComponentRegistry registry;
     private readonly PipelineLimits limits;
+    private readonly ComponentActivities activities;
 
     /// <summary>Creates the orchestrator for pipelines made of <paramref name="registry"/>'s components.</summary>
     /// <param name="registry">The components.</param>
     /// <param name="limits">The host's limits (node count, parameter size); default <see cref="PipelineLimits.Default"/>.</param>
-    public PipelineOrchestrator(ComponentRegistry registry, PipelineLimits? limits = null)
+    /// <param name="activities">The component types the host registered an activity of their own for; default none (every
+    /// node runs as <see cref="RunPipelineNodeActivity.Name"/>).</param>
+    public PipelineOrchestrator(ComponentRegistry registry, PipelineLimits? limits = null, ComponentActivities? activities = null)
     {
         ArgumentNullException.ThrowIfNull(registry);
         this.registry = registry;
         this.limits = limits ?? PipelineLimits.Default;
+        this.activities = activities ?? ComponentActivities.None;
     }
 
     /// <summary>The GPU job queue's settings: with them, nodes of <see cref="TrainingJobSettings.Pool"/> run as queued jobs
@@ -136,7 +140,7 @@ public sealed class PipelineOrchestrator : TaskOrchestrator<PipelineRunInput, Pi
                 }
                 else
                 {
-                    result = await context.CallActivityAsync<NodeRunResult>(RunPipelineNodeActivity.Name, request, retry);
+                    result = await context.CallActivityAsync<NodeRunResult>(activities.NameFor(node.Spec.Type), request, retry);
                 }
 
                 results[node.Id] = result;

@@ -25,8 +25,16 @@ public sealed class RunPipelineNodeActivity : TaskActivity<NodeRunRequest, NodeR
     }
 
     /// <inheritdoc/>
-    public override async Task<NodeRunResult> RunAsync(TaskActivityContext context, NodeRunRequest input)
+    public override Task<NodeRunResult> RunAsync(TaskActivityContext context, NodeRunRequest input) => RunNodeAsync(runner, input);
+
+    /// <summary>
+    /// What every node activity does, whatever its name (<see cref="ComponentActivities"/>) and host (the local runtime, an
+    /// Azure Functions activity function): runs the node and throws when it failed.
+    /// </summary>
+    /// <exception cref="NodeFailedException">The node failed (the retry policy applies).</exception>
+    public static async Task<NodeRunResult> RunNodeAsync(NodeRunner runner, NodeRunRequest input)
     {
+        ArgumentNullException.ThrowIfNull(runner);
         ArgumentNullException.ThrowIfNull(input);
         // The SDK's activity context carries no cancellation token: a run is stopped through the runner's IRunCancellation
         // (the cancel route, a terminated or purged instance), which it polls while the executor runs.
