@@ -14,6 +14,8 @@ public static class TrainerComponents
     /// <summary>Registers the components into <paramref name="registry"/> (built-ins and <c>componentAssemblies</c> are already in).</summary>
     public static void Register(ComponentRegistry registry, IMetadataStore metadata, PipelineHostOptions options)
     {
+        // engine: torchsharp for the Trainer (process-wide engine table; the function app and CLI have only "managed").
+        Serverless.Ml.Components.Torch.TorchTrainerEngine.Register();
         TrainerAppHost.DefaultComponents(registry, metadata, options);
     }
 }
