@@ -4,6 +4,7 @@ using Microsoft.DurableTask.Client;
 using Serverless.Ml.Components.Tuner;
 using Serverless.Pipelines;
 using Serverless.Pipelines.Hosting;
+using Serverless.Pipelines.Hosting.GpuJobs;
 using Serverless.Pipelines.Orchestration;
 
 namespace Serverless.Functions;
@@ -35,14 +36,20 @@ public sealed class OrchestrationFunctions
 
     private readonly PipelineRuntime runtime;
     private readonly DurableClientBinding clients;
+    private readonly IServiceProvider services;
 
     /// <summary>Created by the Functions worker with the app's services.</summary>
-    public OrchestrationFunctions(PipelineRuntime runtime, DurableClientBinding clients)
+    /// <param name="runtime">The pipeline runtime.</param>
+    /// <param name="clients">The durable client of the current invocation.</param>
+    /// <param name="services">The app's services: the GPU job queue (<see cref="TrainingJobQueue"/>, registered when
+    /// <c>trainerJobs</c> is configured) is created at the first job, so a bad queue setting fails jobs, not every function.</param>
+    public OrchestrationFunctions(PipelineRuntime runtime, DurableClientBinding clients, IServiceProvider services)
     {
         ArgumentNullException.ThrowIfNull(runtime);
         ArgumentNullException.ThrowIfNull(clients);
         this.runtime = runtime;
         this.clients = clients;
+        this.services = services ?? throw new ArgumentNullException(nameof(services));
     }
 
     /// <summary>The pipeline orchestrator: <see cref="PipelineOrchestrator"/> over the runtime's components and limits.</summary>
@@ -51,7 +58,9 @@ public sealed class OrchestrationFunctions
     {
         ArgumentNullException.ThrowIfNull(context);
         var input = context.GetInput<PipelineRunInput>() ?? throw new InvalidOperationException($"{PipelineOrchestrator.Name} was started without a PipelineRunInput");
-        return new PipelineOrchestrator(runtime.Components, runtime.Options.Limits, Activities).RunAsync(context, input);
+        // With extensions.pipelines.trainerJobs, gpu-pool nodes are jobs for the trainer app (SubmitTrainingJob below).
+        return new PipelineOrchestrator(runtime.Components, runtime.Options.Limits, Activities) { TrainingJobs = runtime.Options.TrainerJobs?.ToSettings() }
+            .RunAsync(context, input);
     }
 
     /// <summary>The Tuner's trial fan-out: <see cref="TunerTrialsOrchestrator"/>.</summary>
@@ -126,6 +135,23 @@ public sealed class OrchestrationFunctions
     /// <summary>A Pusher node.</summary>
     [Function("Pusher")]
     public Task<NodeRunResult> Pusher([ActivityTrigger] NodeRunRequest request, [DurableClient] DurableTaskClient client) => RunNodeAsync(request, client);
+
+    /// <summary>
+    /// Queues one attempt of a GPU job for the trainer app (<see cref="TrainingJobOrchestration.SubmitActivityName"/>): the
+    /// callback is the instance's <c>sendEventPostUri</c> from the durable client, so the trainer app raises
+    /// <c>TrainingStarted/Completed/Failed-{node}</c> through the Functions host with its system key.
+    /// </summary>
+    [Function(TrainingJobOrchestration.SubmitActivityName)]
+    public Task<TrainingJobSubmission> SubmitTrainingJob([ActivityTrigger] TrainingJobRequest request, [DurableClient] DurableTaskClient client)
+    {
+        ArgumentNullException.ThrowIfNull(request);
+        ArgumentNullException.ThrowIfNull(client);
+        var queue = services.GetService(typeof(TrainingJobQueue)) as TrainingJobQueue ?? throw new InvalidOperationException(
+            "SubmitTrainingJob: extensions.pipelines.trainerJobs is not configured in this app (host.json or the app settings AzureFunctionsJobHost__extensions__pipelines__trainerJobs__*)");
+        var callback = client.CreateHttpManagementPayload(request.InstanceId).SendEventPostUri
+            ?? throw new InvalidOperationException($"SubmitTrainingJob: the durable client gave no sendEventPostUri for '{request.InstanceId}'");
+        return SubmitTrainingJobActivity.SubmitAsync(queue, callback, request);
+    }
 
     private Task<NodeRunResult> RunNodeAsync(NodeRunRequest request, DurableTaskClient client)
     {

@@ -62,6 +62,18 @@ public static class PipelineFunctionsSetup
 
         if (readSetting(prefix + "connectionStringName") is { Length: > 0 } connection) options.ArtifactStore.ConnectionStringName = connection;
         if (readSetting(prefix + "container") is { Length: > 0 } container) options.ArtifactStore.Container = container;
+
+        // The GPU job queue (infra/main.bicep sets queueName and connectionStringName): gpu-pool nodes become trainer-app jobs.
+        const string jobs = "AzureFunctionsJobHost__extensions__pipelines__trainerJobs__";
+        if (readSetting(jobs + "queueName") is { Length: > 0 } queueName) (options.TrainerJobs ??= new()).QueueName = queueName;
+        if (readSetting(jobs + "connectionStringName") is { Length: > 0 } jobConnection) (options.TrainerJobs ??= new()).ConnectionStringName = jobConnection;
+        if (readSetting(jobs + "timeout") is { Length: > 0 } timeout)
+        {
+            (options.TrainerJobs ??= new()).Timeout = TimeSpan.TryParse(timeout, System.Globalization.CultureInfo.InvariantCulture, out var t) && t > TimeSpan.Zero
+                ? t
+                : throw new InvalidOperationException($"app setting {jobs}timeout must be a positive time span (hh:mm:ss); got '{timeout}'");
+        }
+
         return options;
     }
 
@@ -84,6 +96,11 @@ public static class PipelineFunctionsSetup
             var client = sp.GetRequiredService<DurableClientBinding>();
             return new PipelineRuntime(options, client, time, readSetting).WithMlComponents(new DurableTrialRunner(client));
         });
+        if (options.TrainerJobs is { } jobs)
+        {
+            services.AddSingleton(_ => new Serverless.Pipelines.Hosting.GpuJobs.TrainingJobQueue(jobs, readSetting));
+        }
+
         services.AddSingleton(sp =>
         {
             var runtime = sp.GetRequiredService<PipelineRuntime>();

@@ -68,7 +68,7 @@ public sealed class MetadataTests
     [Fact]
     public void EveryComponentType_HasItsActivityFunction_WithADurableClient()
     {
-        foreach (var name in OrchestrationFunctions.ComponentTypes.Append(RunPipelineNodeActivity.Name).Append("TunerTrial"))
+        foreach (var name in OrchestrationFunctions.ComponentTypes.Append(RunPipelineNodeActivity.Name).Append("TunerTrial").Append("SubmitTrainingJob"))
         {
             Assert.Equal("activityTrigger", Trigger(name)["type"]!.ToString());
             Assert.Contains("durableClient", BindingTypes(name));
@@ -100,7 +100,7 @@ public sealed class MetadataTests
     {
         var expected = HttpFunctions.Select(row => (string)row[0])
             .Concat(OrchestrationFunctions.ComponentTypes)
-            .Concat([PipelineOrchestrator.Name, "TunerTrials", "TunerTrial", RunPipelineNodeActivity.Name, "StartRunOnBlob", "RetrainOnSchedule"])
+            .Concat([PipelineOrchestrator.Name, "TunerTrials", "TunerTrial", RunPipelineNodeActivity.Name, "SubmitTrainingJob", "StartRunOnBlob", "RetrainOnSchedule"])
             .Order(StringComparer.Ordinal);
         Assert.Equal(expected, Functions.Select(f => f!["name"]!.ToString()).Order(StringComparer.Ordinal));
         Assert.All(Functions, f => Assert.Equal("Serverless.Functions.dll", f!["scriptFile"]!.ToString()));
@@ -146,6 +146,28 @@ public sealed class MetadataTests
         settings["AzureFunctionsJobHost__extensions__pipelines__artifactStore__type"] = "s3";
         var e = Assert.Throws<InvalidOperationException>(() => PipelineFunctionsSetup.LoadOptions(Repo.FunctionAppOutput, n => settings.GetValueOrDefault(n)));
         Assert.Contains("artifactStore__type", e.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void TrainerJobsSettings_MakeGpuNodesJobs_AndBadTimeoutIsNamed()
+    {
+        using var temp = new TempHome();
+        var settings = new Dictionary<string, string?> { ["SERVERLESS_HOME"] = temp.Path };
+        Assert.Null(PipelineFunctionsSetup.LoadOptions(Repo.FunctionAppOutput, n => settings.GetValueOrDefault(n)).TrainerJobs);
+
+        const string prefix = "AzureFunctionsJobHost__extensions__pipelines__trainerJobs__";
+        settings[prefix + "queueName"] = "gpu-jobs";
+        settings[prefix + "timeout"] = "02:00:00";
+        var jobs = PipelineFunctionsSetup.LoadOptions(Repo.FunctionAppOutput, n => settings.GetValueOrDefault(n)).TrainerJobs;
+        Assert.NotNull(jobs);
+        Assert.Equal("gpu-jobs", jobs.QueueName);
+        Assert.Equal("AzureWebJobsStorage", jobs.ConnectionStringName);
+        Assert.Equal(TimeSpan.FromHours(2), jobs.ToSettings().Timeout);
+        Assert.Equal("gpu", jobs.ToSettings().Pool);
+
+        settings[prefix + "timeout"] = "soon";
+        var e = Assert.Throws<InvalidOperationException>(() => PipelineFunctionsSetup.LoadOptions(Repo.FunctionAppOutput, n => settings.GetValueOrDefault(n)));
+        Assert.Contains("trainerJobs__timeout", e.Message, StringComparison.Ordinal);
     }
 
     [Fact]

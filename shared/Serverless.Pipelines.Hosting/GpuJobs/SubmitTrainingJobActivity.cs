@@ -78,8 +78,21 @@ public sealed class SubmitTrainingJobActivity(TrainingJobQueue queue, TrainingJo
     : TaskActivity<TrainingJobRequest, TrainingJobSubmission>
 {
     /// <inheritdoc />
-    public override async Task<TrainingJobSubmission> RunAsync(TaskActivityContext context, TrainingJobRequest input)
+    public override Task<TrainingJobSubmission> RunAsync(TaskActivityContext context, TrainingJobRequest input)
     {
+        ArgumentNullException.ThrowIfNull(input);
+        return SubmitAsync(queue, callbacks.For(input.InstanceId), input);
+    }
+
+    /// <summary>
+    /// Submits one attempt with <paramref name="callback"/> as its event address (the local host builds it with
+    /// <see cref="TrainingJobCallbacks"/>; an Azure Functions app takes the instance's <c>sendEventPostUri</c> from its
+    /// durable client, which carries the host's system key).
+    /// </summary>
+    public static async Task<TrainingJobSubmission> SubmitAsync(TrainingJobQueue queue, string callback, TrainingJobRequest input)
+    {
+        ArgumentNullException.ThrowIfNull(queue);
+        ArgumentException.ThrowIfNullOrEmpty(callback);
         ArgumentNullException.ThrowIfNull(input);
         if (input.Previous is { } previous)
         {
@@ -92,7 +105,7 @@ public sealed class SubmitTrainingJobActivity(TrainingJobQueue queue, TrainingJo
             Attempt = input.Attempt,
             InstanceId = input.InstanceId,
             Events = input.Events,
-            Callback = callbacks.For(input.InstanceId),
+            Callback = callback,
             Request = input.Request,
             CheckpointUri = TrainingJobMessage.CheckpointUriOf(queue.Options.CheckpointPrefix, input.Request),
             SubmittedAt = DateTimeOffset.UtcNow,
