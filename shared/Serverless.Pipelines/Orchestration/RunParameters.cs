@@ -136,16 +136,23 @@ public static class RunParameters
     }
 
     /// <summary>
-    /// The parameter that a data location (an uploaded file, an HTTP body's <c>data</c>) sets: the first path
-    /// parameter of the first node, in declaration order, that has one (e.g. <c>import.source</c>); null if none.
+    /// The parameter that a data location (an uploaded file, an HTTP body's <c>data</c>) sets: the first path parameter
+    /// (a file or folder the node reads) of the first source node (one without inputs, e.g. <c>import.source</c>, an ExampleGen's <c>input_base</c>), in declaration order; null
+    /// if none.
     /// </summary>
+    /// <remarks>
+    /// Only source nodes qualify: a downstream node's path parameter may name code (a Trainer's or Transform's
+    /// <c>module_file</c>), and a blob anyone may upload must never become code the pipeline loads, whatever order the
+    /// pipeline file declares its nodes in.
+    /// </remarks>
     public static string? DataParameter(PipelineDefinition definition, ComponentRegistry registry)
     {
         ArgumentNullException.ThrowIfNull(definition);
         ArgumentNullException.ThrowIfNull(registry);
         foreach (var node in definition.Nodes)
         {
-            if (registry.TryGet(node.Component, out var component) && component.Spec.Parameters.FirstOrDefault(p => p.Type == ParameterType.Path) is { } path)
+            if (node.Inputs.Count == 0 && registry.TryGet(node.Component, out var component)
+                && component.Spec.Parameters.FirstOrDefault(p => p.Type == ParameterType.Path) is { } path)
             {
                 return $"{node.Id}.{path.Name}";
             }
