@@ -47,8 +47,9 @@ public sealed class StorageOutageTests : IAsyncDisposable
         await StartAzuriteAsync();
         var runs = new ConcurrentDictionary<string, int>();
         var warnings = new ConcurrentQueue<string>();
+        var log = new ConcurrentQueue<string>();
         var builder = Host.CreateApplicationBuilder(new HostApplicationBuilderSettings { DisableDefaults = true });
-        builder.Logging.AddProvider(new WarningSink(warnings)).SetMinimumLevel(LogLevel.Warning);
+        builder.Logging.AddProvider(new WarningSink(warnings, log)).SetMinimumLevel(LogLevel.Information);
         var settings = HostJsonReader.Parse("""
             {"extensions":{"durableTask":{"hubName":"outage","storageProvider":{"connectionStringName":"Outage","partitionCount":2,"maxQueuePollingInterval":"00:00:00.100","controlQueueVisibilityTimeout":"00:00:10","workItemQueueVisibilityTimeout":"00:00:10"}}}}
             """, "outage-host.json");
@@ -87,10 +88,12 @@ public sealed class StorageOutageTests : IAsyncDisposable
         var stopping = System.Diagnostics.Stopwatch.StartNew();
         await _azurite!.DisposeAsync(); // SIGTERM: Azurite saves its stores and exits, as a service stop does
         var stopSeconds = stopping.Elapsed.TotalSeconds;
+        log.Enqueue($"{DateTime.UtcNow:HH:mm:ss.fff} test: Azurite stopped after {runs.Count} steps");
         var atStop = runs.Count;
         await Task.Delay(TimeSpan.FromSeconds(10));
         Assert.True(runs.Count < instances * steps, "the run finished during the outage");
         await StartAzuriteAsync();
+        log.Enqueue($"{DateTime.UtcNow:HH:mm:ss.fff} test: Azurite restarted");
 
         var expected = string.Join(",", Enumerable.Range(0, steps));
         for (var i = 0; i < instances; i++)
@@ -105,8 +108,12 @@ public sealed class StorageOutageTests : IAsyncDisposable
             {
                 var states = new List<string>();
                 for (var j = 0; j < instances; j++) states.Add($"o-{j}: {(await client.GetInstanceAsync($"o-{j}"))?.RuntimeStatus}");
-                throw new TimeoutException($"o-{i} did not complete (Azurite took {stopSeconds:F1} s to stop); {runs.Count} of {instances * steps} steps ran; {string.Join(", ", states)}. Last warnings:\n" +
-                    string.Join("\n", warnings.TakeLast(30)));
+                // The whole runtime log (information and up) goes to a file that outlives the test folder.
+                var logFile = Path.Combine(Path.GetTempPath(), $"hosting-outage-{DateTime.UtcNow:yyyyMMddHHmmss}.log");
+                await File.WriteAllLinesAsync(logFile, log);
+                var kinds = warnings.Select(w => w.Length > 120 ? w[..120] : w).Where(w => !w.Contains("duplicate message", StringComparison.Ordinal)).Distinct().Take(20);
+                throw new TimeoutException($"o-{i} did not complete (Azurite took {stopSeconds:F1} s to stop); {runs.Count} of {instances * steps} steps ran; {string.Join(", ", states)}. Full log: {logFile}. " +
+                    $"Warnings other than duplicate messages:\n{string.Join("\n", kinds)}\nLast warnings:\n" + string.Join("\n", warnings.TakeLast(15)));
             }
             Assert.Equal(OrchestrationRuntimeStatus.Completed, m.RuntimeStatus);
             Assert.Equal(expected, m.ReadOutputAs<string>());
@@ -126,23 +133,25 @@ public sealed class StorageOutageTests : IAsyncDisposable
         try { Directory.Delete(_folder, true); } catch (IOException) { }
     }
 
-    private sealed class WarningSink(ConcurrentQueue<string> sink) : ILoggerProvider
+    private sealed class WarningSink(ConcurrentQueue<string> sink, ConcurrentQueue<string> all) : ILoggerProvider
     {
-        public ILogger CreateLogger(string categoryName) => new Logger(sink, categoryName);
+        public ILogger CreateLogger(string categoryName) => new Logger(sink, all, categoryName);
 
         public void Dispose()
         {
         }
 
-        private sealed class Logger(ConcurrentQueue<string> sink, string category) : ILogger
+        private sealed class Logger(ConcurrentQueue<string> sink, ConcurrentQueue<string> all, string category) : ILogger
         {
             public IDisposable? BeginScope<TState>(TState state) where TState : notnull => null;
 
-            public bool IsEnabled(LogLevel logLevel) => logLevel >= LogLevel.Warning;
+            public bool IsEnabled(LogLevel logLevel) => logLevel >= LogLevel.Information;
 
             public void Log<TState>(LogLevel logLevel, EventId eventId, TState state, Exception? exception, Func<TState, Exception?, string> formatter)
             {
-                if (logLevel >= LogLevel.Warning) sink.Enqueue($"{category}: {formatter(state, exception)}");
+                var line = $"{category}: {formatter(state, exception)}";
+                all.Enqueue($"{DateTime.UtcNow:HH:mm:ss.fff} {logLevel} {line}");
+                if (logLevel >= LogLevel.Warning) sink.Enqueue(line);
             }
         }
     }

@@ -62,7 +62,8 @@ public sealed class AzureStorageProviderFactory : IDurableProviderFactory
             prepare = async cancellation => azurite = await AzuriteLauncher.EnsureRunningAsync(
                 Path.Combine(context.HomeDirectory, "azurite"), devPorts, logger: logger, cancellation: cancellation).ConfigureAwait(false);
         }
-        return new DurableProvider(service, service, settings.TaskHubName, prepare,
+        // The worker dispatches through AzureStorageWorkerService (no back-off for messages already gone); the client is the provider's.
+        return new DurableProvider(new AzureStorageWorkerService(service), service, settings.TaskHubName, prepare,
             async () => { if (azurite is not null) await azurite.DisposeAsync().ConfigureAwait(false); });
     }
 

@@ -1,6 +1,7 @@
 using System.Collections.Concurrent;
 using System.Diagnostics;
 using DurableTask.Core;
+using Serverless.Hosting.Providers;
 
 namespace Benchmarks.Suites;
 
@@ -9,7 +10,7 @@ namespace Benchmarks.Suites;
 /// forwards every call, and splits each step of a sequential orchestration into the time spent in DTFx (turn, activity
 /// dispatch), in the provider's calls, and in the wake-ups between them. Only meaningful with one instance running.
 /// </summary>
-internal sealed class ProfilingOrchestrationService(IOrchestrationService inner) : IOrchestrationService
+internal sealed class ProfilingOrchestrationService(IOrchestrationService inner) : ForwardingOrchestrationService(inner)
 {
     private readonly ConcurrentDictionary<string, (long Count, long Ticks)> _segments = new();
     // Timestamps (Stopwatch ticks) of the last point of each kind on the critical path:
@@ -32,9 +33,9 @@ internal sealed class ProfilingOrchestrationService(IOrchestrationService inner)
         _segments.OrderBy(kv => kv.Key, StringComparer.Ordinal)
             .Select(kv => (kv.Key, kv.Value.Count, kv.Value.Ticks * 1e6 / Stopwatch.Frequency / kv.Value.Count));
 
-    public async Task<TaskOrchestrationWorkItem> LockNextTaskOrchestrationWorkItemAsync(TimeSpan receiveTimeout, CancellationToken cancellationToken)
+    public override async Task<TaskOrchestrationWorkItem> LockNextTaskOrchestrationWorkItemAsync(TimeSpan receiveTimeout, CancellationToken cancellationToken)
     {
-        var item = await inner.LockNextTaskOrchestrationWorkItemAsync(receiveTimeout, cancellationToken);
+        var item = await Inner.LockNextTaskOrchestrationWorkItemAsync(receiveTimeout, cancellationToken);
         if (item == null) return item!;
         Add("3 commit activity result + wake + lock and load instance (no session)", Interlocked.Exchange(ref _activityCompleting, 0));
         item.Session = item.Session == null ? null : new Session(this, item.Session);
@@ -45,33 +46,33 @@ internal sealed class ProfilingOrchestrationService(IOrchestrationService inner)
     private long _turnStart;
     private long _activityStart;
 
-    public async Task CompleteTaskOrchestrationWorkItemAsync(TaskOrchestrationWorkItem workItem, OrchestrationRuntimeState newOrchestrationRuntimeState,
+    public override async Task CompleteTaskOrchestrationWorkItemAsync(TaskOrchestrationWorkItem workItem, OrchestrationRuntimeState newOrchestrationRuntimeState,
         IList<TaskMessage> outboundMessages, IList<TaskMessage> orchestratorMessages, IList<TaskMessage> timerMessages, TaskMessage continuedAsNewMessage,
         OrchestrationState orchestrationState)
     {
         Add("4 DTFx turn (replay or resume + orchestrator code)", Interlocked.Exchange(ref _turnStart, 0));
         var start = Stopwatch.GetTimestamp();
         Volatile.Write(ref _turnEnded, start);
-        await inner.CompleteTaskOrchestrationWorkItemAsync(workItem, newOrchestrationRuntimeState, outboundMessages, orchestratorMessages, timerMessages,
+        await Inner.CompleteTaskOrchestrationWorkItemAsync(workItem, newOrchestrationRuntimeState, outboundMessages, orchestratorMessages, timerMessages,
             continuedAsNewMessage, orchestrationState);
         Add("5 (overlaps 1) provider: commit turn, until DTFx resumes", start);
     }
 
-    public async Task<TaskActivityWorkItem> LockNextTaskActivityWorkItem(TimeSpan receiveTimeout, CancellationToken cancellationToken)
+    public override async Task<TaskActivityWorkItem> LockNextTaskActivityWorkItem(TimeSpan receiveTimeout, CancellationToken cancellationToken)
     {
-        var item = await inner.LockNextTaskActivityWorkItem(receiveTimeout, cancellationToken);
+        var item = await Inner.LockNextTaskActivityWorkItem(receiveTimeout, cancellationToken);
         if (item == null) return item!;
         Add("1 commit turn + wake activity dispatcher", Interlocked.Exchange(ref _turnEnded, 0));
         Volatile.Write(ref _activityStart, Stopwatch.GetTimestamp());
         return item;
     }
 
-    public async Task CompleteTaskActivityWorkItemAsync(TaskActivityWorkItem workItem, TaskMessage responseMessage)
+    public override async Task CompleteTaskActivityWorkItemAsync(TaskActivityWorkItem workItem, TaskMessage responseMessage)
     {
         Add("2 DTFx activity dispatch + activity code", Interlocked.Exchange(ref _activityStart, 0));
         var start = Stopwatch.GetTimestamp();
         Volatile.Write(ref _activityCompleting, start);
-        await inner.CompleteTaskActivityWorkItemAsync(workItem, responseMessage);
+        await Inner.CompleteTaskActivityWorkItemAsync(workItem, responseMessage);
         Add("6 (overlaps 3) provider: commit activity result, until DTFx resumes", start);
     }
 
@@ -90,27 +91,4 @@ internal sealed class ProfilingOrchestrationService(IOrchestrationService inner)
 
         public Task EndSessionAsync() => inner.EndSessionAsync();
     }
-
-    // Everything else is forwarded unchanged.
-    public int TaskOrchestrationDispatcherCount => inner.TaskOrchestrationDispatcherCount;
-    public int MaxConcurrentTaskOrchestrationWorkItems => inner.MaxConcurrentTaskOrchestrationWorkItems;
-    public BehaviorOnContinueAsNew EventBehaviourForContinueAsNew => inner.EventBehaviourForContinueAsNew;
-    public int TaskActivityDispatcherCount => inner.TaskActivityDispatcherCount;
-    public int MaxConcurrentTaskActivityWorkItems => inner.MaxConcurrentTaskActivityWorkItems;
-    public Task StartAsync() => inner.StartAsync();
-    public Task StopAsync() => inner.StopAsync();
-    public Task StopAsync(bool isForced) => inner.StopAsync(isForced);
-    public Task CreateAsync() => inner.CreateAsync();
-    public Task CreateAsync(bool recreateInstanceStore) => inner.CreateAsync(recreateInstanceStore);
-    public Task CreateIfNotExistsAsync() => inner.CreateIfNotExistsAsync();
-    public Task DeleteAsync() => inner.DeleteAsync();
-    public Task DeleteAsync(bool deleteInstanceStore) => inner.DeleteAsync(deleteInstanceStore);
-    public bool IsMaxMessageCountExceeded(int currentMessageCount, OrchestrationRuntimeState runtimeState) => inner.IsMaxMessageCountExceeded(currentMessageCount, runtimeState);
-    public int GetDelayInSecondsAfterOnProcessException(Exception exception) => inner.GetDelayInSecondsAfterOnProcessException(exception);
-    public int GetDelayInSecondsAfterOnFetchException(Exception exception) => inner.GetDelayInSecondsAfterOnFetchException(exception);
-    public Task RenewTaskOrchestrationWorkItemLockAsync(TaskOrchestrationWorkItem workItem) => inner.RenewTaskOrchestrationWorkItemLockAsync(workItem);
-    public Task AbandonTaskOrchestrationWorkItemAsync(TaskOrchestrationWorkItem workItem) => inner.AbandonTaskOrchestrationWorkItemAsync(workItem);
-    public Task ReleaseTaskOrchestrationWorkItemAsync(TaskOrchestrationWorkItem workItem) => inner.ReleaseTaskOrchestrationWorkItemAsync(workItem);
-    public Task<TaskActivityWorkItem> RenewTaskActivityWorkItemLockAsync(TaskActivityWorkItem workItem) => inner.RenewTaskActivityWorkItemLockAsync(workItem);
-    public Task AbandonTaskActivityWorkItemAsync(TaskActivityWorkItem workItem) => inner.AbandonTaskActivityWorkItemAsync(workItem);
 }

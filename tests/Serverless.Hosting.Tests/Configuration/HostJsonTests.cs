@@ -206,8 +206,9 @@ public sealed class HostJsonTests : IDisposable
         var provider = CreateProvider(new ServiceCollection(), settings, name => { asked.Add(name); return "UseDevelopmentStorage=true"; });
         Assert.Equal(["Named"], asked);
         Assert.Equal("SeamHub", provider.TaskHubName);
-        Assert.IsType<AzureStorageOrchestrationService>(provider.Service);
-        Assert.Same(provider.Service, provider.Client);
+        var worker = Assert.IsType<AzureStorageWorkerService>(provider.Service);
+        Assert.IsType<AzureStorageOrchestrationService>(worker.Inner);
+        Assert.Same(worker.Inner, provider.Client);
     }
 
     /// <summary>A provider plugged in through the seam, as the SQLite provider will be.</summary>
