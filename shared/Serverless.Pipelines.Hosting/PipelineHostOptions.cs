@@ -281,7 +281,8 @@ public sealed class PipelineHostOptions
 
     /// <summary>Creates the artifact store <see cref="ArtifactStore"/> names.</summary>
     /// <param name="getSetting">Reads an app setting (environment variable) by name.</param>
-    /// <exception cref="InvalidOperationException">Azure Blob is selected but its connection setting is missing or empty.</exception>
+    /// <exception cref="InvalidOperationException">Azure Blob is selected but its connection (a connection string, or the
+    /// identity-based <c>__blobServiceUri</c> / <c>__accountName</c> settings) is missing or invalid.</exception>
     public IBlobStore CreateBlobStore(Func<string, string?> getSetting)
     {
         ArgumentNullException.ThrowIfNull(getSetting);
@@ -291,15 +292,15 @@ public sealed class PipelineHostOptions
             return new LocalDirectoryBlobStore(BlobRoot);
         }
 
-        var connection = getSetting(ArtifactStore.ConnectionStringName);
-        if (string.IsNullOrWhiteSpace(connection))
+        try
         {
-            throw new InvalidOperationException(
-                $"extensions.pipelines.artifactStore is azureBlob but the app setting '{ArtifactStore.ConnectionStringName}' (its connectionStringName) is not set; " +
-                "set it to a storage connection string, e.g. UseDevelopmentStorage=true for Azurite.");
+            // A connection string, or keyless (NAME__blobServiceUri / __accountName + a managed identity), as Functions reads it.
+            return AzureBlobStore.FromConnectionSetting(ArtifactStore.ConnectionStringName, getSetting, ArtifactStore.Container);
         }
-
-        return new AzureBlobStore(connection, ArtifactStore.Container);
+        catch (InvalidOperationException e)
+        {
+            throw new InvalidOperationException($"extensions.pipelines.artifactStore is azureBlob (its connectionStringName is '{ArtifactStore.ConnectionStringName}'): {e.Message}", e);
+        }
     }
 }
 
@@ -315,7 +316,9 @@ public sealed class ArtifactStoreOptions
     /// <summary><see cref="Local"/> (default) or <see cref="AzureBlob"/>.</summary>
     public string Type { get; set; } = Local;
 
-    /// <summary>The app setting (environment variable) holding the storage connection string. Default <c>AzureWebJobsStorage</c>, as Functions uses.</summary>
+    /// <summary>The app setting (environment variable) holding the storage connection string, or the prefix of the
+    /// identity-based settings (<c>{name}__blobServiceUri</c>, <c>{name}__accountName</c>, <c>{name}__credential</c>,
+    /// <c>{name}__clientId</c>). Default <c>AzureWebJobsStorage</c>, as Functions uses.</summary>
     public string ConnectionStringName { get; set; } = "AzureWebJobsStorage";
 
     /// <summary>The blob container, created on first use. Default <c>artifacts</c>.</summary>

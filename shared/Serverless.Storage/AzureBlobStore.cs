@@ -72,13 +72,10 @@ public sealed class AzureBlobStore : IBlobStore
     }
 
     /// <summary>
-    /// The store an app setting names, resolved the way Azure Functions resolves a storage "connection": the setting
-    /// <paramref name="connectionName"/> itself holds a connection string; or, for an identity-based connection (no keys),
-    /// <c>{connectionName}__blobServiceUri</c> (or <c>__serviceUri</c>) holds the blob endpoint, or
-    /// <c>{connectionName}__accountName</c> the account (endpoint <c>https://{account}.blob.core.windows.net</c>), and the
-    /// token comes from <paramref name="credential"/>, else from Azure.Identity: a managed identity when
-    /// <c>{connectionName}__credential</c> is <c>managedidentity</c> (user-assigned with <c>__clientId</c>), otherwise
-    /// <c>DefaultAzureCredential</c>. So one configuration works on a laptop (Azurite), with keys, and keyless in Azure.
+    /// The store an app setting names, resolved the way Azure Functions resolves a storage "connection"
+    /// (<see cref="StorageConnection.Resolve"/> for the blob service): a connection string in <paramref name="connectionName"/>,
+    /// or keyless with <c>{connectionName}__blobServiceUri</c> (or <c>__serviceUri</c>, <c>__accountName</c>) and an Entra ID
+    /// token. So one configuration works on a laptop (Azurite), with keys, and keyless in Azure.
     /// </summary>
     /// <param name="connectionName">The setting name, e.g. <c>AzureWebJobsStorage</c>.</param>
     /// <param name="getSetting">Reads an app setting (environment variable) by name.</param>
@@ -89,36 +86,11 @@ public sealed class AzureBlobStore : IBlobStore
     public static AzureBlobStore FromConnectionSetting(string connectionName, Func<string, string?> getSetting, string containerName,
         AzureBlobStoreOptions? options = null, TokenCredential? credential = null)
     {
-        ArgumentException.ThrowIfNullOrWhiteSpace(connectionName);
-        ArgumentNullException.ThrowIfNull(getSetting);
         ArgumentException.ThrowIfNullOrWhiteSpace(containerName);
-        var connectionString = getSetting(connectionName);
-        if (!string.IsNullOrWhiteSpace(connectionString)) return new AzureBlobStore(connectionString, containerName, options);
-
-        string? Setting(string suffix) => getSetting($"{connectionName}__{suffix}") is { } v && !string.IsNullOrWhiteSpace(v) ? v.Trim() : null;
-        var serviceUri = Setting("blobServiceUri") ?? Setting("serviceUri");
-        var accountName = Setting("accountName");
-        if (serviceUri == null && accountName == null)
-        {
-            throw new InvalidOperationException(
-                $"No storage connection '{connectionName}': set the app setting '{connectionName}' to a connection string (e.g. UseDevelopmentStorage=true " +
-                $"for Azurite), or '{connectionName}__blobServiceUri' (or '{connectionName}__accountName') for an identity-based connection.");
-        }
-
-        if (!Uri.TryCreate(serviceUri ?? $"https://{accountName}.blob.core.windows.net", UriKind.Absolute, out var endpoint) ||
-            (endpoint.Scheme != Uri.UriSchemeHttps && endpoint.Scheme != Uri.UriSchemeHttp))
-        {
-            throw new InvalidOperationException(
-                $"The app setting '{connectionName}__{(serviceUri != null ? "blobServiceUri" : "accountName")}' does not give an absolute http(s) blob endpoint: '{serviceUri ?? accountName}'.");
-        }
-
-        credential ??= string.Equals(Setting("credential"), "managedidentity", StringComparison.OrdinalIgnoreCase)
-            ? new Azure.Identity.ManagedIdentityCredential(Setting("clientId") is { } clientId
-                ? Azure.Identity.ManagedIdentityId.FromUserAssignedClientId(clientId)
-                : Azure.Identity.ManagedIdentityId.SystemAssigned)
-            : new Azure.Identity.DefaultAzureCredential();
-        var containerUri = new Uri($"{endpoint.AbsoluteUri.TrimEnd('/')}/{containerName}");
-        return new AzureBlobStore(containerUri, credential, options);
+        var connection = StorageConnection.Resolve(connectionName, getSetting, "blob", credential);
+        return connection.ConnectionString is { } connectionString
+            ? new AzureBlobStore(connectionString, containerName, options)
+            : new AzureBlobStore(connection.ResourceUri(containerName), connection.Credential!, options);
     }
 
     /// <summary>The container client (for operations the port does not cover).</summary>

@@ -146,5 +146,14 @@ public sealed class MlPipelineTests(AzuriteFixture azurite) : IClassFixture<Azur
         Assert.Contains("AzureWebJobsStorage", missing.Message, StringComparison.Ordinal);
         Assert.IsType<LocalDirectoryBlobStore>(PipelineHostOptions.Defaults(home).CreateBlobStore(_ => null));
         Assert.IsType<AzureBlobStore>(options.CreateBlobStore(_ => "UseDevelopmentStorage=true"));
+        // Keyless, as infra/main.bicep configures the function app (shared keys off): account name + managed identity.
+        var keyless = Assert.IsType<AzureBlobStore>(options.CreateBlobStore(name => name switch
+        {
+            "AzureWebJobsStorage__accountName" => "acct",
+            "AzureWebJobsStorage__credential" => "managedidentity",
+            _ => null,
+        }));
+        Assert.Equal(new Uri("https://acct.blob.core.windows.net/arts"), keyless.Container.Uri);
+        Assert.Contains("AzureWebJobsStorage__blobServiceUri", missing.Message, StringComparison.Ordinal);
     }
 }

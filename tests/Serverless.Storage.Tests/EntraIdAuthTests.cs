@@ -1,37 +1,18 @@
-using System.Text;
-using System.Text.Json;
 using Azure.Core;
-using Azure.Core.Pipeline;
 using Azure.Storage.Blobs;
 using Serverless.Testing.Azurite;
 
 namespace Serverless.Storage.Tests;
 
-/// <summary>Azurite over https with <c>--oauth basic</c>: it checks a bearer token's issuer, audience and lifetime.</summary>
-public sealed class HttpsAzuriteFixture : AzuriteFixture
-{
-    protected override bool Https => true;
-}
-
 /// <summary>
 /// Entra ID (<see cref="TokenCredential"/>) auth of <see cref="AzureBlobStore"/> through the SDK's bearer token policy.
-/// Azure.Identity's credentials need Entra ID itself, unreachable here, so the credential mints a token with the claims
+/// Azure.Identity's credentials need Entra ID itself, unreachable here, so the credential (<see cref="EntraLikeCredential"/>) mints a token with the claims
 /// Entra ID would put in it.
 /// </summary>
 public sealed class EntraIdAuthTests(HttpsAzuriteFixture azurite) : IClassFixture<HttpsAzuriteFixture>
 {
-    private AzureBlobStoreOptions Trusting()
-    {
-        var thumbprint = azurite.Azurite.Certificate!.Thumbprint;
-        var options = new BlobClientOptions();
-#pragma warning disable CA2000 // the handler lives as long as the client
-        options.Transport = new HttpClientTransport(new HttpClientHandler
-        {
-            ServerCertificateCustomValidationCallback = (_, cert, _, _) => cert?.Thumbprint == thumbprint,
-        });
-#pragma warning restore CA2000
-        return new AzureBlobStoreOptions { ClientOptions = options };
-    }
+    private AzureBlobStoreOptions Trusting() =>
+        new() { ClientOptions = new BlobClientOptions { Transport = azurite.TrustingTransport() } };
 
     private Uri ContainerUri(string name) => new($"{azurite.Azurite.BlobEndpoint}/{name}");
 
@@ -76,32 +57,5 @@ public sealed class EntraIdAuthTests(HttpsAzuriteFixture azurite) : IClassFixtur
         Assert.Equal(AzuriteProcess.AccountName, e.AccountName);
         Assert.Equal(ContainerUri(container), e.Endpoint);
         Assert.Contains($"storage account '{AzuriteProcess.AccountName}' at endpoint {ContainerUri(container).AbsoluteUri}", e.Message, StringComparison.Ordinal);
-    }
-
-    private sealed class EntraLikeCredential(DateTimeOffset expires) : TokenCredential
-    {
-        public List<string> RequestedScopes { get; } = [];
-
-        public override AccessToken GetToken(TokenRequestContext requestContext, CancellationToken cancellationToken)
-        {
-            lock (RequestedScopes) RequestedScopes.AddRange(requestContext.Scopes);
-            static string B64(string json) => Convert.ToBase64String(Encoding.UTF8.GetBytes(json)).TrimEnd('=').Replace('+', '-').Replace('/', '_');
-            var header = B64("""{"typ":"JWT","alg":"RS256"}""");
-            var payload = B64(JsonSerializer.Serialize(new Dictionary<string, object>
-            {
-                ["aud"] = "https://storage.azure.com",
-                ["iss"] = "https://sts.windows.net/ab1f708d-50f6-404c-a006-d71b2ac7a606/",
-                ["iat"] = expires.AddHours(-2).ToUnixTimeSeconds(),
-                ["nbf"] = expires.AddHours(-2).ToUnixTimeSeconds(),
-                ["exp"] = expires.ToUnixTimeSeconds(),
-                ["oid"] = Guid.NewGuid(),
-                ["tid"] = "ab1f708d-50f6-404c-a006-d71b2ac7a606",
-            }));
-            // Cache lifetime for Azure.Core is always in the future, so the expired-token test really sends its token.
-            return new AccessToken($"{header}.{payload}.c2lnbmF0dXJl", DateTimeOffset.UtcNow.AddHours(1));
-        }
-
-        public override ValueTask<AccessToken> GetTokenAsync(TokenRequestContext requestContext, CancellationToken cancellationToken) =>
-            new(GetToken(requestContext, cancellationToken));
     }
 }

@@ -1,9 +1,11 @@
 using System.Text.Json;
 using Azure;
+using Azure.Core;
 using Azure.Storage.Queues;
 using Azure.Storage.Queues.Models;
 using Serverless.Hosting;
 using Serverless.Pipelines.Orchestration;
+using Serverless.Storage;
 
 namespace Serverless.Pipelines.Hosting.GpuJobs;
 
@@ -59,21 +61,34 @@ public sealed class TrainingJobQueue
     private readonly SemaphoreSlim created = new(1, 1);
     private bool exists;
 
-    /// <summary>The queue of <paramref name="options"/> on the storage account of its connection setting.</summary>
-    /// <exception cref="InvalidOperationException">The connection setting is not set.</exception>
-    public TrainingJobQueue(TrainerJobOptions options, Func<string, string?> readAppSetting)
+    /// <summary>
+    /// The queue of <paramref name="options"/> on the storage account of its connection setting: a connection string, or
+    /// keyless (<c>{name}__queueServiceUri</c> or <c>__accountName</c>, with a managed identity) as Azure Functions reads
+    /// it (<see cref="StorageConnection"/>), which is how infra/main.bicep configures both apps.
+    /// </summary>
+    /// <param name="options">The job settings.</param>
+    /// <param name="readAppSetting">Reads an app setting (environment variable) by name.</param>
+    /// <param name="credential">The Entra ID credential of a keyless connection; null = from the settings.</param>
+    /// <param name="clientOptions">The queue client's options (transport, retries); null = the SDK's defaults.</param>
+    /// <exception cref="InvalidOperationException">The connection is not set or invalid; the message names the settings.</exception>
+    public TrainingJobQueue(TrainerJobOptions options, Func<string, string?> readAppSetting, TokenCredential? credential = null, QueueClientOptions? clientOptions = null)
     {
         ArgumentNullException.ThrowIfNull(options);
         ArgumentNullException.ThrowIfNull(readAppSetting);
-        var connection = readAppSetting(options.ConnectionStringName);
-        if (string.IsNullOrWhiteSpace(connection))
+        StorageConnection connection;
+        try
         {
-            throw new InvalidOperationException(
-                $"extensions.pipelines.trainerJobs needs the app setting '{options.ConnectionStringName}' (its connectionStringName) with a storage connection string, e.g. UseDevelopmentStorage=true for Azurite.");
+            connection = StorageConnection.Resolve(options.ConnectionStringName, readAppSetting, "queue", credential);
+        }
+        catch (InvalidOperationException e)
+        {
+            throw new InvalidOperationException($"extensions.pipelines.trainerJobs (its connectionStringName is '{options.ConnectionStringName}'): {e.Message}", e);
         }
 
         Options = options;
-        queue = new QueueClient(connection, options.QueueName);
+        queue = connection.ConnectionString is { } connectionString
+            ? new QueueClient(connectionString, options.QueueName, clientOptions)
+            : new QueueClient(connection.ResourceUri(options.QueueName), connection.Credential!, clientOptions);
     }
 
     /// <summary>The settings.</summary>
