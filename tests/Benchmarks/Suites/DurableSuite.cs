@@ -166,20 +166,22 @@ public sealed class DurableSuite : IBenchmarkSuite
                 await RunOneAsync(client, "Sequential", fullWarmup ? seqN : 20); // warm-up (JIT, pages, queues)
                 profiler?.Profiler?.Reset();
                 sequential = await MeasureAsync(context, "sequential_activities_per_s", seqN, backend.Extra, () => RunOneAsync(client, "Sequential", seqN));
-                if (profiler?.Profiler is { } p)
-                {
-                    foreach (var (segment, count, mean) in p.Report())
-                        context.Report("profile_sequential_segment_us", mean, "us", new Dictionary<string, object> { ["backend"] = backend.Name, ["segment"] = segment, ["count"] = count });
-                }
+                if (profiler?.Profiler is { } p) ReportProfile(context, backend, "sequential", p, seqN / sequential.Value);
                 await h.StopAsync();
             }
             string? replayInstance = null;
             if (Run("fanout") || Run("replay"))
             {
-                using var h = await StartAsync(backend, "benchfan", ConnectionFor("benchfan"), folder);
+                var profiler = profile ? new ProfilingSqliteFactory() : null;
+                using var h = await StartAsync(backend, "benchfan", ConnectionFor("benchfan"), folder, profiler);
                 var client = h.Services.GetRequiredService<DurableTaskClient>();
                 await RunOneAsync(client, "FanOut", fullWarmup && Run("fanout") ? fanN : 50);
-                if (Run("fanout")) await MeasureAsync(context, "fanout_activities_per_s", fanN, backend.Extra, () => RunOneAsync(client, "FanOut", fanN));
+                profiler?.Profiler?.Reset();
+                if (Run("fanout"))
+                {
+                    var rate = await MeasureAsync(context, "fanout_activities_per_s", fanN, backend.Extra, () => RunOneAsync(client, "FanOut", fanN));
+                    if (profiler?.Profiler is { } p) ReportProfile(context, backend, "fanout", p, fanN / rate);
+                }
                 if (Run("replay")) replayInstance = await RunOneAsync(client, "FanOut", replayN);
                 await h.StopAsync();
             }
@@ -215,6 +217,22 @@ public sealed class DurableSuite : IBenchmarkSuite
             Directory.Delete(folder, true);
         }
         return sequential;
+    }
+
+    /// <summary>
+    /// The profiler's segments of one phase (<c>profile_{phase}_segment_us</c>: mean and count), and each segment's total
+    /// as a share of the phase's wall time (<c>profile_{phase}_segment_share</c>). With one orchestration running, the
+    /// DTFx-turn and provider-commit segments lie on its single critical path, so their shares say how busy that path
+    /// was: near 1, the orchestration's own thread is the limit, whatever the other cores do.
+    /// </summary>
+    private static void ReportProfile(BenchmarkContext context, Backend backend, string phase, ProfilingOrchestrationService profiler, double wallSeconds)
+    {
+        foreach (var (segment, count, mean) in profiler.Report())
+        {
+            var extra = new Dictionary<string, object> { ["backend"] = backend.Name, ["segment"] = segment, ["count"] = count };
+            context.Report($"profile_{phase}_segment_us", mean, "us", extra);
+            context.Report($"profile_{phase}_segment_share", count * mean / 1e6 / wallSeconds, "of wall", extra);
+        }
     }
 
     private static async Task<IHost> StartAsync(Backend backend, string hub, string connection, string home, ProfilingSqliteFactory? profiler = null)
