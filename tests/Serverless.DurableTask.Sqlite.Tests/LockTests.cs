@@ -9,7 +9,7 @@ namespace Serverless.DurableTask.Sqlite.Tests;
 /// Lock expiry and takeover at the provider's interface, with a fake clock instead of waiting: two services on one file
 /// stand for two workers, the first of which stalls past its lock timeout (no renewal: the services are not started).
 /// </summary>
-public sealed class LockTests : IAsyncDisposable
+public sealed class LockTests : IAsyncLifetime
 {
     private static readonly TimeSpan LockTimeout = TimeSpan.FromSeconds(10);
     private readonly string _dir = Directory.CreateTempSubdirectory("dtfx-sqlite-lock-").FullName;
@@ -107,7 +107,10 @@ public sealed class LockTests : IAsyncDisposable
         Assert.Equal("\"from b\"", ((TaskCompletedEvent)completed.Event).Result);
     }
 
-    public async ValueTask DisposeAsync()
+    public Task InitializeAsync() => Task.CompletedTask;
+
+    // IAsyncLifetime: xUnit 2.9 does not call a test class's IAsyncDisposable.DisposeAsync.
+    public async Task DisposeAsync()
     {
         await _a.DisposeAsync();
         await _b.DisposeAsync();

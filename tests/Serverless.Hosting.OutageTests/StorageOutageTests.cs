@@ -14,7 +14,7 @@ using Serverless.Hosting.Configuration;
 namespace Serverless.Hosting.OutageTests;
 
 /// <summary>Azurite stopped for 10 s in the middle of a run and restarted on the same ports and data: the run completes.</summary>
-public sealed class StorageOutageTests : IAsyncDisposable
+public sealed class StorageOutageTests : IAsyncLifetime
 {
     private readonly string _folder = Directory.CreateTempSubdirectory("hosting-outage-").FullName;
     private readonly int[] _ports = FreePorts();
@@ -127,7 +127,11 @@ public sealed class StorageOutageTests : IAsyncDisposable
         await host.StopAsync();
     }
 
-    public async ValueTask DisposeAsync()
+    public Task InitializeAsync() => Task.CompletedTask;
+
+    // IAsyncLifetime, not IAsyncDisposable: xUnit 2.9 never calls a test class's DisposeAsync of the latter, and the
+    // restarted Azurite outlived every run.
+    public async Task DisposeAsync()
     {
         if (_azurite != null) await _azurite.DisposeAsync();
         try { Directory.Delete(_folder, true); } catch (IOException) { }
