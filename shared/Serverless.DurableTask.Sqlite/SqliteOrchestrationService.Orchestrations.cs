@@ -325,7 +325,7 @@ public sealed partial class SqliteOrchestrationService
                 if (storedTasks.Count > 0) RememberTaskMessages(storedTasks); // before the wake-up that may lock them
                 AfterTurnCommitted(instanceId, delivered, fetchedAhead, wroteTasks, released: !keepLock, statusChanged: status != item.RowStatus);
                 item.RowStatus = status;
-            }, first: true).ConfigureAwait(false);
+            }).ConfigureAwait(false);
         }
         catch (Exception ex)
         {

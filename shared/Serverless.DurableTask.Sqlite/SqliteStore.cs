@@ -18,8 +18,6 @@ internal sealed class SqliteStore
 
     private readonly string _connectionString;
     private readonly ConcurrentQueue<WriteOp> _writes = new();
-    // Writes on an orchestration's critical path (its turn's commit), taken into the next batch before the others.
-    private readonly ConcurrentQueue<WriteOp> _firstWrites = new();
     private readonly ConcurrentBag<Connection> _readers = [];
     private readonly ConcurrentDictionary<string, HubSignals> _hubs = new(StringComparer.Ordinal);
     private readonly Connection _writer;
@@ -106,7 +104,7 @@ internal sealed class SqliteStore
         }
         _poller.Dispose();
         // Commit what is still queued, then wait for a combiner still at work.
-        while (Pending || Volatile.Read(ref _combining) != 0)
+        while (!_writes.IsEmpty || Volatile.Read(ref _combining) != 0)
         {
             Combine();
             Thread.Sleep(1);
@@ -161,21 +159,15 @@ internal sealed class SqliteStore
     /// holding it. The writes waiting at the same moment commit together (group commit), each inside its own savepoint so
     /// that a failing one rolls back alone. The task completes after the commit. <paramref name="afterCommit"/> runs right
     /// after the commit on the committing thread (wake-ups without a thread hop); it must be quick and must not throw.
-    /// <paramref name="first"/> writes go into the next batch ahead of the others: an orchestration's turn is one thread
-    /// of work that waits for its commit, while thousands of activity results may be queued (a fan-out), and letting the
-    /// turn wait behind them made the provider's commit a third of a 10,000 fan-out's critical path. Writes queued at the
-    /// same time have no order between them, so taking some first changes no outcome.
     /// </summary>
-    public Task<T> WriteAsync<T>(Func<Connection, T> work, Action<T>? afterCommit = null, bool first = false)
+    public Task<T> WriteAsync<T>(Func<Connection, T> work, Action<T>? afterCommit = null)
     {
         ObjectDisposedException.ThrowIf(_closed, this);
         var op = new WriteOp<T>(work, afterCommit);
-        (first ? _firstWrites : _writes).Enqueue(op);
+        _writes.Enqueue(op);
         Combine();
         return op.Completion.Task;
     }
-
-    private bool Pending => !_firstWrites.IsEmpty || !_writes.IsEmpty;
 
     /// <summary>
     /// Takes the writer if it is free and commits the queued writes, batch after batch, until the queue is empty (or,
@@ -190,7 +182,7 @@ internal sealed class SqliteStore
             var batches = 0;
             try
             {
-                while (Pending && batches++ < 4)
+                while (!_writes.IsEmpty && batches++ < 4)
                 {
                     if (_fullSync && !_appliedFullSync)
                     {
@@ -198,7 +190,7 @@ internal sealed class SqliteStore
                         _appliedFullSync = true;
                     }
                     _batch.Clear();
-                    while (_batch.Count < 128 && (_firstWrites.TryDequeue(out var op) || _writes.TryDequeue(out op))) _batch.Add(op);
+                    while (_batch.Count < 128 && _writes.TryDequeue(out var op)) _batch.Add(op);
                     CommitBatch(_batch);
                 }
                 if (Environment.TickCount64 - _lastCheck >= (long)_pollingInterval.TotalMilliseconds) CheckOtherProcesses();
@@ -207,7 +199,7 @@ internal sealed class SqliteStore
             {
                 Volatile.Write(ref _combining, 0);
             }
-            if (!Pending) return; // a write queued after the last look but before the release is taken next
+            if (_writes.IsEmpty) return; // a write queued after the last look but before the release is taken next
             if (batches > 4)
             {
                 ThreadPool.UnsafeQueueUserWorkItem(static s => ((SqliteStore)s!).Combine(), this);
@@ -228,7 +220,7 @@ internal sealed class SqliteStore
         {
             Volatile.Write(ref _combining, 0);
         }
-        if (Pending) Combine();
+        if (!_writes.IsEmpty) Combine();
     }
 
     private abstract class WriteOp
