@@ -156,12 +156,14 @@ public sealed class AzuriteProcess : IAsyncDisposable
                      "--blobHost", "127.0.0.1", "--blobPort", ports[0].ToString(System.Globalization.CultureInfo.InvariantCulture),
                      "--queueHost", "127.0.0.1", "--queuePort", ports[1].ToString(System.Globalization.CultureInfo.InvariantCulture),
                      "--tableHost", "127.0.0.1", "--tablePort", ports[2].ToString(System.Globalization.CultureInfo.InvariantCulture),
-                     "--location", folder, "--silent", "--skipApiVersionCheck", "--loose", "--disableTelemetry",
+                     "--silent", "--skipApiVersionCheck", "--loose", "--disableTelemetry",
                  })
         {
             psi.ArgumentList.Add(a);
         }
-        if (inMemory) psi.ArgumentList.Add("--inMemoryPersistence");
+        // Azurite 3.37 refuses --inMemoryPersistence together with --location.
+        psi.ArgumentList.Add(inMemory ? "--inMemoryPersistence" : "--location");
+        if (!inMemory) psi.ArgumentList.Add(folder);
         if (https)
         {
             foreach (var a in new[] { "--cert", Path.Combine(folder, "cert.pem"), "--key", Path.Combine(folder, "key.pem"), "--oauth", "basic" })

@@ -24,8 +24,8 @@ namespace Benchmarks.Suites;
 /// shared; CPU per item is the steadier figure).
 /// <para>SQLite runs the provider's defaults (extended sessions on, 10 x cores concurrent work items,
 /// <c>synchronous=NORMAL</c>): <c>--full-sync true</c>, <c>--extended-sessions false</c> change them, <c>--profile true</c>
-/// splits each sequential step by stopwatch (<see cref="ProfilingOrchestrationService"/>). Azure Storage runs against an
-/// Azurite started for the run (on disk) with <c>--tuning local</c> (default: the single-machine settings of
+/// splits each sequential step and the fan-out's turns by stopwatch (<see cref="ProfilingOrchestrationService"/>). Azure
+/// Storage runs against an Azurite started for the run (on disk; <c>--azurite memory</c> without its stores) with <c>--tuning local</c> (default: the single-machine settings of
 /// shared/Serverless.Hosting/README.md) or <c>--tuning default</c> (Durable Functions' defaults); <c>--poll-ms</c>,
 /// <c>--partitions</c>, <c>--max-activities</c>, <c>--max-orchestrations</c>, <c>--extended-sessions</c> override them.
 /// <c>--only sequential|fanout|hello|replay</c>, <c>--quick</c> (smaller counts), <c>--sequential-count</c>,
@@ -151,8 +151,15 @@ public sealed class DurableSuite : IBenchmarkSuite
         {
             if (!sqlite)
             {
-                azurite = await Serverless.Testing.Azurite.AzuriteProcess.StartAsync();
-                backend.Extra["azurite"] = "on-disk";
+                // --azurite memory: Azurite without its on-disk stores, to see how much of the figure is the emulator's persistence.
+                var inMemory = o.Get("azurite", "disk") switch
+                {
+                    "disk" => false,
+                    "memory" => true,
+                    var other => throw new ArgumentException($"unknown --azurite '{other}' (disk, memory)"),
+                };
+                azurite = await Serverless.Testing.Azurite.AzuriteProcess.StartAsync(inMemory);
+                backend.Extra["azurite"] = inMemory ? "in-memory" : "on-disk";
             }
             // SQLite: one database file per hub in the run's folder; Azure Storage: one hub per phase in the Azurite.
             string ConnectionFor(string hub) => azurite?.ConnectionString ?? Path.Combine(folder, hub + ".db");
