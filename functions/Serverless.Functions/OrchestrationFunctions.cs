@@ -146,12 +146,18 @@ public sealed class OrchestrationFunctions
     {
         ArgumentNullException.ThrowIfNull(request);
         ArgumentNullException.ThrowIfNull(client);
-        var queue = services.GetService(typeof(TrainingJobQueue)) as TrainingJobQueue ?? throw new InvalidOperationException(
-            "SubmitTrainingJob: extensions.pipelines.trainerJobs is not configured in this app (host.json or the app settings AzureFunctionsJobHost__extensions__pipelines__trainerJobs__*)");
+        var queue = JobQueue(TrainingJobOrchestration.SubmitActivityName);
         var callback = client.CreateHttpManagementPayload(request.InstanceId).SendEventPostUri
             ?? throw new InvalidOperationException($"SubmitTrainingJob: the durable client gave no sendEventPostUri for '{request.InstanceId}'");
         return SubmitTrainingJobActivity.SubmitAsync(queue, callback, request);
     }
+
+    /// <summary>The job queue's length while a job waits for a worker (<see cref="TrainingJobOrchestration.QueueLengthActivityName"/>).</summary>
+    [Function(TrainingJobOrchestration.QueueLengthActivityName)]
+    public Task<int> TrainingJobQueueLength([ActivityTrigger] string jobId) => JobQueue(TrainingJobOrchestration.QueueLengthActivityName).CountAsync();
+
+    private TrainingJobQueue JobQueue(string function) => services.GetService(typeof(TrainingJobQueue)) as TrainingJobQueue ?? throw new InvalidOperationException(
+        $"{function}: extensions.pipelines.trainerJobs is not configured in this app (host.json or the app settings AzureFunctionsJobHost__extensions__pipelines__trainerJobs__*)");
 
     private Task<NodeRunResult> RunNodeAsync(NodeRunRequest request, DurableTaskClient client)
     {

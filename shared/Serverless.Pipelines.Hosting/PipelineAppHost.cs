@@ -221,7 +221,11 @@ public static class PipelineAppHost
         {
             Samples.SampleFunctions.Register(r);
             r.AddPipelineOrchestration(() => built.Get<ComponentRegistry>(), () => built.Get<PipelineLimits>(), () => pipelineOptions.TrainerJobs?.ToSettings()).AddTunerTrials();
-            if (pipelineOptions.TrainerJobs is not null) r.AddActivity<GpuJobs.SubmitTrainingJobActivity>(TrainingJobOrchestration.SubmitActivityName);
+            if (pipelineOptions.TrainerJobs is not null)
+            {
+                r.AddActivity<GpuJobs.SubmitTrainingJobActivity>(TrainingJobOrchestration.SubmitActivityName);
+                r.AddActivity<GpuJobs.TrainingJobQueueLengthActivity>(TrainingJobOrchestration.QueueLengthActivityName);
+            }
             options.Register?.Invoke(r);
         });
         if (pipelineOptions.TrainerJobs is { } jobs)

@@ -73,6 +73,8 @@ public sealed class MetadataTests
             Assert.Equal("activityTrigger", Trigger(name)["type"]!.ToString());
             Assert.Contains("durableClient", BindingTypes(name));
         }
+
+        Assert.Equal("activityTrigger", Trigger("TrainingJobQueueLength")["type"]!.ToString());
     }
 
     [Fact]
@@ -100,7 +102,7 @@ public sealed class MetadataTests
     {
         var expected = HttpFunctions.Select(row => (string)row[0])
             .Concat(OrchestrationFunctions.ComponentTypes)
-            .Concat([PipelineOrchestrator.Name, "TunerTrials", "TunerTrial", RunPipelineNodeActivity.Name, "SubmitTrainingJob", "StartRunOnBlob", "RetrainOnSchedule"])
+            .Concat([PipelineOrchestrator.Name, "TunerTrials", "TunerTrial", RunPipelineNodeActivity.Name, "SubmitTrainingJob", "TrainingJobQueueLength", "StartRunOnBlob", "RetrainOnSchedule"])
             .Order(StringComparer.Ordinal);
         Assert.Equal(expected, Functions.Select(f => f!["name"]!.ToString()).Order(StringComparer.Ordinal));
         Assert.All(Functions, f => Assert.Equal("Serverless.Functions.dll", f!["scriptFile"]!.ToString()));

@@ -27,7 +27,7 @@ public sealed class GpuJobTests(AzuriteFixture azurite) : IClassFixture<AzuriteF
     [Fact]
     public async Task GpuNode_WaitsForWorker_KilledMidTraining_ResumesFromCheckpointCopy_CompletesOnce()
     {
-        await using var jobs = await JobHarness.StartAsync(azurite.ConnectionString);
+        await using var jobs = await JobHarness.StartAsync(azurite.ConnectionString, """, "queueLengthRefresh": "1s" """);
         var log = Path.Combine(jobs.Home, "probe.log");
         var gate = Path.Combine(jobs.Home, "gate");
         var runId = await jobs.StartRunAsync("resume", Pipeline("resume", $"steps: 6, pause_at_step: 3, gate: \"{gate}\", log: \"{log}\""), "resume-1");
@@ -37,6 +37,14 @@ public sealed class GpuJobTests(AzuriteFixture azurite) : IClassFixture<AzuriteF
         Assert.Equal(1, waiting.QueueLength);
         Assert.Contains("waiting for a GPU worker", waiting.Detail, StringComparison.Ordinal);
         Assert.False(File.Exists(log), "nothing may run before a worker leases the job");
+
+        // While it waits, the status follows the queue (re-read every queueLengthRefresh): another job arrives, then goes.
+        var jobQueue = new QueueClient(azurite.ConnectionString, jobs.QueueName);
+        var other = (await jobQueue.SendMessageAsync("another job")).Value;
+        var longer = await jobs.WaitForNodeAsync(runId, "train", n => n.QueueLength == 2, "the queue length re-read as 2");
+        Assert.Contains("2 job(s) in the queue", longer.Detail, StringComparison.Ordinal);
+        await jobQueue.DeleteMessageAsync(other.MessageId, other.PopReceipt);
+        await jobs.WaitForNodeAsync(runId, "train", n => n.QueueLength == 1, "the queue length re-read as 1");
 
         // A worker starts: the node turns Running and trains to the pause, its checkpoint copied to the artifact store.
         var first = jobs.StartTrainer();

@@ -113,3 +113,15 @@ public sealed class SubmitTrainingJobActivity(TrainingJobQueue queue, TrainingJo
         return await queue.SendAsync(message).ConfigureAwait(false);
     }
 }
+
+/// <summary>
+/// The job queue's approximate length (<see cref="TrainingJobOrchestration.QueueLengthActivityName"/>), read again while a
+/// run's job waits for a worker so that its "waiting for a GPU worker" line stays current. The input is the waiting job's
+/// id (for the log; the length counts every job, leased ones included).
+/// </summary>
+[DurableTask(TrainingJobOrchestration.QueueLengthActivityName)]
+public sealed class TrainingJobQueueLengthActivity(TrainingJobQueue queue) : TaskActivity<string, int>
+{
+    /// <inheritdoc />
+    public override Task<int> RunAsync(TaskActivityContext context, string input) => queue.CountAsync();
+}

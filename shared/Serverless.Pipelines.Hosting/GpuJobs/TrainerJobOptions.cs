@@ -12,7 +12,7 @@ public sealed class TrainerJobOptions
 {
     /// <summary>The keys of the <c>trainerJobs</c> section.</summary>
     public static readonly IReadOnlyList<string> Keys =
-        ["queueName", "connectionStringName", "pool", "timeout", "callbackBaseUrl", "visibilityTimeout", "maxDequeueCount", "pollInterval", "checkpointPrefix"];
+        ["queueName", "connectionStringName", "pool", "timeout", "callbackBaseUrl", "visibilityTimeout", "maxDequeueCount", "pollInterval", "checkpointPrefix", "queueLengthRefresh"];
 
     /// <summary>The Azure Storage queue (created on first use). Default <c>trainer-jobs</c>.</summary>
     public string QueueName { get; set; } = "trainer-jobs";
@@ -46,8 +46,12 @@ public sealed class TrainerJobOptions
     /// job resumed on another machine finds them. Default <c>_checkpoints</c>.</summary>
     public string CheckpointPrefix { get; set; } = "_checkpoints";
 
+    /// <summary>How often a run whose job no worker has taken yet re-reads the queue's length for its status (a durable timer
+    /// and one short activity each time); <c>0</c> = only at submission. Default 1 min.</summary>
+    public TimeSpan QueueLengthRefresh { get; set; } = TimeSpan.FromMinutes(1);
+
     /// <summary>The orchestrator's view of these settings.</summary>
-    public TrainingJobSettings ToSettings() => new() { Pool = Pool, Timeout = Timeout };
+    public TrainingJobSettings ToSettings() => new() { Pool = Pool, Timeout = Timeout, QueueLengthRefresh = QueueLengthRefresh };
 
     /// <summary>Reads a <c>trainerJobs</c> section; an unknown key or a bad value names the setting and the file.</summary>
     /// <exception cref="HostJsonException">A bad setting.</exception>
@@ -74,6 +78,7 @@ public sealed class TrainerJobOptions
         // Azure Storage queues hide a message for at most 7 days.
         if (Span(section, "visibilityTimeout", TimeSpan.FromSeconds(1), TimeSpan.FromDays(7)) is { } visibility) o.VisibilityTimeout = visibility;
         if (Span(section, "pollInterval", TimeSpan.FromMilliseconds(10), TimeSpan.FromMinutes(10)) is { } poll) o.PollInterval = poll;
+        if (Span(section, "queueLengthRefresh", TimeSpan.Zero, TimeSpan.FromDays(1)) is { } refresh) o.QueueLengthRefresh = refresh;
         if (section.Int("maxDequeueCount", 1, 1000) is { } max) o.MaxDequeueCount = max;
         if (section.String("callbackBaseUrl") is { } url)
         {

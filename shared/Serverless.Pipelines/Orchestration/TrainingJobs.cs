@@ -26,6 +26,10 @@ public sealed record TrainingJobSettings
     /// <summary>How long one attempt may take from submission to its end event before the job is submitted again.</summary>
     public TimeSpan Timeout { get; init; } = TimeSpan.FromHours(6);
 
+    /// <summary>While no worker has taken the job, how often the queue's length is read again for the node's status
+    /// (<see cref="TrainingJobOrchestration.QueueLengthActivityName"/>); zero = only at submission.</summary>
+    public TimeSpan QueueLengthRefresh { get; init; } = TimeSpan.FromMinutes(1);
+
     /// <summary>True when <paramref name="node"/> runs as a job under these settings.</summary>
     public bool IsJob(PipelineNode node) =>
         node is not null && string.Equals(node.Definition.Pool, Pool, StringComparison.OrdinalIgnoreCase);
@@ -98,6 +102,9 @@ public static class TrainingJobOrchestration
     /// <summary>The activity that writes a job to the queue (implemented by the host that knows the queue).</summary>
     public const string SubmitActivityName = "SubmitTrainingJob";
 
+    /// <summary>The activity that reads the job queue's approximate length (implemented by the host that knows the queue).</summary>
+    public const string QueueLengthActivityName = "TrainingJobQueueLength";
+
     /// <summary>
     /// Submits <paramref name="request"/> as a job and waits for its end event, resubmitting after each timeout.
     /// <paramref name="update"/> receives the node's state changes: the state, a line for the status, the queue length while waiting.
@@ -127,15 +134,36 @@ public static class TrainingJobOrchestration
         {
             var job = new TrainingJobRequest { JobId = request.ExecutionId, Attempt = attempt, InstanceId = context.InstanceId, Events = events, Request = request, Previous = previous };
             previous = await context.CallActivityAsync<TrainingJobSubmission>(SubmitActivityName, job);
-            update(NodeState.WaitingForGpuWorker, $"waiting for a GPU worker (attempt {attempt} of {attempts}; {previous.QueueLength} job(s) in the queue)", previous.QueueLength);
+            void Waiting(int length) =>
+                update(NodeState.WaitingForGpuWorker, $"waiting for a GPU worker (attempt {attempt} of {attempts}; {length} job(s) in the queue)", length);
+            Waiting(previous.QueueLength);
             using var timeout = new CancellationTokenSource();
             var timer = context.CreateTimer(context.CurrentUtcDateTime + settings.Timeout, timeout.Token);
+            // Until a worker takes the job, the queue's length is read again every QueueLengthRefresh (before the attempt's timeout).
+            using var refreshing = new CancellationTokenSource();
+            Task? refresh = null;
+            void NextRefresh()
+            {
+                refresh = settings.QueueLengthRefresh > TimeSpan.Zero && settings.QueueLengthRefresh < settings.Timeout
+                    ? context.CreateTimer(context.CurrentUtcDateTime + settings.QueueLengthRefresh, refreshing.Token)
+                    : null;
+            }
+
+            NextRefresh();
             while (true)
             {
-                var first = await Task.WhenAny(started, completed, failed, timer);
+                var first = refresh is null ? await Task.WhenAny(started, completed, failed, timer) : await Task.WhenAny(started, completed, failed, timer, refresh);
                 if (first == timer)
                 {
+                    refreshing.Cancel();
                     break;
+                }
+
+                if (first == refresh)
+                {
+                    Waiting(await context.CallActivityAsync<int>(QueueLengthActivityName, job.JobId));
+                    NextRefresh();
+                    continue;
                 }
 
                 var e = await (Task<TrainingJobEvent>)first;
@@ -144,6 +172,8 @@ public static class TrainingJobOrchestration
                     started = context.WaitForExternalEvent<TrainingJobEvent>(events.Started);
                     if (Current(e, request, attempt))
                     {
+                        refreshing.Cancel();
+                        refresh = null;
                         update(NodeState.Running, $"training on {e.Worker ?? "a GPU worker"} (attempt {e.Attempt}, delivery {e.DequeueCount})", null);
                     }
 
@@ -157,6 +187,7 @@ public static class TrainingJobOrchestration
                     {
                         // Any attempt's result counts: every attempt runs the same execution id, recorded once.
                         timeout.Cancel();
+                        refreshing.Cancel();
                         return result.Succeeded ? result : throw Failure(node, result.Error ?? $"the job ended {result.Status}");
                     }
 
@@ -167,6 +198,7 @@ public static class TrainingJobOrchestration
                 if (Current(e, request, attempt))
                 {
                     timeout.Cancel();
+                    refreshing.Cancel();
                     throw Failure(node, e.Error ?? "the GPU worker reported a failure without a message");
                 }
             }
