@@ -33,13 +33,13 @@ public sealed class TrainerJobOptionsTests : IDisposable
         var o = PipelineHostOptions.Load(HostJson("""
             { "trainerJobs": { "queueName": "gpu-jobs", "connectionStringName": "Jobs", "pool": "a100", "timeout": "01:00:00",
               "callbackBaseUrl": "https://app.example.net/", "visibilityTimeout": "00:00:30", "maxDequeueCount": 3,
-              "pollInterval": "00:00:02", "checkpointPrefix": "/ckpt/" } }
+              "pollInterval": "00:00:02", "checkpointPrefix": "/ckpt/", "queueLengthRefresh": "30s" } }
             """), home).TrainerJobs!;
         Assert.Equal(("gpu-jobs", "Jobs", "a100"), (o.QueueName, o.ConnectionStringName, o.Pool));
         Assert.Equal((TimeSpan.FromHours(1), TimeSpan.FromSeconds(30), 3, TimeSpan.FromSeconds(2)), (o.Timeout, o.VisibilityTimeout, o.MaxDequeueCount, o.PollInterval));
         Assert.Equal(new Uri("https://app.example.net/"), o.CallbackBaseUrl);
         Assert.Equal("ckpt", o.CheckpointPrefix);
-        Assert.Equal(new TrainingJobSettings { Pool = "a100", Timeout = TimeSpan.FromHours(1) }, o.ToSettings());
+        Assert.Equal(new TrainingJobSettings { Pool = "a100", Timeout = TimeSpan.FromHours(1), QueueLengthRefresh = TimeSpan.FromSeconds(30) }, o.ToSettings());
         Assert.Null(PipelineHostOptions.Load(HostJson("{}"), home).TrainerJobs);
     }
 
@@ -49,6 +49,8 @@ public sealed class TrainerJobOptionsTests : IDisposable
     [InlineData("""{ "timeout": "soon" }""", "extensions.pipelines.trainerJobs.timeout")]
     [InlineData("""{ "maxDequeueCount": 0 }""", "extensions.pipelines.trainerJobs.maxDequeueCount")]
     [InlineData("""{ "callbackBaseUrl": "ftp://x" }""", "extensions.pipelines.trainerJobs.callbackBaseUrl")]
+    [InlineData("""{ "queueLengthRefresh": "often" }""", "extensions.pipelines.trainerJobs.queueLengthRefresh")]
+    [InlineData("""{ "queueLengthRefresh": "2d" }""", "extensions.pipelines.trainerJobs.queueLengthRefresh")]
     public void Load_BadSetting_ErrorNamesSettingAndFile(string section, string setting)
     {
         var path = HostJson($$"""{ "trainerJobs": {{section}} }""");
