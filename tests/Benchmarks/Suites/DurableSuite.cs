@@ -12,14 +12,19 @@ using Serverless.Hosting.Providers;
 namespace Benchmarks.Suites;
 
 /// <summary>
-/// <c>durable --backend sqlite|azurestorage|all</c>: the real runtime (Microsoft.DurableTask classes on DTFx's
+/// <c>durable --backend sqlite|azurestorage|inmemory|all</c>: the real runtime (Microsoft.DurableTask classes on DTFx's
 /// TaskHubWorker, hosted by Serverless.Hosting from a host.json as a user's app is) on each storage provider, through
 /// the same code and with the same metric names, each line tagged with its <c>backend</c>:
 /// <c>sequential_activities_per_s</c> (one orchestration calling a trivial activity n times in a row),
 /// <c>fanout_activities_per_s</c>, <c>hello_sequence5_orchestrations_per_s</c> (many started at once),
 /// <c>replay_10k_events_ms</c> / <c>replay_10k_events_peak_mb</c> (a fresh process loads a 10,000-event history through
 /// the client and replays it through DTFx's executor and the SDK's shim, as a worker without the orchestration in
-/// memory does). With both backends, <c>sqlite_over_azurestorage_sequential_ratio</c> compares them in one run.
+/// memory does). <c>inmemory</c> is the peer whose storage costs nothing: DTFx on the in-memory orchestration service
+/// of Microsoft.DurableTask.InProcessTestHost (no replay phase: nothing outlives its process). <c>all</c> runs the three
+/// and compares them in one run: <c>sqlite_over_azurestorage_sequential_ratio</c>,
+/// <c>sqlite_over_inmemory_sequential_ratio</c>, <c>sqlite_over_inmemory_fanout_ratio</c>. With the fan-out, the run
+/// also times DTFx's per-result history scan alone (<see cref="DtfxReconcileProbe"/>): the rate it leaves one
+/// orchestration whatever the storage.
 /// Each throughput line also carries the process's CPU time per item and the 1-minute load average (the machine is
 /// shared; CPU per item is the steadier figure).
 /// <para>SQLite runs the provider's defaults (extended sessions on, 10 x cores concurrent work items,
@@ -57,17 +62,38 @@ public sealed class DurableSuite : IBenchmarkSuite
         }
         string[] backends = backendOption switch
         {
-            "all" => ["sqlite", "azurestorage"],
-            "sqlite" or "azurestorage" => [backendOption],
-            _ => throw new ArgumentException($"unknown --backend '{backendOption}' (sqlite, azurestorage, all)"),
+            "all" => ["sqlite", "azurestorage", "inmemory"],
+            "sqlite" or "azurestorage" or "inmemory" => [backendOption],
+            _ => throw new ArgumentException($"unknown --backend '{backendOption}' (sqlite, azurestorage, inmemory, all)"),
         };
-        var sequential = new Dictionary<string, double>();
-        foreach (var backend in backends)
+        var rates = new Dictionary<(string Backend, string Phase), double>();
+        foreach (var backend in backends) await RunBackendAsync(context, Configure(context, backend), rates);
+        void Ratio(string metric, string phase, string over)
         {
-            if (await RunBackendAsync(context, Configure(context, backend)) is { } perSecond) sequential[backend] = perSecond;
+            if (rates.TryGetValue(("sqlite", phase), out var sqlite) && rates.TryGetValue((over, phase), out var other))
+                context.Report(metric, sqlite / other, "x", new Dictionary<string, object> { ["loadavg_1min"] = LoadAverage() });
         }
-        if (sequential.TryGetValue("sqlite", out var sqlite) && sequential.TryGetValue("azurestorage", out var azure))
-            context.Report("sqlite_over_azurestorage_sequential_ratio", sqlite / azure, "x", new Dictionary<string, object> { ["loadavg_1min"] = LoadAverage() });
+        Ratio("sqlite_over_azurestorage_sequential_ratio", "sequential", "azurestorage");
+        Ratio("sqlite_over_inmemory_sequential_ratio", "sequential", InMemoryFactory.Type);
+        Ratio("sqlite_over_inmemory_fanout_ratio", "fanout", InMemoryFactory.Type);
+        var only = context.Options.Get("only", "all");
+        if (only is "all" or "fanout") ReportReconcileBound(context);
+    }
+
+    /// <summary>
+    /// DTFx's own per-result history scan for a fan-out of the suite's size, timed with no provider
+    /// (<see cref="DtfxReconcileProbe"/>): <c>dtfx_reconcile_fanout_us_per_result</c> and the rate it alone allows one
+    /// orchestration, <c>dtfx_reconcile_fanout_bound_per_s</c>. Three runs after one unmeasured; the fastest is reported.
+    /// </summary>
+    private static void ReportReconcileBound(BenchmarkContext context)
+    {
+        var n = int.Parse(context.Options.Get("fanout-count", context.Options.Quick ? "2000" : "10000"), CultureInfo.InvariantCulture);
+        const int Batch = 50;
+        DtfxReconcileProbe.MicrosecondsPerResult(n, Batch);
+        var best = Enumerable.Range(0, 3).Select(_ => DtfxReconcileProbe.MicrosecondsPerResult(n, Batch)).Min();
+        var extra = new Dictionary<string, object> { ["backend"] = "none", ["items"] = n, ["batch"] = Batch, ["loadavg_1min"] = LoadAverage() };
+        context.Report("dtfx_reconcile_fanout_us_per_result", best, "us", extra);
+        context.Report("dtfx_reconcile_fanout_bound_per_s", 1e6 / best, "1/s", extra);
     }
 
     /// <summary>How one backend is configured: its host.json fragments and the fields its report lines carry.</summary>
@@ -91,7 +117,14 @@ public sealed class DurableSuite : IBenchmarkSuite
             var value = o.Get(option, fallback ?? "");
             if (value.Length > 0) target[key] = value;
         }
-        if (name == "sqlite")
+        if (name == InMemoryFactory.Type)
+        {
+            // DTFx's dispatchers with the hosting library's default concurrency, as for SQLite.
+            storage["type"] = $"\"{InMemoryFactory.Type}\"";
+            Option(durable, "max-activities", "maxConcurrentActivityFunctions", null);
+            Option(durable, "max-orchestrations", "maxConcurrentOrchestratorFunctions", null);
+        }
+        else if (name == "sqlite")
         {
             // The provider's defaults unless an option says otherwise.
             storage["type"] = "\"sqlite\"";
@@ -117,24 +150,24 @@ public sealed class DurableSuite : IBenchmarkSuite
                 storage["maxQueuePollingInterval"] = $"\"{TimeSpan.FromMilliseconds(double.Parse(poll, CultureInfo.InvariantCulture)):c}\"";
         }
         var extra = new Dictionary<string, object> { ["backend"] = name };
-        if (name != "sqlite") extra["tuning"] = o.Get("tuning", "local");
+        if (name == "azurestorage") extra["tuning"] = o.Get("tuning", "local");
         foreach (var (k, v) in durable.Concat(storage).Where(kv => kv.Key != "type")) extra[k] = v.Trim('"');
         return new Backend(name, storage, durable, extra);
     }
 
-    /// <summary>Runs the four measurements on one backend; returns the sequential figure when it ran.</summary>
-    private static async Task<double?> RunBackendAsync(BenchmarkContext context, Backend backend)
+    /// <summary>Runs the four measurements on one backend; adds each throughput to <paramref name="rates"/> by phase.</summary>
+    private static async Task RunBackendAsync(BenchmarkContext context, Backend backend, Dictionary<(string Backend, string Phase), double> rates)
     {
         var o = context.Options;
         var quick = o.Quick;
         var only = o.Get("only", "all");
         bool Run(string phase) => only == "all" || only == phase;
-        var sqlite = backend.Name == "sqlite";
+        var azure = backend.Name == "azurestorage";
         int Count(string option, int full, int small) => int.Parse(o.Get(option, (quick ? small : full).ToString(CultureInfo.InvariantCulture)), CultureInfo.InvariantCulture);
         // Azure Storage costs several HTTP round trips per step (28-47 sequential activities/s): smaller counts.
-        var seqN = Count("sequential-count", sqlite ? 2000 : 200, sqlite ? 300 : 50);
-        var fanN = Count("fanout-count", sqlite ? 10_000 : 1000, sqlite ? 2000 : 300);
-        var helloN = Count("hello-count", sqlite ? 1000 : 200, sqlite ? 200 : 50);
+        var seqN = Count("sequential-count", azure ? 200 : 2000, azure ? 50 : 300);
+        var fanN = Count("fanout-count", azure ? 1000 : 10_000, azure ? 300 : 2000);
+        var helloN = Count("hello-count", azure ? 200 : 1000, azure ? 50 : 200);
         var replayN = quick ? 1000 : 4995; // 4,995 activities: 2 x 4,995 task events plus the turn markers, about 10,000
         var fullWarmup = o.Get("warmup", "full") switch
         {
@@ -146,10 +179,9 @@ public sealed class DurableSuite : IBenchmarkSuite
 
         var folder = Directory.CreateTempSubdirectory("bench-durable-").FullName;
         Serverless.Testing.Azurite.AzuriteProcess? azurite = null;
-        double? sequential = null;
         try
         {
-            if (!sqlite)
+            if (azure)
             {
                 // --azurite memory: Azurite without its on-disk stores, to see how much of the figure is the emulator's persistence.
                 var inMemory = o.Get("azurite", "disk") switch
@@ -163,7 +195,7 @@ public sealed class DurableSuite : IBenchmarkSuite
             }
             // SQLite: one database file per hub in the run's folder; Azure Storage: one hub per phase in the Azurite.
             string ConnectionFor(string hub) => azurite?.ConnectionString ?? Path.Combine(folder, hub + ".db");
-            var profile = sqlite && o.Get("profile", "false") == "true";
+            var profile = backend.Name == "sqlite" && o.Get("profile", "false") == "true";
 
             if (Run("sequential"))
             {
@@ -172,8 +204,9 @@ public sealed class DurableSuite : IBenchmarkSuite
                 var client = h.Services.GetRequiredService<DurableTaskClient>();
                 await RunOneAsync(client, "Sequential", fullWarmup ? seqN : 20); // warm-up (JIT, pages, queues)
                 profiler?.Profiler?.Reset();
-                sequential = await MeasureAsync(context, "sequential_activities_per_s", seqN, backend.Extra, () => RunOneAsync(client, "Sequential", seqN));
-                if (profiler?.Profiler is { } p) ReportProfile(context, backend, "sequential", p, seqN / sequential.Value);
+                var rate = await MeasureAsync(context, "sequential_activities_per_s", seqN, backend.Extra, () => RunOneAsync(client, "Sequential", seqN));
+                rates[(backend.Name, "sequential")] = rate;
+                if (profiler?.Profiler is { } p) ReportProfile(context, backend, "sequential", p, seqN / rate);
                 await h.StopAsync();
             }
             string? replayInstance = null;
@@ -187,9 +220,10 @@ public sealed class DurableSuite : IBenchmarkSuite
                 if (Run("fanout"))
                 {
                     var rate = await MeasureAsync(context, "fanout_activities_per_s", fanN, backend.Extra, () => RunOneAsync(client, "FanOut", fanN));
+                    rates[(backend.Name, "fanout")] = rate;
                     if (profiler?.Profiler is { } p) ReportProfile(context, backend, "fanout", p, fanN / rate);
                 }
-                if (Run("replay")) replayInstance = await RunOneAsync(client, "FanOut", replayN);
+                if (Run("replay") && backend.Name != InMemoryFactory.Type) replayInstance = await RunOneAsync(client, "FanOut", replayN);
                 await h.StopAsync();
             }
             if (Run("hello"))
@@ -208,7 +242,7 @@ public sealed class DurableSuite : IBenchmarkSuite
                 }
                 if (fullWarmup) await HelloAsync(helloN);
                 else await RunOneAsync(client, "HelloSequence5", null);
-                await MeasureAsync(context, "hello_sequence5_orchestrations_per_s", helloN, backend.Extra, () => HelloAsync(helloN));
+                rates[(backend.Name, "hello")] = await MeasureAsync(context, "hello_sequence5_orchestrations_per_s", helloN, backend.Extra, () => HelloAsync(helloN));
                 await h.StopAsync();
             }
             if (replayInstance is not null)
@@ -223,7 +257,6 @@ public sealed class DurableSuite : IBenchmarkSuite
             Microsoft.Data.Sqlite.SqliteConnection.ClearAllPools();
             Directory.Delete(folder, true);
         }
-        return sequential;
     }
 
     /// <summary>
@@ -254,6 +287,7 @@ public sealed class DurableSuite : IBenchmarkSuite
         }).AddTasks(Register);
         // Registered last, so it serves storageProvider.type sqlite instead of the library's factory.
         if (profiler is not null) builder.Services.AddSingleton<IDurableProviderFactory>(profiler);
+        if (backend.Name == InMemoryFactory.Type) builder.Services.AddSingleton<IDurableProviderFactory>(new InMemoryFactory());
         var host = builder.Build();
         await host.StartAsync();
         return host;
@@ -388,6 +422,24 @@ public sealed class DurableSuite : IBenchmarkSuite
             for (var i = 0; i < n; i++) tasks[i] = context.CallActivityAsync<int>("Inc", i);
             var results = await Task.WhenAll(tasks);
             return results.Length;
+        }
+    }
+
+    /// <summary>
+    /// <c>storageProvider.type: inmemory</c>, the peer with storage that costs nothing: DTFx's dispatchers on the
+    /// in-memory orchestration service that Microsoft ships in Microsoft.DurableTask.InProcessTestHost (no extended
+    /// sessions: DTFx replays the history on every turn).
+    /// </summary>
+    private sealed class InMemoryFactory : IDurableProviderFactory
+    {
+        public const string Type = "inmemory";
+
+        public string ProviderType => Type;
+
+        public DurableProvider Create(DurableProviderContext context)
+        {
+            var service = new Microsoft.DurableTask.Testing.Sidecar.InMemoryOrchestrationService(context.LoggerFactory);
+            return new DurableProvider(service, service, context.Settings.HubName);
         }
     }
 
