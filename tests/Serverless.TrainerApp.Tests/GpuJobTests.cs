@@ -85,6 +85,30 @@ public sealed class GpuJobTests(AzuriteFixture azurite) : IClassFixture<AzuriteF
     }
 
     [Fact]
+    public async Task GpuNode_QueueUnreadableWhileWaiting_StaysWaitingAndSaysSo_ReadsAgainOnceBack()
+    {
+        await using var jobs = await JobHarness.StartAsync(azurite.ConnectionString, """, "queueLengthRefresh": "1s" """);
+        var runId = await jobs.StartRunAsync("unreadable", Pipeline("unreadable", "steps: 1"), "unreadable-1");
+        await jobs.WaitForNodeAsync(runId, "train", n => n.State == NodeState.WaitingForGpuWorker && n.QueueLength == 1, "waiting for a GPU worker");
+
+        // The queue goes away (a real 404 from Azurite): the refresh fails, the wait goes on and the status says why.
+        var jobQueue = new QueueClient(azurite.ConnectionString, jobs.QueueName);
+        await jobQueue.DeleteAsync();
+        var unread = await jobs.WaitForNodeAsync(runId, "train", n => n.Detail?.Contains("queue length not read", StringComparison.Ordinal) == true, "a failed refresh shown");
+        Assert.Equal(NodeState.WaitingForGpuWorker, unread.State);
+        Assert.Null(unread.QueueLength);
+        Assert.Contains("QueueNotFound", unread.Detail, StringComparison.Ordinal);
+        Assert.Equal(OrchestrationRuntimeStatus.Running, (await jobs.Client.GetInstanceAsync(runId))!.RuntimeStatus);
+
+        // Back (empty: the job's message went with it): the next refresh reads it again.
+        await jobQueue.CreateAsync();
+        var back = await jobs.WaitForNodeAsync(runId, "train", n => n.QueueLength == 0, "the queue length read again");
+        Assert.Equal(NodeState.WaitingForGpuWorker, back.State);
+        Assert.Contains("0 job(s) in the queue", back.Detail, StringComparison.Ordinal);
+        await jobs.Client.TerminateInstanceAsync(runId, "test over");
+    }
+
+    [Fact]
     public async Task GpuNode_TrainerStoppedWithSigterm_HandsTheJobBackAtOnce_NextWorkerResumes()
     {
         // A 10-minute lease: only the stopping worker's release can hand the job to the next one within the test's patience.

@@ -134,9 +134,9 @@ public static class TrainingJobOrchestration
         {
             var job = new TrainingJobRequest { JobId = request.ExecutionId, Attempt = attempt, InstanceId = context.InstanceId, Events = events, Request = request, Previous = previous };
             previous = await context.CallActivityAsync<TrainingJobSubmission>(SubmitActivityName, job);
-            void Waiting(int length) =>
-                update(NodeState.WaitingForGpuWorker, $"waiting for a GPU worker (attempt {attempt} of {attempts}; {length} job(s) in the queue)", length);
-            Waiting(previous.QueueLength);
+            void Waiting(int? length, string queue) =>
+                update(NodeState.WaitingForGpuWorker, $"waiting for a GPU worker (attempt {attempt} of {attempts}; {queue})", length);
+            Waiting(previous.QueueLength, $"{previous.QueueLength} job(s) in the queue");
             using var timeout = new CancellationTokenSource();
             var timer = context.CreateTimer(context.CurrentUtcDateTime + settings.Timeout, timeout.Token);
             // Until a worker takes the job, the queue's length is read again every QueueLengthRefresh (before the attempt's timeout).
@@ -161,7 +161,17 @@ public static class TrainingJobOrchestration
 
                 if (first == refresh)
                 {
-                    Waiting(await context.CallActivityAsync<int>(QueueLengthActivityName, job.JobId));
+                    // The length is only for the status: a queue that cannot be read now must not fail the job's wait.
+                    try
+                    {
+                        var length = await context.CallActivityAsync<int>(QueueLengthActivityName, job.JobId);
+                        Waiting(length, $"{length} job(s) in the queue");
+                    }
+                    catch (TaskFailedException unread)
+                    {
+                        Waiting(null, $"queue length not read: {unread.FailureDetails.ErrorMessage}");
+                    }
+
                     NextRefresh();
                     continue;
                 }
